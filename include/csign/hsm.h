@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CSIGN_HSM_H
+#define CSIGN_HSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "csign/err.h"
+#include "csign/secret.h"
+
+/*
+ * The token layer. It is the only code that loads a PKCS#11 module, calls a
+ * PKCS#11 function or includes a PKCS#11 header; nothing it exports uses
+ * PKCS#11 types. Errors: CSIGN_ETOKEN for module, token and PIN problems,
+ * CSIGN_EUSAGE for URIs and requests that cannot work as given, with a
+ * one-line reason (err_msg()). No function prints, and no reason or
+ * returned string ever contains a PIN.
+ */
+
+/* ---- PKCS#11 URIs (RFC 7512), parsed with p11-kit ---------------------- */
+
+typedef struct hsm_uri hsm_uri;
+
+/*
+ * Parses text ("pkcs11:token=dev;object=release;type=private", with id=,
+ * serial=, slot-id=, manufacturer=, model=, and the module-path and
+ * pin-source query attributes). Refuses, with CSIGN_EUSAGE: bad syntax,
+ * attributes p11-kit does not know (a typo must not widen a match), and
+ * pin-value (a PIN in a URI shows in the process list). *out is owned by
+ * the caller.
+ */
+csign_rc hsm_uri_parse(const char *text, hsm_uri **out);
+void hsm_uri_free(hsm_uri *uri);
+
+/* The module-path and pin-source query attributes, or NULL. Borrowed. */
+const char *hsm_uri_module_path(const hsm_uri *uri);
+const char *hsm_uri_pin_source(const hsm_uri *uri);
+
+/* Whether the URI names an object (object=, id= or type=). */
+bool hsm_uri_names_object(const hsm_uri *uri);
+
+/* A copy of text for messages, with any pin-value attribute's value
+ * replaced by "(redacted)". Caller frees; NULL when out of memory. */
+char *hsm_uri_redact(const char *text);
+
+/* ---- Modules ---------------------------------------------------------- */
+
+typedef struct {
+    char *path;         /* module to load */
+    bool is_default;    /* the built-in SoftHSM with csign's own token store */
+    char *store;        /* with is_default: the token store folder, else NULL */
+} hsm_module_choice;
+
+/*
+ * Chooses the module: --module (opt), else the URI's module-path (both
+ * given and different: CSIGN_EUSAGE), else $CSIGN_MODULE, else the built-in
+ * default: the SoftHSM2 module from the usual places, with csign's token
+ * store under ${XDG_DATA_HOME:-$HOME/.local/share}/csign/. For the default,
+ * unless SOFTHSM2_CONF is already set, the store and its SoftHSM config
+ * file are created (mode 0700 folder) and SOFTHSM2_CONF is pointed at it.
+ * uri may be NULL. Fill *out; release with hsm_module_choice_clear().
+ */
+csign_rc hsm_module_resolve(const char *opt, const hsm_uri *uri, hsm_module_choice *out);
+void hsm_module_choice_clear(hsm_module_choice *c);
+
+/* ---- A loaded module --------------------------------------------------- */
+
+typedef struct hsm hsm;
+
+/* Loads and initialises the module at path. *out owned by the caller,
+ * released with hsm_close(). */
+csign_rc hsm_open(const char *path, hsm **out);
+
+/* Logs out, closes the session and unloads the module. NULL is a no-op. */
+void hsm_close(hsm *h);
+
+/* Module manufacturer and description from C_GetInfo. Borrowed. */
+const char *hsm_module_manufacturer(const hsm *h);
+const char *hsm_module_description(const hsm *h);
+const char *hsm_module_path(const hsm *h);
+
+/* ---- Tokens ------------------------------------------------------------ */
+
+typedef enum {
+    HSM_PIN_OK,
+    HSM_PIN_NOT_SET,
+    HSM_PIN_COUNT_LOW,
+    HSM_PIN_FINAL_TRY,
+    HSM_PIN_LOCKED,
+    HSM_PIN_TO_BE_CHANGED,
+} hsm_pin_state;
+
+typedef struct {
+    unsigned long slot_id;
+    char label[33];         /* trailing blanks removed */
+    char manufacturer[33];
+    char model[17];
+    char serial[17];
+    char slot_description[65];
+    bool initialized;
+    bool hardware;          /* false: a software token (the slot lacks CKF_HW_SLOT) */
+    bool removable;
+    bool login_required;
+    bool pin_pad;           /* protected authentication path */
+    bool write_protected;
+    hsm_pin_state pin_state;
+    unsigned long min_pin, max_pin;
+    char *uri;              /* pkcs11:token=...;serial=... naming this token */
+} hsm_token;
+
+/* Every slot with a token present, in the module's order; with a filter
+ * URI, only tokens it matches. Uninitialised tokens are included (see
+ * .initialized). *out owned by the caller, free with hsm_tokens_free(). */
+csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n);
+void hsm_tokens_free(hsm_token *t, size_t n);
+
+/* Copies a token description (for keeping one out of a list). */
+csign_rc hsm_token_copy(const hsm_token *src, hsm_token *dst);
+void hsm_token_clear(hsm_token *t);
+
+/*
+ * Finds the one initialised token the URI names. No match: CSIGN_ETOKEN;
+ * more than one: CSIGN_EUSAGE; both list the candidates' URIs. uri may be
+ * NULL when the module has exactly one initialised token.
+ */
+csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out);
+
+/* A human name for a PIN state ("ok", "count low", ...). */
+const char *hsm_pin_state_name(hsm_pin_state s);
+
+/* ---- Session and login -------------------------------------------------- */
+
+/* Opens the run's one session on tok's slot (read-write when rw). */
+csign_rc hsm_session_open(hsm *h, const hsm_token *tok, bool rw);
+
+/* Logs out (if logged in) and closes the session; a no-op without one. */
+void hsm_session_close(hsm *h);
+
+typedef enum {
+    HSM_LOGIN_NONE,   /* the token needs no login */
+    HSM_LOGIN_PIN,    /* a PIN must be read and passed to hsm_login() */
+    HSM_LOGIN_PINPAD, /* the reader takes the PIN; call hsm_login() with NULL */
+} hsm_login_need;
+
+/*
+ * Checks, before a PIN is read, whether and how to log in, from fresh token
+ * flags: a locked PIN or an unset PIN is refused; on the final try login is
+ * refused unless allow_final_try. *count_low is set when the token says
+ * that wrong PINs were entered recently. Needs an open session.
+ */
+csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, bool *count_low);
+
+/*
+ * Exactly one C_Login as the user, never retried. pin may be NULL for a
+ * PIN pad. A wrong PIN: CSIGN_ETOKEN "PIN rejected by token 'LABEL'"
+ * (followed by what the token now says about remaining tries). The caller
+ * wipes the PIN right after this returns.
+ */
+csign_rc hsm_login(hsm *h, const secret *pin);
+
+/* ---- Objects ----------------------------------------------------------- */
+
+typedef enum { HSM_KEY_OTHER, HSM_KEY_RSA, HSM_KEY_EC, HSM_KEY_EDDSA } hsm_key_type;
+
+/* Tri-state for attributes csign could not read (private key not visible). */
+typedef enum { HSM_UNKNOWN = -1, HSM_NO = 0, HSM_YES = 1 } hsm_bool;
+
+typedef struct {
+    char *label;            /* may be "" */
+    unsigned char *id;
+    size_t id_len;
+    char *uri;              /* names the private key: pass it to --key */
+    hsm_key_type type;
+    unsigned bits;          /* RSA modulus or EC field size; 0 when unknown */
+    char curve[32];         /* EC curve name, "" otherwise */
+    bool has_private;       /* a private key object is visible */
+    bool has_public;        /* a public key object is visible */
+    hsm_bool sensitive, always_sensitive, extractable, never_extractable, local, sign;
+} hsm_key;
+
+typedef struct {
+    char *label;
+    unsigned char *id;
+    size_t id_len;
+    char *uri;
+    unsigned char *der;     /* CKA_VALUE */
+    size_t der_len;
+    bool authority;         /* CKA_CERTIFICATE_CATEGORY is authority */
+} hsm_cert;
+
+/* Keys (public and private objects paired by CKA_ID and label) and
+ * certificates visible in the open session, optionally filtered by the
+ * URI's object attributes. Free with hsm_keys_free / hsm_certs_free. */
+csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n);
+void hsm_keys_free(hsm_key *k, size_t n);
+csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n);
+void hsm_certs_free(hsm_cert *c, size_t n);
+
+/* ---- Token set-up -------------------------------------------------------- */
+
+/*
+ * Initialises a token labelled label (at most 32 bytes) with so_pin, then
+ * sets its user PIN to user_pin. Uses the first slot holding an
+ * uninitialised token; an initialised token with the same label is
+ * refused (CSIGN_EUSAGE) unless force, which re-initialises that token
+ * (erasing it; its SO PIN must be so_pin). *out describes the new token.
+ */
+csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const secret *user_pin,
+                        bool force, hsm_token *out);
+
+#endif

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and benchmarking
+# csign needs. Idempotent; run as root (or through sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libssl-dev openssl
+  libp11-dev libengine-pkcs11-openssl
+  libp11-kit-dev p11-kit p11-kit-modules
+  libjansson-dev
+  libcmocka-dev
+  softhsm2 opensc
+  util-linux procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update
+$sudo apt-get install -y --no-install-recommends "${missing[@]}"

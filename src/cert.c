@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "csign/cert.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* RFC 4514 text of a name; ASN1_STRFLGS_ESC_CTRL (part of XN_FLAG_RFC2253)
+ * escapes control characters, so a subject cannot forge output lines. */
+static char *name_text(const X509_NAME *n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL, *out = NULL;
+    long len;
+
+    if (b == NULL)
+        return NULL;
+    if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        len = BIO_get_mem_data(b, &data);
+        out = malloc((size_t)len + 1);
+        if (out != NULL) {
+            memcpy(out, data, (size_t)len);
+            out[len] = '\0';
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
+static char *eku_text(X509 *x)
+{
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+    size_t size = 1;
+    char *out;
+
+    if (eku != NULL)
+        for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+            size += 82;
+    out = calloc(1, size);
+    if (out == NULL || eku == NULL) {
+        EXTENDED_KEY_USAGE_free(eku);
+        return out;
+    }
+    for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+        char buf[80];
+        ASN1_OBJECT *o = sk_ASN1_OBJECT_value(eku, i);
+        int nid = OBJ_obj2nid(o);
+        if (nid != NID_undef)
+            snprintf(buf, sizeof(buf), "%s", OBJ_nid2sn(nid));
+        else
+            OBJ_obj2txt(buf, sizeof(buf), o, 1);
+        if (i > 0)
+            strcat(out, ",");
+        strcat(out, buf);
+    }
+    EXTENDED_KEY_USAGE_free(eku);
+    return out;
+}
+
+csign_rc cert_summarize(const unsigned char *der, size_t len, cert_summary *out)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    struct tm tm;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (x == NULL)
+        return err_set_ssl(CSIGN_EINPUT, "not a DER X.509 certificate");
+    out->subject = name_text(X509_get_subject_name(x));
+    out->issuer = name_text(X509_get_issuer_name(x));
+    out->eku = eku_text(x);
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        strftime(out->not_after, sizeof(out->not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out->is_ca = X509_check_ca(x) != 0;
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1)
+        for (unsigned i = 0; i < mdlen; i++)
+            snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+    X509_free(x);
+    if (out->subject == NULL || out->issuer == NULL || out->eku == NULL) {
+        cert_summary_clear(out);
+        return err_oom();
+    }
+    return CSIGN_OK;
+}
+
+void cert_summary_clear(cert_summary *s)
+{
+    free(s->subject);
+    free(s->issuer);
+    free(s->eku);
+    memset(s, 0, sizeof(*s));
+}

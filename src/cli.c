@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_verbosity;
+
+static const opt_spec token_opts[] = {
+    {OPT_MODULE, "module", 0, "PATH", "PKCS#11 module (default: $CSIGN_MODULE, else SoftHSM2)"},
+    {OPT_PIN_SOURCE, "pin-source", 0, "SRC",
+     "where the PIN comes from: env:NAME, file:PATH, fd:N or prompt"},
+    {OPT_PIN_FINAL_TRY, "pin-final-try", 0, NULL,
+     "log in even when the token allows one more PIN try only"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+static const opt_spec global_opts[] = {
+    {OPT_VERBOSE, "verbose", 'v', NULL, "say more on stderr (repeat for more)"},
+    {OPT_QUIET, "quiet", 'q', NULL, "say only errors on stderr"},
+    {OPT_HELP, "help", 'h', NULL, "show this help"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "csign: %s", prefix);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    if (cli_verbosity < 0)
+        return;
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    if (cli_verbosity < 0)
+        return;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void cli_info(int level, const char *fmt, ...)
+{
+    va_list ap;
+    if (cli_verbosity < level)
+        return;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+const char *cli_escape(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (; *s && o + 5 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+struct dispatch {
+    opt_handler handler;
+    void *ctx;
+    cli_common *common;
+};
+
+static csign_rc dispatch(void *ctx, int id, const char *arg)
+{
+    struct dispatch *d = ctx;
+
+    switch (id) {
+    case OPT_MODULE:
+        d->common->module = arg;
+        return CSIGN_OK;
+    case OPT_PIN_SOURCE:
+        d->common->pin_spec = arg;
+        return CSIGN_OK;
+    case OPT_PIN_FINAL_TRY:
+        d->common->pin_final_try = true;
+        return CSIGN_OK;
+    case OPT_VERBOSE:
+        if (cli_verbosity < 0)
+            cli_verbosity = 0;
+        cli_verbosity++;
+        return CSIGN_OK;
+    case OPT_QUIET:
+        cli_verbosity = -1;
+        return CSIGN_OK;
+    case OPT_HELP:
+        d->common->help = true;
+        return CSIGN_OK;
+    default:
+        return d->handler(d->ctx, id, arg);
+    }
+}
+
+static void tables(const cli_command *cmd, const opt_spec *out[4])
+{
+    int n = 0;
+    out[n++] = cmd->opts;
+    if (cmd->token)
+        out[n++] = token_opts;
+    out[n++] = global_opts;
+    out[n] = NULL;
+}
+
+csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler handler, void *ctx,
+                   cli_common *common, char **operands, int *n_operands)
+{
+    const opt_spec *t[4];
+    struct dispatch d = {handler, ctx, common};
+
+    tables(cmd, t);
+    memset(common, 0, sizeof(*common));
+    return opt_parse(t, argc, argv, dispatch, &d, operands, n_operands);
+}
+
+csign_rc cli_help(const cli_command *cmd)
+{
+    const opt_spec *t[4];
+    char *text;
+
+    tables(cmd, t);
+    text = opt_help_text(cmd->usage, cmd->summary, t);
+    if (text == NULL)
+        return err_oom();
+    fputs(text, stdout);
+    free(text);
+    return CSIGN_OK;
+}
+
+csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out)
+{
+    bool tty = c->pin_spec == NULL && hsm_uri_pin_source(uri) == NULL && pin_have_tty();
+    return pin_source_resolve(c->pin_spec, hsm_uri_pin_source(uri), "CSIGN_PIN", tty, "PIN",
+                              "--pin-source", out);
+}
+
+csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t)
+{
+    csign_rc rc;
+
+    memset(t, 0, sizeof(*t));
+    rc = hsm_module_resolve(c->module, uri, &t->module);
+    if (rc != CSIGN_OK)
+        return rc;
+    if (t->module.is_default && t->module.store != NULL)
+        cli_info(1, "using csign's built-in software token store %s (SoftHSM)",
+                 t->module.store);
+    rc = hsm_open(t->module.path, &t->h);
+    if (rc == CSIGN_OK)
+        cli_info(1, "loaded PKCS#11 module %s (%s, %s)", hsm_module_path(t->h),
+                 hsm_module_manufacturer(t->h), hsm_module_description(t->h));
+    return rc;
+}
+
+csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
+{
+    hsm_login_need need;
+    bool count_low = false;
+    secret *pin = NULL;
+    char prompt[128];
+    csign_rc rc = hsm_login_check(t->h, c->pin_final_try, &need, &count_low);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    if (count_low)
+        cli_warn("token '%s' reports recent wrong PINs; few tries may be left", t->token.label);
+    switch (need) {
+    case HSM_LOGIN_NONE:
+        cli_info(2, "token '%s' needs no login", t->token.label);
+        return CSIGN_OK;
+    case HSM_LOGIN_PINPAD:
+        cli_note("enter the PIN for token '%s' on the reader's PIN pad", t->token.label);
+        return hsm_login(t->h, NULL);
+    case HSM_LOGIN_PIN:
+        break;
+    }
+    snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", t->token.label);
+    rc = pin_read(src, prompt, false, &pin);
+    if (rc != CSIGN_OK)
+        return rc;
+    cli_info(2, "logging in to token '%s' with the PIN from %s", t->token.label,
+             pin_source_describe(src));
+    rc = hsm_login(t->h, pin);
+    secret_free(pin);
+    if (rc == CSIGN_OK)
+        cli_info(1, "logged in to token '%s'", t->token.label);
+    return rc;
+}
+
+csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login,
+                        cli_token *t)
+{
+    pin_source src;
+    csign_rc rc;
+
+    memset(t, 0, sizeof(*t));
+    if (login && (rc = cli_pin_source(c, uri, &src)) != CSIGN_OK)
+        return rc;
+    rc = cli_module_open(c, uri, t);
+    if (rc == CSIGN_OK)
+        rc = hsm_token_find(t->h, uri, &t->token);
+    if (rc != CSIGN_OK)
+        return rc;
+    if (!t->token.hardware)
+        cli_info(1, "token '%s' is a software token: its keys are not protected by hardware",
+                 t->token.label);
+    rc = hsm_session_open(t->h, &t->token, rw);
+    if (rc == CSIGN_OK && login)
+        rc = cli_login(t, c, &src);
+    return rc;
+}
+
+void cli_token_close(cli_token *t)
+{
+    hsm_close(t->h);
+    hsm_token_clear(&t->token);
+    hsm_module_choice_clear(&t->module);
+    memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CSIGN_CLI_H
+#define CSIGN_CLI_H
+
+/*
+ * Shared by main.c and the cmd_*.c files, the only code that prints.
+ * Results go to stdout, diagnostics to stderr.
+ */
+
+#include <stdbool.h>
+
+#include "csign/err.h"
+#include "csign/hsm.h"
+#include "csign/opt.h"
+#include "csign/pin.h"
+
+typedef struct {
+    const char *name;
+    const char *usage;   /* "csign list [options] [URI]" */
+    const char *summary; /* one line */
+    const opt_spec *opts;
+    bool token;          /* takes --module, --pin-source, --pin-final-try */
+    csign_rc (*run)(int argc, char **argv);
+} cli_command;
+
+extern const cli_command cmd_list;
+extern const cli_command cmd_init_token;
+
+/* -1 quiet, 0 normal, 1 and more: -v given that often. */
+extern int cli_verbosity;
+
+/* "csign: warning: ..." on stderr unless quiet. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "csign: ..." on stderr unless quiet. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Printed with -v (level 1) or -vv (level 2). */
+void cli_info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Option ids shared by all commands (command tables use ids below 800). */
+enum { OPT_MODULE = 800, OPT_PIN_SOURCE, OPT_PIN_FINAL_TRY, OPT_VERBOSE = 900, OPT_QUIET, OPT_HELP };
+
+typedef struct {
+    const char *module;
+    const char *pin_spec;
+    bool pin_final_try;
+    bool help;
+} cli_common;
+
+/*
+ * Parses a command's argv (argv[0] is the command name) with its table
+ * plus the shared options. Shared options land in *common (and
+ * cli_verbosity); the command's own go to handler. No I/O.
+ */
+csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler handler, void *ctx,
+                   cli_common *common, char **operands, int *n_operands);
+
+/* Prints the command's --help to stdout. */
+csign_rc cli_help(const cli_command *cmd);
+
+/* A token opened for a command: module, the one token, its session. */
+typedef struct {
+    hsm_module_choice module;
+    hsm *h;
+    hsm_token token;
+} cli_token;
+
+/*
+ * Resolves the PIN source (when login), loads the module, finds the one
+ * token uri names (uri may be NULL), opens the session and, with login,
+ * logs in once, wiping the PIN right after. Prints notes and warnings.
+ * Release with cli_token_close() whatever it returned.
+ */
+csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login,
+                        cli_token *t);
+void cli_token_close(cli_token *t);
+
+/* Loads the module only (for commands that look at several tokens). */
+csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t);
+
+/* Resolves the user PIN source early, so that a missing source is a usage
+ * error before anything else happens. */
+csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out);
+
+/* Logs in to the open session with the PIN from src. */
+csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src);
+
+/* Copies s with control characters shown as \xNN into buf. Returns buf. */
+const char *cli_escape(const char *s, char *buf, size_t size);
+
+#endif

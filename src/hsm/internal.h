@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CSIGN_HSM_INTERNAL_H
+#define CSIGN_HSM_INTERNAL_H
+
+/* Shared by the files of the token layer only. */
+
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#include "csign/hsm.h"
+
+struct hsm_uri {
+    P11KitUri *p;
+    char *text;
+};
+
+struct hsm {
+    void *dl;
+    CK_FUNCTION_LIST_PTR f;
+    bool finalize; /* we initialised the module, so we finalise it */
+    char *path;
+    char manufacturer[33];
+    char description[33];
+    CK_SESSION_HANDLE session;
+    bool have_session;
+    bool logged_in;
+    hsm_token token; /* the session's token */
+};
+
+/* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
+const char *hsm_ckr_name(CK_RV rv);
+
+/* Copies a blank-padded PKCS#11 string into a NUL-terminated one without
+ * the trailing blanks. dst has room for n + 1 bytes. */
+void hsm_unpad(char *dst, const CK_UTF8CHAR *src, size_t n);
+
+/* Formats a URI naming the token (label, serial) and, when cls is not
+ * (CK_ULONG)-1, an object of that class with the given label and id.
+ * Returns a malloc'd string or NULL. */
+char *hsm_format_uri(const hsm_token *tok, CK_OBJECT_CLASS cls, const char *label,
+                     const unsigned char *id, size_t id_len);
+
+/* Whether tok matches the URI's token and slot attributes. */
+bool hsm_uri_match_token(const hsm_uri *uri, const CK_TOKEN_INFO *ti, CK_SLOT_ID slot,
+                         const CK_SLOT_INFO *si);
+
+/* Whether an object matches the URI's object attributes (class, label,
+ * id). cls (CK_ULONG)-1 matches any class. */
+bool hsm_uri_match_object(const hsm_uri *uri, CK_OBJECT_CLASS cls, const char *label,
+                          const unsigned char *id, size_t id_len);
+
+#endif

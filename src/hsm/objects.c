@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <openssl/asn1.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Reads one attribute into a new buffer (*val, NUL-terminated for
+ * convenience). Returns the module's CK_RV. */
+static CK_RV get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
+                      size_t *len)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+    CK_RV rv = h->f->C_GetAttributeValue(h->session, o, &a, 1);
+
+    *val = NULL;
+    *len = 0;
+    if (rv != CKR_OK)
+        return rv;
+    if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+        return CKR_ATTRIBUTE_SENSITIVE;
+    a.pValue = calloc(1, a.ulValueLen + 1);
+    if (a.pValue == NULL)
+        return CKR_HOST_MEMORY;
+    rv = h->f->C_GetAttributeValue(h->session, o, &a, 1);
+    if (rv != CKR_OK) {
+        free(a.pValue);
+        return rv;
+    }
+    *val = a.pValue;
+    *len = a.ulValueLen;
+    return CKR_OK;
+}
+
+static hsm_bool get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+    CK_BBOOL v = CK_FALSE;
+    CK_ATTRIBUTE a = {type, &v, sizeof(v)};
+
+    if (h->f->C_GetAttributeValue(h->session, o, &a, 1) != CKR_OK || a.ulValueLen != sizeof(v))
+        return HSM_UNKNOWN;
+    return v ? HSM_YES : HSM_NO;
+}
+
+static CK_ULONG get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt)
+{
+    CK_ULONG v = 0;
+    CK_ATTRIBUTE a = {type, &v, sizeof(v)};
+
+    if (h->f->C_GetAttributeValue(h->session, o, &a, 1) != CKR_OK || a.ulValueLen != sizeof(v))
+        return dflt;
+    return v;
+}
+
+/* All objects of one class in the session; *objs is malloc'd. */
+static csign_rc find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, size_t *n)
+{
+    CK_ATTRIBUTE tmpl = {CKA_CLASS, &cls, sizeof(cls)};
+    CK_OBJECT_HANDLE batch[64];
+    CK_ULONG got = 0;
+    size_t count = 0;
+    CK_OBJECT_HANDLE *list = NULL;
+    CK_RV rv = h->f->C_FindObjectsInit(h->session, &tmpl, 1);
+
+    if (rv != CKR_OK)
+        return err_set(CSIGN_ETOKEN, "cannot search token '%s': %s", h->token.label,
+                       hsm_ckr_name(rv));
+    for (;;) {
+        rv = h->f->C_FindObjects(h->session, batch, 64, &got);
+        if (rv != CKR_OK || got == 0)
+            break;
+        CK_OBJECT_HANDLE *p = realloc(list, (count + got) * sizeof(*list));
+        if (p == NULL) {
+            rv = CKR_HOST_MEMORY;
+            break;
+        }
+        list = p;
+        memcpy(list + count, batch, got * sizeof(*list));
+        count += got;
+    }
+    (void)h->f->C_FindObjectsFinal(h->session);
+    if (rv != CKR_OK) {
+        free(list);
+        return rv == CKR_HOST_MEMORY ? err_oom()
+                                     : err_set(CSIGN_ETOKEN, "cannot search token '%s': %s",
+                                               h->token.label, hsm_ckr_name(rv));
+    }
+    *objs = list;
+    *n = count;
+    return CSIGN_OK;
+}
+
+/* Label and id of an object; both are always set (possibly empty). */
+static csign_rc label_and_id(hsm *h, CK_OBJECT_HANDLE o, char **label, unsigned char **id,
+                             size_t *id_len)
+{
+    size_t len = 0;
+
+    if (get_attr(h, o, CKA_LABEL, (unsigned char **)label, &len) != CKR_OK)
+        *label = strdup("");
+    if (get_attr(h, o, CKA_ID, id, id_len) != CKR_OK) {
+        *id = calloc(1, 1);
+        *id_len = 0;
+    }
+    if (*label == NULL || *id == NULL) {
+        free(*label);
+        free(*id);
+        return err_oom();
+    }
+    return CSIGN_OK;
+}
+
+/* Curve name and size from DER ECParameters (a named curve OID). */
+static void curve_info(const unsigned char *der, size_t len, hsm_key *k)
+{
+    const unsigned char *p = der;
+    ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &p, (long)len);
+    int nid = oid ? OBJ_obj2nid(oid) : NID_undef;
+
+    ASN1_OBJECT_free(oid);
+    if (nid == NID_undef)
+        return;
+    if (nid == NID_ED25519 || nid == NID_ED448) {
+        snprintf(k->curve, sizeof(k->curve), "%s", OBJ_nid2sn(nid));
+        k->bits = nid == NID_ED25519 ? 255 : 448;
+        return;
+    }
+    const char *nist = EC_curve_nid2nist(nid);
+    snprintf(k->curve, sizeof(k->curve), "%s", nist ? nist : OBJ_nid2sn(nid));
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    if (g != NULL) {
+        k->bits = (unsigned)EC_GROUP_get_degree(g);
+        EC_GROUP_free(g);
+    }
+}
+
+/* Algorithm and size of a key object. */
+static void key_shape(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
+{
+    unsigned char *v = NULL;
+    size_t len = 0;
+
+    switch (get_ulong(h, o, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION)) {
+    case CKK_RSA:
+        k->type = HSM_KEY_RSA;
+        if (get_attr(h, o, CKA_MODULUS, &v, &len) == CKR_OK) {
+            size_t i = 0;
+            while (i < len && v[i] == 0)
+                i++;
+            k->bits = (unsigned)((len - i) * 8);
+            if (i < len)
+                for (unsigned char top = v[i]; !(top & 0x80); top = (unsigned char)(top << 1))
+                    k->bits--;
+        } else {
+            k->bits = (unsigned)get_ulong(h, o, CKA_MODULUS_BITS, 0);
+        }
+        break;
+    case CKK_EC:
+        k->type = HSM_KEY_EC;
+        if (get_attr(h, o, CKA_EC_PARAMS, &v, &len) == CKR_OK)
+            curve_info(v, len, k);
+        break;
+    case CKK_EC_EDWARDS:
+        k->type = HSM_KEY_EDDSA;
+        if (get_attr(h, o, CKA_EC_PARAMS, &v, &len) == CKR_OK)
+            curve_info(v, len, k);
+        break;
+    default:
+        k->type = HSM_KEY_OTHER;
+        break;
+    }
+    free(v);
+}
+
+/* The public key pairs with a private key holding the same non-empty id,
+ * or, when ids are empty, the same label. */
+static hsm_key *pair_of(hsm_key *keys, size_t n, const char *label, const unsigned char *id,
+                        size_t id_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].has_public)
+            continue;
+        if (id_len > 0 && keys[i].id_len == id_len && memcmp(keys[i].id, id, id_len) == 0)
+            return &keys[i];
+        if (id_len == 0 && keys[i].id_len == 0 && strcmp(keys[i].label, label) == 0)
+            return &keys[i];
+    }
+    return NULL;
+}
+
+void hsm_keys_free(hsm_key *k, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(k[i].label);
+        free(k[i].id);
+        free(k[i].uri);
+    }
+    free(k);
+}
+
+static void unknown_private_attrs(hsm_key *k)
+{
+    k->sensitive = k->always_sensitive = k->extractable = HSM_UNKNOWN;
+    k->never_extractable = k->local = k->sign = HSM_UNKNOWN;
+}
+
+csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
+{
+    CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
+    size_t npriv = 0, npub = 0, count = 0;
+    hsm_key *keys = NULL;
+    csign_rc rc = find_all(h, CKO_PRIVATE_KEY, &priv, &npriv);
+
+    if (rc == CSIGN_OK)
+        rc = find_all(h, CKO_PUBLIC_KEY, &pub, &npub);
+    if (rc == CSIGN_OK && (keys = calloc(npriv + npub + 1, sizeof(*keys))) == NULL)
+        rc = err_oom();
+    for (size_t i = 0; rc == CSIGN_OK && i < npriv; i++) {
+        hsm_key *k = &keys[count];
+        rc = label_and_id(h, priv[i], &k->label, &k->id, &k->id_len);
+        if (rc != CSIGN_OK)
+            break;
+        count++;
+        k->has_private = true;
+        key_shape(h, priv[i], k);
+        k->sensitive = get_bool(h, priv[i], CKA_SENSITIVE);
+        k->always_sensitive = get_bool(h, priv[i], CKA_ALWAYS_SENSITIVE);
+        k->extractable = get_bool(h, priv[i], CKA_EXTRACTABLE);
+        k->never_extractable = get_bool(h, priv[i], CKA_NEVER_EXTRACTABLE);
+        k->local = get_bool(h, priv[i], CKA_LOCAL);
+        k->sign = get_bool(h, priv[i], CKA_SIGN);
+    }
+    for (size_t i = 0; rc == CSIGN_OK && i < npub; i++) {
+        char *label = NULL;
+        unsigned char *id = NULL;
+        size_t id_len = 0;
+        rc = label_and_id(h, pub[i], &label, &id, &id_len);
+        if (rc != CSIGN_OK)
+            break;
+        hsm_key *k = pair_of(keys, count, label, id, id_len);
+        if (k != NULL) {
+            k->has_public = true;
+            if (k->bits == 0)
+                key_shape(h, pub[i], k);
+            free(label);
+            free(id);
+            continue;
+        }
+        k = &keys[count++];
+        k->label = label;
+        k->id = id;
+        k->id_len = id_len;
+        k->has_public = true;
+        unknown_private_attrs(k);
+        key_shape(h, pub[i], k);
+    }
+    /* Filter, then name each key by its private key's URI. Runs after a
+     * failure too, to release what was collected. */
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        hsm_key k = keys[i];
+        if (rc != CSIGN_OK ||
+            !(hsm_uri_match_object(filter, CKO_PRIVATE_KEY, k.label, k.id, k.id_len) ||
+              hsm_uri_match_object(filter, CKO_PUBLIC_KEY, k.label, k.id, k.id_len))) {
+            free(k.label);
+            free(k.id);
+            continue;
+        }
+        k.uri = hsm_format_uri(&h->token, CKO_PRIVATE_KEY, k.label, k.id, k.id_len);
+        keys[kept++] = k;
+        if (k.uri == NULL)
+            rc = err_oom();
+    }
+    free(priv);
+    free(pub);
+    if (rc != CSIGN_OK) {
+        hsm_keys_free(keys, kept);
+        return rc;
+    }
+    *out = keys;
+    *n = kept;
+    return CSIGN_OK;
+}
+
+void hsm_certs_free(hsm_cert *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(c[i].label);
+        free(c[i].id);
+        free(c[i].uri);
+        free(c[i].der);
+    }
+    free(c);
+}
+
+csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
+{
+    CK_OBJECT_HANDLE *objs = NULL;
+    size_t nobjs = 0, count = 0;
+    hsm_cert *certs = NULL;
+    csign_rc rc = find_all(h, CKO_CERTIFICATE, &objs, &nobjs);
+
+    if (rc == CSIGN_OK && (certs = calloc(nobjs + 1, sizeof(*certs))) == NULL)
+        rc = err_oom();
+    for (size_t i = 0; rc == CSIGN_OK && i < nobjs; i++) {
+        hsm_cert *c = &certs[count];
+        if (get_ulong(h, objs[i], CKA_CERTIFICATE_TYPE, CKC_X_509) != CKC_X_509)
+            continue;
+        rc = label_and_id(h, objs[i], &c->label, &c->id, &c->id_len);
+        if (rc != CSIGN_OK)
+            break;
+        count++;
+        if (!hsm_uri_match_object(filter, CKO_CERTIFICATE, c->label, c->id, c->id_len)) {
+            free(c->label);
+            free(c->id);
+            memset(c, 0, sizeof(*c));
+            count--;
+            continue;
+        }
+        if (get_attr(h, objs[i], CKA_VALUE, &c->der, &c->der_len) != CKR_OK)
+            c->der_len = 0;
+        c->authority = get_ulong(h, objs[i], CKA_CERTIFICATE_CATEGORY, 0) == 2;
+        c->uri = hsm_format_uri(&h->token, CKO_CERTIFICATE, c->label, c->id, c->id_len);
+        if (c->uri == NULL)
+            rc = err_oom();
+    }
+    free(objs);
+    if (rc != CSIGN_OK) {
+        hsm_certs_free(certs, count);
+        return rc;
+    }
+    *out = certs;
+    *n = count;
+    return CSIGN_OK;
+}

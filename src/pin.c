@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "csign/pin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+static bool valid_env_name(const char *s)
+{
+    if (*s == '\0' || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+csign_rc pin_source_parse(const char *spec, pin_source *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->fd = -1;
+    if (strncmp(spec, "env:", 4) == 0) {
+        if (!valid_env_name(spec + 4))
+            return err_set(CSIGN_EUSAGE, "PIN source '%s': 'env:' needs a variable name", spec);
+        out->kind = PIN_SRC_ENV;
+        out->name = spec + 4;
+        return CSIGN_OK;
+    }
+    if (strncmp(spec, "file:", 5) == 0) {
+        if (spec[5] == '\0')
+            return err_set(CSIGN_EUSAGE, "PIN source '%s': 'file:' needs a path", spec);
+        out->kind = PIN_SRC_FILE;
+        out->name = spec + 5;
+        return CSIGN_OK;
+    }
+    if (strncmp(spec, "fd:", 3) == 0) {
+        char *end = NULL;
+        errno = 0;
+        long n = strtol(spec + 3, &end, 10);
+        if (spec[3] < '0' || spec[3] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
+            return err_set(CSIGN_EUSAGE, "PIN source '%s': 'fd:' needs a descriptor number",
+                           spec);
+        out->kind = PIN_SRC_FD;
+        out->fd = (int)n;
+        return CSIGN_OK;
+    }
+    if (strcmp(spec, "prompt") == 0) {
+        out->kind = PIN_SRC_PROMPT;
+        return CSIGN_OK;
+    }
+    return err_set(CSIGN_EUSAGE,
+                   "unknown PIN source '%s' (use env:NAME, file:PATH, fd:N or prompt)", spec);
+}
+
+csign_rc pin_source_resolve(const char *spec, const char *uri_pin_source, const char *default_env,
+                            bool have_tty, const char *what, const char *option,
+                            pin_source *out)
+{
+    if (spec != NULL)
+        return pin_source_parse(spec, out);
+    if (uri_pin_source != NULL) {
+        if (uri_pin_source[0] == '|')
+            return err_set(CSIGN_EUSAGE,
+                           "the URI's pin-source runs a command, which csign does not do; use "
+                           "file:, env:, fd: or prompt");
+        return pin_source_parse(uri_pin_source, out);
+    }
+    memset(out, 0, sizeof(*out));
+    out->fd = -1;
+    if (getenv(default_env) != NULL) {
+        out->kind = PIN_SRC_ENV;
+        out->name = default_env;
+        return CSIGN_OK;
+    }
+    if (have_tty) {
+        out->kind = PIN_SRC_PROMPT;
+        return CSIGN_OK;
+    }
+    return err_set(CSIGN_EUSAGE,
+                   "no %s source: set %s, or use %s env:NAME, file:PATH, fd:N or prompt "
+                   "(there is no terminal to ask on)",
+                   what, default_env, option);
+}
+
+bool pin_have_tty(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+const char *pin_source_describe(const pin_source *src)
+{
+    static _Thread_local char buf[PATH_MAX + 64];
+
+    switch (src->kind) {
+    case PIN_SRC_ENV:
+        snprintf(buf, sizeof(buf), "environment variable %s", src->name);
+        break;
+    case PIN_SRC_FILE:
+        snprintf(buf, sizeof(buf), "PIN file '%s'", src->name);
+        break;
+    case PIN_SRC_FD:
+        snprintf(buf, sizeof(buf), "descriptor %d", src->fd);
+        break;
+    case PIN_SRC_PROMPT:
+        snprintf(buf, sizeof(buf), "terminal prompt");
+        break;
+    }
+    return buf;
+}
+
+static csign_rc read_env(const pin_source *src, secret *s)
+{
+    char *v = getenv(src->name);
+    csign_rc rc;
+
+    if (v == NULL)
+        return err_set(CSIGN_ETOKEN, "environment variable %s is not set", src->name);
+    rc = secret_append(s, v, strlen(v));
+    if (rc != CSIGN_OK)
+        rc = err_set(CSIGN_ETOKEN, "PIN in %s is longer than %d bytes", src->name, PIN_MAX);
+    /* Wipe the bytes in place too: /proc/PID/environ shows the original
+     * block even after unsetenv(). */
+    OPENSSL_cleanse(v, strlen(v));
+    unsetenv(src->name);
+    return rc;
+}
+
+/* Reads fd to its end into s. */
+static csign_rc read_all(int fd, secret *s, const char *what)
+{
+    char buf[128];
+    csign_rc rc = CSIGN_OK;
+
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = err_set(CSIGN_EIO, "cannot read %s: %s", what, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (secret_append(s, buf, (size_t)n) != CSIGN_OK) {
+            rc = err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes", what, PIN_MAX);
+            break;
+        }
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
+}
+
+static csign_rc read_file(const pin_source *src, secret *s)
+{
+    struct stat st;
+    csign_rc rc;
+    int fd = open(src->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0)
+        return err_set(CSIGN_EIO, "cannot open PIN file '%s': %s", src->name, strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        rc = err_set(CSIGN_EIO, "cannot stat PIN file '%s': %s", src->name, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = err_set(CSIGN_EIO, "PIN file '%s' is a directory", src->name);
+        goto out;
+    }
+    /* Pipes (file:/dev/fd/N, process substitution) have no meaningful mode. */
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        rc = err_set(CSIGN_ETOKEN,
+                     "PIN file '%s' is accessible by group or others (mode %04o); "
+                     "run chmod 600 on it",
+                     src->name, (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    rc = read_all(fd, s, "PIN file");
+    if (rc == CSIGN_OK)
+        secret_strip_newline(s);
+out:
+    close(fd);
+    return rc;
+}
+
+static csign_rc read_fd(const pin_source *src, secret *s)
+{
+    csign_rc rc = read_all(src->fd, s, "PIN descriptor");
+    close(src->fd);
+    if (rc == CSIGN_OK)
+        secret_strip_newline(s);
+    return rc;
+}
+
+static volatile sig_atomic_t prompt_signal;
+
+static void on_prompt_signal(int sig)
+{
+    prompt_signal = sig;
+}
+
+/* Reads one line from the terminal with echo off. A signal during the read
+ * restores the terminal, then is delivered as usual. */
+static csign_rc ask(int tty, const char *prompt, secret *s)
+{
+    struct termios old, quiet;
+    struct sigaction sa, old_int, old_term, old_hup;
+    csign_rc rc = CSIGN_OK;
+    char c;
+    int restore = 0;
+
+    if (write(tty, prompt, strlen(prompt)) < 0)
+        return err_set(CSIGN_EIO, "cannot write to the terminal: %s", strerror(errno));
+    if (tcgetattr(tty, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_prompt_signal;
+    sigemptyset(&sa.sa_mask);
+    prompt_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+
+    for (;;) {
+        ssize_t n = read(tty, &c, 1);
+        if (n < 0 && errno == EINTR && prompt_signal == 0)
+            continue;
+        if (n < 0) {
+            rc = prompt_signal ? err_set(CSIGN_ETOKEN, "PIN entry interrupted")
+                               : err_set(CSIGN_EIO, "cannot read the terminal: %s",
+                                         strerror(errno));
+            break;
+        }
+        if (n == 0 || c == '\n' || c == '\r')
+            break;
+        if (secret_append(s, &c, 1) != CSIGN_OK) {
+            rc = err_set(CSIGN_ETOKEN, "PIN is longer than %d bytes", PIN_MAX);
+            break;
+        }
+    }
+    c = 0;
+    if (restore)
+        (void)tcsetattr(tty, TCSAFLUSH, &old);
+    (void)!write(tty, "\n", 1);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    if (prompt_signal != 0)
+        raise(prompt_signal);
+    return rc;
+}
+
+static csign_rc read_prompt(const char *prompt, bool confirm, secret *s)
+{
+    secret *again = NULL;
+    csign_rc rc;
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+    if (tty < 0)
+        return err_set(CSIGN_EUSAGE, "cannot prompt for a PIN: no terminal (%s)",
+                       strerror(errno));
+    rc = ask(tty, prompt, s);
+    if (rc == CSIGN_OK && confirm) {
+        rc = secret_new(s->cap, &again);
+        if (rc == CSIGN_OK)
+            rc = ask(tty, "Repeat to confirm: ", again);
+        if (rc == CSIGN_OK && (again->len != s->len || CRYPTO_memcmp(again->data, s->data,
+                                                                     s->len) != 0))
+            rc = err_set(CSIGN_ETOKEN, "the two PINs entered differ");
+        secret_free(again);
+    }
+    close(tty);
+    return rc;
+}
+
+csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secret **out)
+{
+    secret *s = NULL;
+    csign_rc rc = secret_new(PIN_MAX, &s);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    switch (src->kind) {
+    case PIN_SRC_ENV:
+        rc = read_env(src, s);
+        break;
+    case PIN_SRC_FILE:
+        rc = read_file(src, s);
+        break;
+    case PIN_SRC_FD:
+        rc = read_fd(src, s);
+        break;
+    case PIN_SRC_PROMPT:
+        rc = read_prompt(prompt, confirm, s);
+        break;
+    default:
+        rc = err_set(CSIGN_EINTERNAL, "no PIN source chosen");
+        break;
+    }
+    if (rc == CSIGN_OK && s->len == 0)
+        rc = err_set(CSIGN_ETOKEN, "empty PIN from %s", pin_source_describe(src));
+    if (rc != CSIGN_OK) {
+        secret_free(s);
+        return rc;
+    }
+    *out = s;
+    return CSIGN_OK;
+}
