@@ -31,14 +31,15 @@ csign_rc pin_source_parse(const char *spec, pin_source *out)
     out->fd = -1;
     if (strncmp(spec, "env:", 4) == 0) {
         if (!valid_env_name(spec + 4))
-            return err_set(CSIGN_EUSAGE, "PIN source '%s': 'env:' needs a variable name", spec);
+            return err_set(CSIGN_EUSAGE, "PIN source 'env:' needs a variable name (letters, "
+                                         "digits and _)");
         out->kind = PIN_SRC_ENV;
         out->name = spec + 4;
         return CSIGN_OK;
     }
     if (strncmp(spec, "file:", 5) == 0) {
         if (spec[5] == '\0')
-            return err_set(CSIGN_EUSAGE, "PIN source '%s': 'file:' needs a path", spec);
+            return err_set(CSIGN_EUSAGE, "PIN source 'file:' needs a path");
         out->kind = PIN_SRC_FILE;
         out->name = spec + 5;
         return CSIGN_OK;
@@ -48,8 +49,7 @@ csign_rc pin_source_parse(const char *spec, pin_source *out)
         errno = 0;
         long n = strtol(spec + 3, &end, 10);
         if (spec[3] < '0' || spec[3] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
-            return err_set(CSIGN_EUSAGE, "PIN source '%s': 'fd:' needs a descriptor number",
-                           spec);
+            return err_set(CSIGN_EUSAGE, "PIN source 'fd:' needs a descriptor number");
         out->kind = PIN_SRC_FD;
         out->fd = (int)n;
         return CSIGN_OK;
@@ -58,8 +58,10 @@ csign_rc pin_source_parse(const char *spec, pin_source *out)
         out->kind = PIN_SRC_PROMPT;
         return CSIGN_OK;
     }
+    /* The spec is not echoed: a PIN typed here by mistake must not be shown. */
     return err_set(CSIGN_EUSAGE,
-                   "unknown PIN source '%s' (use env:NAME, file:PATH, fd:N or prompt)", spec);
+                   "unknown PIN source (use env:NAME, file:PATH, fd:N or prompt; a PIN "
+                   "itself is never given as an option)");
 }
 
 csign_rc pin_source_resolve(const char *spec, const char *uri_pin_source, const char *default_env,
@@ -222,13 +224,18 @@ static csign_rc ask(int tty, const char *prompt, secret *s)
     char c;
     int restore = 0;
 
-    if (write(tty, prompt, strlen(prompt)) < 0)
-        return err_set(CSIGN_EIO, "cannot write to the terminal: %s", strerror(errno));
+    /* Echo goes off before the prompt appears, so nothing typed in answer
+     * to it can be echoed; input typed earlier is discarded. */
     if (tcgetattr(tty, &old) == 0) {
         quiet = old;
         quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
         quiet.c_lflag |= ICANON;
         restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+    }
+    if (write(tty, prompt, strlen(prompt)) < 0) {
+        if (restore)
+            (void)tcsetattr(tty, TCSAFLUSH, &old);
+        return err_set(CSIGN_EIO, "cannot write to the terminal: %s", strerror(errno));
     }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_prompt_signal;
@@ -293,7 +300,8 @@ static csign_rc read_prompt(const char *prompt, bool confirm, secret *s)
 csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secret **out)
 {
     secret *s = NULL;
-    csign_rc rc = secret_new(PIN_MAX, &s);
+    /* Room for a trailing CRLF, which is stripped before the limit is checked. */
+    csign_rc rc = secret_new(PIN_MAX + 2, &s);
 
     if (rc != CSIGN_OK)
         return rc;
@@ -316,6 +324,9 @@ csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secre
     }
     if (rc == CSIGN_OK && s->len == 0)
         rc = err_set(CSIGN_ETOKEN, "empty PIN from %s", pin_source_describe(src));
+    else if (rc == CSIGN_OK && s->len > PIN_MAX)
+        rc = err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes",
+                     pin_source_describe(src), PIN_MAX);
     if (rc != CSIGN_OK) {
         secret_free(s);
         return rc;

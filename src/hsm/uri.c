@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@ char *hsm_uri_redact(const char *text)
     for (const char *p = text; *p;) {
         /* The attribute starts the query or follows a separator. */
         if (strncasecmp(p, key, klen) == 0 &&
-            (p == text || p[-1] == '?' || p[-1] == '&' || p[-1] == ';')) {
+            (p == text || p[-1] == ':' || p[-1] == '?' || p[-1] == '&' || p[-1] == ';')) {
             memcpy(o, p, klen);
             o += klen;
             p += klen;
@@ -34,8 +35,33 @@ char *hsm_uri_redact(const char *text)
     return out;
 }
 
+/* p11-kit ignores query attributes it does not know, and a misspelt
+ * module-path must not silently fall back to another module. Vendor
+ * attributes ("x-...") are allowed, as RFC 7512 says. */
+static bool unknown_query(const char *text, char *name, size_t size)
+{
+    static const char *const known[] = {"module-name", "module-path", "pin-source",
+                                        "pin-value", NULL};
+    const char *q = strchr(text, '?');
+
+    while (q != NULL && *q != '\0') {
+        q++;
+        size_t len = strcspn(q, "=&");
+        bool ok = len >= 2 && strncasecmp(q, "x-", 2) == 0;
+        for (const char *const *k = known; !ok && *k != NULL; k++)
+            ok = strlen(*k) == len && strncasecmp(q, *k, len) == 0;
+        if (!ok) {
+            snprintf(name, size, "%.*s", (int)(len < 64 ? len : 64), q);
+            return true;
+        }
+        q = strchr(q, '&');
+    }
+    return false;
+}
+
 csign_rc hsm_uri_parse(const char *text, hsm_uri **out)
 {
+    char name[72];
     hsm_uri *u = calloc(1, sizeof(*u));
     char *shown = NULL;
     csign_rc rc = CSIGN_EUSAGE;
@@ -64,6 +90,12 @@ csign_rc hsm_uri_parse(const char *text, hsm_uri **out)
                 "URI '%s' carries pin-value, which would show the PIN in the process list; "
                 "use --pin-source or the URI's pin-source instead",
                 shown);
+        goto out;
+    }
+    if (unknown_query(text, name, sizeof(name))) {
+        err_set(rc, "URI '%s' has the query attribute '%s', which csign does not know; "
+                    "refusing to guess",
+                shown, name);
         goto out;
     }
     if (p11_kit_uri_any_unrecognized(u->p)) {

@@ -1,0 +1,135 @@
+# Shared helpers for the csign command-line tests. Each test function runs
+# in a subshell with its own temporary folder, HOME and SoftHSM token store,
+# so no test sees another's tokens or the system's.
+#
+# Usage in a test script:
+#   . "$(dirname "$0")/lib.sh"
+#   t_something() { new_token dev; run csign list; expect_rc 0; expect_out "token 'dev'"; }
+#   run_tests
+
+set -u
+
+CSIGN_BIN=${CSIGN_BIN:?set CSIGN_BIN to the csign binary}
+CSIGN_SHIM=${CSIGN_SHIM:-}
+SO_PIN=12345678
+USER_PIN=1234
+
+SOFTHSM_MODULE=""
+for p in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+    /usr/lib64/pkcs11/libsofthsm2.so /usr/local/lib/softhsm/libsofthsm2.so; do
+    if [ -r "$p" ]; then SOFTHSM_MODULE=$p; break; fi
+done
+if [ -z "$SOFTHSM_MODULE" ] || ! command -v softhsm2-util >/dev/null ||
+    ! command -v pkcs11-tool >/dev/null; then
+    echo "SKIP: SoftHSM2 or pkcs11-tool is not installed (scripts/install-deps.sh installs them)"
+    exit 77
+fi
+export CSIGN_SHIM_MODULE=$SOFTHSM_MODULE
+
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/csign-test.XXXXXX")
+trap 'rm -rf "$ROOT"' EXIT
+
+# Fresh per-test state; called by run_tests before each test.
+setup_case() {
+    CASE=$(mktemp -d "$ROOT/case.XXXXXX")
+    mkdir -p "$CASE/tokens" "$CASE/home"
+    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$CASE" >"$CASE/softhsm2.conf"
+    export SOFTHSM2_CONF=$CASE/softhsm2.conf
+    export HOME=$CASE/home
+    unset XDG_DATA_HOME CSIGN_PIN CSIGN_SO_PIN CSIGN_MODULE CSIGN_SHIM_LOG CSIGN_SHIM_FAIL \
+        CSIGN_SHIM_TOKEN_FLAGS CSIGN_SHIM_TOKEN_FLAGS_CLEAR CSIGN_SHIM_SLOT_FLAGS \
+        CSIGN_SHIM_HANG CSIGN_SHIM_CORRUPT_SIGNATURE CSIGN_SHIM_IGNORE_TEMPLATE
+    cd "$CASE" || exit 1
+}
+
+# new_token LABEL [PIN]: an initialised token with SO PIN 12345678 and the
+# user PIN 1234 (or PIN).
+new_token() {
+    softhsm2-util --init-token --free --label "$1" --so-pin "$SO_PIN" --pin "${2:-$USER_PIN}" \
+        >/dev/null || fail "softhsm2-util could not create token $1"
+}
+
+# p11 ARGS...: pkcs11-tool on the test's SoftHSM store (an independent client).
+p11() {
+    pkcs11-tool --module "$SOFTHSM_MODULE" "$@"
+}
+
+# run [VAR=value...] csign ARGS...: runs the binary; sets RC, and the files
+# $CASE/out and $CASE/err. Standard input is empty unless redirected.
+run() {
+    local envs=()
+    while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    [ "${1:-}" = csign ] && shift
+    env "${envs[@]}" "$CSIGN_BIN" "$@" >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+}
+
+fail() {
+    echo "    FAIL: $*" >&2
+    if [ -n "${CASE:-}" ] && [ -f "$CASE/err" ]; then
+        echo "    --- stdout:" >&2; sed 's/^/    | /' "$CASE/out" >&2
+        echo "    --- stderr:" >&2; sed 's/^/    | /' "$CASE/err" >&2
+    fi
+    exit 1
+}
+
+expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
+expect_out() { grep -qF -- "$1" "$CASE/out" || fail "stdout lacks '$1'"; }
+expect_err() { grep -qF -- "$1" "$CASE/err" || fail "stderr lacks '$1'"; }
+expect_no_out() { ! grep -qF -- "$1" "$CASE/out" || fail "stdout has '$1'"; }
+expect_no_err() { ! grep -qF -- "$1" "$CASE/err" || fail "stderr has '$1'"; }
+# The error is one line: "csign: <command>: <reason>".
+expect_one_error_line() {
+    [ "$(wc -l <"$CASE/err")" -eq 1 ] || fail "stderr has $(wc -l <"$CASE/err") lines, expected 1"
+    grep -qE "^csign: $1: " "$CASE/err" || fail "stderr is not 'csign: $1: ...'"
+}
+# Neither output names the secret.
+expect_secret_absent() {
+    ! grep -qF -- "$1" "$CASE/out" "$CASE/err" || fail "the secret appears in the output"
+}
+# count_calls NAME: how often the shim's log recorded a call.
+count_calls() {
+    if [ -f "$CASE/shim.log" ]; then grep -cx -- "$1" "$CASE/shim.log"; else echo 0; fi
+}
+
+# Runs every t_* function in its own subshell and folder; prints a summary
+# line that ctest's log shows, and fails when any test failed.
+run_tests() {
+    local passed=0 failed=0 names t
+    names=$(declare -F | awk '{print $3}' | grep '^t_' || true)
+    for t in $names; do
+        if (setup_case; "$t"); then
+            passed=$((passed + 1)); echo "ok   $t"
+        else
+            failed=$((failed + 1)); echo "FAIL $t"
+        fi
+    done
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+# tty_dialog COMMAND ANSWER...: runs COMMAND (a shell string) on a
+# pseudo-terminal made by script(1). Before typing each ANSWER it waits for
+# a prompt (text up to a ':' that mentions "PIN" or "confirm"), as a person
+# would. Everything the terminal showed goes to $CASE/out; sets RC.
+tty_dialog() {
+    local cmd=$1 chunk rfd wfd pid
+    shift
+    command -v script >/dev/null || fail "script(1) is missing"
+    coproc TTY { exec script -qefc "$cmd" /dev/null 2>&1; }
+    pid=$TTY_PID
+    exec {rfd}<&"${TTY[0]}" {wfd}>&"${TTY[1]}"
+    : >"$CASE/out"
+    for answer in "$@"; do
+        while IFS= read -r -d ':' -t 20 chunk <&"$rfd"; do
+            printf '%s:' "$chunk" >>"$CASE/out"
+            [[ $chunk == *PIN* || $chunk == *confirm* ]] && break
+        done
+        printf '%s\n' "$answer" >&"$wfd"
+    done
+    timeout 20 cat <&"$rfd" >>"$CASE/out"
+    exec {rfd}<&- {wfd}>&-
+    wait "$pid"
+    RC=$?
+}

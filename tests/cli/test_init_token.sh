@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# csign init-token, checked with pkcs11-tool as an independent client.
+. "$(dirname "$0")/lib.sh"
+
+t_fresh_home_init_then_list() {
+    unset SOFTHSM2_CONF
+    run CSIGN_PIN=$USER_PIN CSIGN_SO_PIN=$SO_PIN csign init-token --label dev
+    expect_rc 0
+    expect_out "pkcs11:"
+    expect_out "token=dev"
+    expect_err "initialised software token 'dev'"
+    expect_secret_absent "$USER_PIN"
+    expect_secret_absent "$SO_PIN"
+    run CSIGN_PIN=$USER_PIN csign list --login
+    expect_rc 0
+    expect_out "token 'dev'"
+    expect_out "logged in"
+    # The token lives in csign's store, where pkcs11-tool sees it too.
+    export SOFTHSM2_CONF=$HOME/.local/share/csign/softhsm2.conf
+    p11 -L >"$CASE/p11" 2>&1 || fail "pkcs11-tool -L"
+    grep -q "token label *: dev" "$CASE/p11" || fail "pkcs11-tool does not see the token"
+    grep -q "PIN initialized" "$CASE/p11" || fail "user PIN not initialised"
+    p11 --login --pin "$USER_PIN" --token-label dev -O >/dev/null 2>&1 ||
+        fail "pkcs11-tool cannot log in with the new user PIN"
+    # The SO PIN works: pkcs11-tool resets the user PIN with it.
+    p11 --login --login-type so --so-pin "$SO_PIN" --token-label dev --init-pin \
+        --new-pin 4321 >/dev/null 2>&1 || fail "pkcs11-tool cannot log in with the new SO PIN"
+    p11 --login --pin 4321 --token-label dev -O >/dev/null 2>&1 || fail "reset user PIN"
+}
+
+t_existing_label_needs_force() {
+    new_token dev
+    p11 --login --pin "$USER_PIN" --keypairgen --key-type EC:prime256v1 --label k --id 01 \
+        >/dev/null 2>&1 || fail "keygen"
+    run CSIGN_PIN=4321 CSIGN_SO_PIN=$SO_PIN csign init-token --label dev
+    expect_rc 2
+    expect_one_error_line init-token
+    expect_err "token 'dev' already exists"
+    expect_err "--force"
+    run CSIGN_PIN=4321 CSIGN_SO_PIN=$SO_PIN csign init-token --label dev --force
+    expect_rc 0
+    run CSIGN_PIN=4321 csign list --login
+    expect_rc 0
+    expect_out "token 'dev'"
+    expect_no_out "key 'k'"
+}
+
+t_force_with_wrong_so_pin() {
+    new_token dev
+    run CSIGN_PIN=4321 CSIGN_SO_PIN=87654321 csign init-token --label dev --force
+    expect_rc 3
+    expect_err "SO PIN rejected"
+    expect_secret_absent 87654321
+}
+
+t_second_token_goes_to_free_slot() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN CSIGN_SO_PIN=$SO_PIN csign init-token --label ci
+    expect_rc 0
+    run csign list --json
+    jq -e '[.tokens[].label] | sort == ["ci","dev"]' "$CASE/out" >/dev/null || fail "tokens"
+}
+
+t_pin_sources_for_both_pins() {
+    printf '%s\n' "$SO_PIN" >"$CASE/so"
+    chmod 600 "$CASE/so"
+    run NEWPIN=5555 csign init-token --label dev --so-pin-source "file:$CASE/so" \
+        --pin-source env:NEWPIN
+    expect_rc 0
+    p11 --login --pin 5555 --token-label dev -O >/dev/null 2>&1 || fail "user PIN"
+}
+
+t_label_too_long() {
+    run CSIGN_PIN=$USER_PIN CSIGN_SO_PIN=$SO_PIN csign init-token \
+        --label "$(printf 'x%.0s' $(seq 33))"
+    expect_rc 2
+    expect_err "1 to 32 bytes"
+}
+
+t_label_required() {
+    run csign init-token
+    expect_rc 2
+    expect_err "--label is required"
+}
+
+t_no_so_pin_source_without_terminal() {
+    CSIGN_PIN=$USER_PIN setsid -w "$CSIGN_BIN" init-token --label dev \
+        >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    expect_rc 2
+    expect_err "no SO PIN source"
+    expect_err "--so-pin-source"
+}
+
+t_short_pin_refused() {
+    run CSIGN_PIN=12 CSIGN_SO_PIN=$SO_PIN csign init-token --label dev
+    expect_rc 3
+    expect_err "user PIN must have"
+    run csign list --json
+    jq -e '.tokens == []' "$CASE/out" >/dev/null || fail "a token was made anyway"
+}
+
+t_init_failure_reported() {
+    run CSIGN_PIN=$USER_PIN CSIGN_SO_PIN=$SO_PIN CSIGN_SHIM_FAIL=C_InitToken=0x5 \
+        csign init-token --label dev --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "cannot initialise the token"
+}
+
+t_prompted_pins_confirmed() {
+    tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" "$SO_PIN" 7777 7777
+    expect_rc 0
+    expect_out "New SO PIN for token 'dev':"
+    expect_out "Repeat to confirm:"
+    ! grep -q 7777 "$CASE/out" || fail "PIN echoed"
+    ! grep -q "$SO_PIN" "$CASE/out" || fail "SO PIN echoed"
+    p11 --login --pin 7777 --token-label dev -O >/dev/null 2>&1 || fail "user PIN"
+}
+
+t_prompted_pins_must_match() {
+    tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" 11112222
+    expect_rc 3
+    expect_out "the two PINs entered differ"
+}
+
+run_tests
