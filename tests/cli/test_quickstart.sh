@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# scripts/quickstart.sh in a fresh HOME, with the binary under test.
+. "$(dirname "$0")/lib.sh"
+
+quickstart="$CSIGN_TESTS/../scripts/quickstart.sh"
+
+t_quickstart_in_fresh_home() {
+    unset SOFTHSM2_CONF
+    CSIGN_BIN="$CSIGN_BIN" bash "$quickstart" >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    expect_out "creating software token 'quickstart'"
+    expect_out "token 'quickstart'"
+    expect_out "logged in"
+    [ "$(stat -c %a "$HOME/.local/share/csign/quickstart.pin")" = 600 ] || fail "PIN file mode"
+    # Running it again reuses the token.
+    CSIGN_BIN="$CSIGN_BIN" bash "$quickstart" >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    expect_out "already exists"
+    expect_secret_absent "$(cat "$HOME/.local/share/csign/quickstart.pin")"
+}
+
+run_tests
