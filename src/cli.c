@@ -163,8 +163,7 @@ csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t)
     if (rc != CSIGN_OK)
         return rc;
     if (t->module.is_default && t->module.store != NULL)
-        cli_info(1, "using csign's built-in software token store %s (SoftHSM)",
-                 t->module.store);
+        cli_info(1, "using csign's built-in software token store %s (SoftHSM)", t->module.store);
     rc = hsm_open(t->module.path, &t->h);
     if (rc == CSIGN_OK)
         cli_info(1, "loaded PKCS#11 module %s (%s, %s)", hsm_module_path(t->h),
@@ -207,8 +206,7 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
     return rc;
 }
 
-csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login,
-                        cli_token *t)
+csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login, cli_token *t)
 {
     pin_source src;
     csign_rc rc;

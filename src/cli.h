@@ -19,7 +19,7 @@ typedef struct {
     const char *usage;   /* "csign list [options] [URI]" */
     const char *summary; /* one line */
     const opt_spec *opts;
-    bool token;          /* takes --module, --pin-source, --pin-final-try */
+    bool token; /* takes --module, --pin-source, --pin-final-try */
     csign_rc (*run)(int argc, char **argv);
 } cli_command;
 
@@ -37,7 +37,14 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Option ids shared by all commands (command tables use ids below 800). */
-enum { OPT_MODULE = 800, OPT_PIN_SOURCE, OPT_PIN_FINAL_TRY, OPT_VERBOSE = 900, OPT_QUIET, OPT_HELP };
+enum {
+    OPT_MODULE = 800,
+    OPT_PIN_SOURCE,
+    OPT_PIN_FINAL_TRY,
+    OPT_VERBOSE = 900,
+    OPT_QUIET,
+    OPT_HELP
+};
 
 typedef struct {
     const char *module;
@@ -70,8 +77,7 @@ typedef struct {
  * logs in once, wiping the PIN right after. Prints notes and warnings.
  * Release with cli_token_close() whatever it returned.
  */
-csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login,
-                        cli_token *t);
+csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login, cli_token *t);
 void cli_token_close(cli_token *t);
 
 /* Loads the module only (for commands that look at several tokens). */

@@ -71,8 +71,8 @@ static csign_rc run(int argc, char **argv)
     if (o.c.help)
         return cli_help(&cmd_init_token);
     bool tty = pin_have_tty();
-    rc = pin_source_resolve(o.so_pin_spec, NULL, "CSIGN_SO_PIN", tty, "SO PIN",
-                            "--so-pin-source", &so_src);
+    rc = pin_source_resolve(o.so_pin_spec, NULL, "CSIGN_SO_PIN", tty, "SO PIN", "--so-pin-source",
+                            &so_src);
     if (rc == CSIGN_OK)
         rc = pin_source_resolve(o.c.pin_spec, NULL, "CSIGN_PIN", tty, "PIN", "--pin-source",
                                 &user_src);

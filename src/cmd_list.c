@@ -230,7 +230,8 @@ static void print_key(const hsm_key *k)
     if (!k->has_private) {
         printf("    private:    not visible (use --login)\n");
     } else {
-        printf("    private:    %s, %s, %s, %s\n", yes_no(k->sensitive, "sensitive", "NOT sensitive"),
+        printf("    private:    %s, %s, %s, %s\n",
+               yes_no(k->sensitive, "sensitive", "NOT sensitive"),
                yes_no(k->never_extractable, "never extractable", "has been extractable"),
                yes_no(k->local, "generated on the token", "imported"),
                yes_no(k->sign, "can sign", "cannot sign"));
@@ -275,8 +276,8 @@ static void print_text(const token_view *views, size_t n)
         printf("  serial:       %s\n", cli_escape(t->serial, esc, sizeof(esc)));
         printf("  slot:         %lu\n", t->slot_id);
         printf("  kind:         %s\n", t->hardware ? "hardware token"
-                                                  : "software token (keys are not protected "
-                                                    "by hardware)");
+                                                   : "software token (keys are not protected "
+                                                     "by hardware)");
         printf("  login:        %s; PIN %s%s\n", t->login_required ? "required" : "not required",
                hsm_pin_state_name(t->pin_state), v->logged_in ? "; logged in" : "");
         if (v->nkeys == 0 && v->ncerts == 0)
@@ -289,8 +290,8 @@ static void print_text(const token_view *views, size_t n)
 }
 
 /* Reads one token's objects through a fresh session. */
-static csign_rc gather(cli_token *m, const list_opts *o, const hsm_uri *uri,
-                       const pin_source *src, token_view *v)
+static csign_rc gather(cli_token *m, const list_opts *o, const hsm_uri *uri, const pin_source *src,
+                       token_view *v)
 {
     csign_rc rc = hsm_session_open(m->h, v->tok, false);
 

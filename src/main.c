@@ -25,8 +25,7 @@ static void usage(FILE *f)
                "Sign and verify files with keys that never leave a PKCS#11 token.\n\n"
                "Commands:\n");
     for (const cli_command *const *c = commands; *c != NULL; c++)
-        fprintf(f, "  %-12s %.*s\n", (*c)->name, (int)strcspn((*c)->summary, "."),
-                (*c)->summary);
+        fprintf(f, "  %-12s %.*s\n", (*c)->name, (int)strcspn((*c)->summary, "."), (*c)->summary);
     fprintf(f, "\nGlobal options:\n"
                "  -v, --verbose  say more on stderr (repeat for more)\n"
                "  -q, --quiet    say only errors on stderr\n"
@@ -68,10 +67,9 @@ int main(int argc, char **argv)
 
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            cli_verbosity = cli_verbosity < 0 ? 1 : cli_verbosity + 1;
-        } else if (strcmp(a, "-vv") == 0) {
-            cli_verbosity = cli_verbosity < 0 ? 2 : cli_verbosity + 2;
+        if (strcmp(a, "--verbose") == 0 || (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1))) {
+            int n = strcmp(a, "--verbose") == 0 ? 1 : (int)strlen(a + 1);
+            cli_verbosity = (cli_verbosity < 0 ? 0 : cli_verbosity) + n;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli_verbosity = -1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -108,8 +106,7 @@ int main(int argc, char **argv)
     if (rc != CSIGN_OK) {
         const char *why = err_msg()[0] ? err_msg() : "failed";
         if (rc == CSIGN_EUSAGE)
-            fprintf(stderr, "csign: %s: %s. Try 'csign %s --help'.\n", cmd->name, why,
-                    cmd->name);
+            fprintf(stderr, "csign: %s: %s. Try 'csign %s --help'.\n", cmd->name, why, cmd->name);
         else
             fprintf(stderr, "csign: %s: %s\n", cmd->name, why);
         fflush(stdout);

@@ -65,8 +65,7 @@ csign_rc pin_source_parse(const char *spec, pin_source *out)
 }
 
 csign_rc pin_source_resolve(const char *spec, const char *uri_pin_source, const char *default_env,
-                            bool have_tty, const char *what, const char *option,
-                            pin_source *out)
+                            bool have_tty, const char *what, const char *option, pin_source *out)
 {
     if (spec != NULL)
         return pin_source_parse(spec, out);
@@ -250,9 +249,9 @@ static csign_rc ask(int tty, const char *prompt, secret *s)
         if (n < 0 && errno == EINTR && prompt_signal == 0)
             continue;
         if (n < 0) {
-            rc = prompt_signal ? err_set(CSIGN_ETOKEN, "PIN entry interrupted")
-                               : err_set(CSIGN_EIO, "cannot read the terminal: %s",
-                                         strerror(errno));
+            rc = prompt_signal
+                     ? err_set(CSIGN_ETOKEN, "PIN entry interrupted")
+                     : err_set(CSIGN_EIO, "cannot read the terminal: %s", strerror(errno));
             break;
         }
         if (n == 0 || c == '\n' || c == '\r')
@@ -281,15 +280,14 @@ static csign_rc read_prompt(const char *prompt, bool confirm, secret *s)
     int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 
     if (tty < 0)
-        return err_set(CSIGN_EUSAGE, "cannot prompt for a PIN: no terminal (%s)",
-                       strerror(errno));
+        return err_set(CSIGN_EUSAGE, "cannot prompt for a PIN: no terminal (%s)", strerror(errno));
     rc = ask(tty, prompt, s);
     if (rc == CSIGN_OK && confirm) {
         rc = secret_new(s->cap, &again);
         if (rc == CSIGN_OK)
             rc = ask(tty, "Repeat to confirm: ", again);
-        if (rc == CSIGN_OK && (again->len != s->len || CRYPTO_memcmp(again->data, s->data,
-                                                                     s->len) != 0))
+        if (rc == CSIGN_OK &&
+            (again->len != s->len || CRYPTO_memcmp(again->data, s->data, s->len) != 0))
             rc = err_set(CSIGN_ETOKEN, "the two PINs entered differ");
         secret_free(again);
     }
@@ -325,8 +323,8 @@ csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secre
     if (rc == CSIGN_OK && s->len == 0)
         rc = err_set(CSIGN_ETOKEN, "empty PIN from %s", pin_source_describe(src));
     else if (rc == CSIGN_OK && s->len > PIN_MAX)
-        rc = err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes",
-                     pin_source_describe(src), PIN_MAX);
+        rc = err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes", pin_source_describe(src),
+                     PIN_MAX);
     if (rc != CSIGN_OK) {
         secret_free(s);
         return rc;

@@ -9,12 +9,12 @@
 
 /* What `list` shows of a certificate. Strings are owned by the summary. */
 typedef struct {
-    char *subject;      /* RFC 4514, control characters escaped */
+    char *subject; /* RFC 4514, control characters escaped */
     char *issuer;
     char not_after[32]; /* RFC 3339, UTC */
     char *eku;          /* comma-separated short names, "" when absent */
     bool is_ca;
-    char sha256[65];    /* hex fingerprint of the DER */
+    char sha256[65]; /* hex fingerprint of the DER */
 } cert_summary;
 
 /* Parses a DER certificate. CSIGN_EINPUT when it is not one. */

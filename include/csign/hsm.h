@@ -46,9 +46,9 @@ char *hsm_uri_redact(const char *text);
 /* ---- Modules ---------------------------------------------------------- */
 
 typedef struct {
-    char *path;         /* module to load */
-    bool is_default;    /* the built-in SoftHSM with csign's own token store */
-    char *store;        /* with is_default: the token store folder, else NULL */
+    char *path;      /* module to load */
+    bool is_default; /* the built-in SoftHSM with csign's own token store */
+    char *store;     /* with is_default: the token store folder, else NULL */
 } hsm_module_choice;
 
 /*
@@ -92,20 +92,20 @@ typedef enum {
 
 typedef struct {
     unsigned long slot_id;
-    char label[33];         /* trailing blanks removed */
+    char label[33]; /* trailing blanks removed */
     char manufacturer[33];
     char model[17];
     char serial[17];
     char slot_description[65];
     bool initialized;
-    bool hardware;          /* false: a software token (the slot lacks CKF_HW_SLOT) */
+    bool hardware; /* false: a software token (the slot lacks CKF_HW_SLOT) */
     bool removable;
     bool login_required;
-    bool pin_pad;           /* protected authentication path */
+    bool pin_pad; /* protected authentication path */
     bool write_protected;
     hsm_pin_state pin_state;
     unsigned long min_pin, max_pin;
-    char *uri;              /* pkcs11:token=...;serial=... naming this token */
+    char *uri; /* pkcs11:token=...;serial=... naming this token */
 } hsm_token;
 
 /* Every slot with a token present, in the module's order; with a filter
@@ -166,15 +166,15 @@ typedef enum { HSM_KEY_OTHER, HSM_KEY_RSA, HSM_KEY_EC, HSM_KEY_EDDSA } hsm_key_t
 typedef enum { HSM_UNKNOWN = -1, HSM_NO = 0, HSM_YES = 1 } hsm_bool;
 
 typedef struct {
-    char *label;            /* may be "" */
+    char *label; /* may be "" */
     unsigned char *id;
     size_t id_len;
-    char *uri;              /* names the private key: pass it to --key */
+    char *uri; /* names the private key: pass it to --key */
     hsm_key_type type;
-    unsigned bits;          /* RSA modulus or EC field size; 0 when unknown */
-    char curve[32];         /* EC curve name, "" otherwise */
-    bool has_private;       /* a private key object is visible */
-    bool has_public;        /* a public key object is visible */
+    unsigned bits;    /* RSA modulus or EC field size; 0 when unknown */
+    char curve[32];   /* EC curve name, "" otherwise */
+    bool has_private; /* a private key object is visible */
+    bool has_public;  /* a public key object is visible */
     hsm_bool sensitive, always_sensitive, extractable, never_extractable, local, sign;
 } hsm_key;
 
@@ -183,9 +183,9 @@ typedef struct {
     unsigned char *id;
     size_t id_len;
     char *uri;
-    unsigned char *der;     /* CKA_VALUE */
+    unsigned char *der; /* CKA_VALUE */
     size_t der_len;
-    bool authority;         /* CKA_CERTIFICATE_CATEGORY is authority */
+    bool authority; /* CKA_CERTIFICATE_CATEGORY is authority */
 } hsm_cert;
 
 /* Keys (public and private objects paired by CKA_ID and label) and

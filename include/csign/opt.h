@@ -13,11 +13,11 @@
  * options; "-" alone is an operand (standard input).
  */
 typedef struct {
-    int id;             /* passed to the handler; a table ends with id 0 */
-    const char *name;   /* long name without "--" */
-    char short_name;    /* 0 when there is none */
-    const char *arg;    /* name of the argument in --help; NULL for a flag */
-    const char *help;   /* one line */
+    int id;           /* passed to the handler; a table ends with id 0 */
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 when there is none */
+    const char *arg;  /* name of the argument in --help; NULL for a flag */
+    const char *help; /* one line */
 } opt_spec;
 
 /* Called once per option occurrence, in command-line order. arg is NULL for

@@ -42,8 +42,7 @@ csign_rc pin_source_parse(const char *spec, pin_source *out);
  * ("--pin-source") are used in that reason. Does no I/O.
  */
 csign_rc pin_source_resolve(const char *spec, const char *uri_pin_source, const char *default_env,
-                            bool have_tty, const char *what, const char *option,
-                            pin_source *out);
+                            bool have_tty, const char *what, const char *option, pin_source *out);
 
 /* Whether a controlling terminal can be opened for a prompt. */
 bool pin_have_tty(void);

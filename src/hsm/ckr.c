@@ -4,7 +4,10 @@
 
 #include "internal.h"
 
-#define R(x) {x, #x}
+#define R(x)                                                                                       \
+    {                                                                                              \
+        x, #x                                                                                      \
+    }
 
 static const struct {
     CK_RV rv;

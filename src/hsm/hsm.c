@@ -44,8 +44,7 @@ csign_rc hsm_open(const char *path, hsm **out)
     }
     *(void **)(&get_list) = dlsym(h->dl, "C_GetFunctionList");
     if (get_list == NULL) {
-        err_set(CSIGN_ETOKEN, "'%s' is not a PKCS#11 module (it has no C_GetFunctionList)",
-                path);
+        err_set(CSIGN_ETOKEN, "'%s' is not a PKCS#11 module (it has no C_GetFunctionList)", path);
         goto fail;
     }
     rv = get_list(&h->f);
@@ -324,13 +323,11 @@ csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out)
     }
     candidates(hit, nhits, list, sizeof(list));
     if (uri != NULL)
-        rc = err_set(CSIGN_EUSAGE,
-                     "'%s' matches %zu tokens; name one with serial= or slot-id=: %s", shown,
-                     nmatch, list);
+        rc = err_set(CSIGN_EUSAGE, "'%s' matches %zu tokens; name one with serial= or slot-id=: %s",
+                     shown, nmatch, list);
     else
-        rc = err_set(CSIGN_EUSAGE,
-                     "the module has %zu tokens; name one with a pkcs11: URI: %s", nmatch,
-                     list);
+        rc = err_set(CSIGN_EUSAGE, "the module has %zu tokens; name one with a pkcs11: URI: %s",
+                     nmatch, list);
 out:
     free(shown);
     hsm_tokens_free(all, nall);
@@ -468,7 +465,6 @@ csign_rc hsm_login(hsm *h, const secret *pin)
     case CKR_DEVICE_REMOVED:
         return err_set(CSIGN_ETOKEN, "token '%s' is no longer present", t->label);
     default:
-        return err_set(CSIGN_ETOKEN, "login to token '%s' failed: %s", t->label,
-                       hsm_ckr_name(rv));
+        return err_set(CSIGN_ETOKEN, "login to token '%s' failed: %s", t->label, hsm_ckr_name(rv));
     }
 }

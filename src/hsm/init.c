@@ -10,8 +10,7 @@ static csign_rc check_label(const char *label)
     size_t len = strlen(label);
 
     if (len == 0 || len > 32)
-        return err_set(CSIGN_EUSAGE, "a token label has 1 to 32 bytes; '%s' has %zu", label,
-                       len);
+        return err_set(CSIGN_EUSAGE, "a token label has 1 to 32 bytes; '%s' has %zu", label, len);
     for (const unsigned char *p = (const unsigned char *)label; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             return err_set(CSIGN_EUSAGE, "a token label cannot contain control characters");
@@ -45,8 +44,8 @@ static csign_rc pick_slot(const hsm_token *list, size_t n, const char *label, bo
     }
     if (nsame > 1)
         return err_set(CSIGN_EUSAGE,
-                       "%zu tokens are labelled '%s'; re-initialise one with its own tools",
-                       nsame, label);
+                       "%zu tokens are labelled '%s'; re-initialise one with its own tools", nsame,
+                       label);
     if (nsame == 1 && !force)
         return err_set(CSIGN_EUSAGE,
                        "token '%s' already exists (%s); use --force to erase and "
@@ -97,12 +96,11 @@ static csign_rc set_user_pin(hsm *h, const hsm_token *t, const secret *so_pin,
                              const secret *user_pin)
 {
     CK_SESSION_HANDLE s;
-    CK_RV rv = h->f->C_OpenSession(t->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                                   &s);
+    CK_RV rv = h->f->C_OpenSession(t->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
 
     if (rv != CKR_OK)
-        return err_set(CSIGN_ETOKEN, "cannot open a session on the new token '%s': %s",
-                       t->label, hsm_ckr_name(rv));
+        return err_set(CSIGN_ETOKEN, "cannot open a session on the new token '%s': %s", t->label,
+                       hsm_ckr_name(rv));
     rv = h->f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)so_pin->data, (CK_ULONG)so_pin->len);
     if (rv == CKR_OK) {
         rv = h->f->C_InitPIN(s, (CK_UTF8CHAR_PTR)user_pin->data, (CK_ULONG)user_pin->len);

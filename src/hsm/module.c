@@ -40,8 +40,8 @@ static csign_rc make_dirs(const char *path)
             char c = *s;
             *s = '\0';
             if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-                csign_rc rc = err_set(CSIGN_EIO, "cannot create folder '%s': %s", p,
-                                      strerror(errno));
+                csign_rc rc =
+                    err_set(CSIGN_EIO, "cannot create folder '%s': %s", p, strerror(errno));
                 free(p);
                 return rc;
             }
@@ -131,8 +131,8 @@ csign_rc hsm_module_resolve(const char *opt, const hsm_uri *uri, hsm_module_choi
 
     memset(out, 0, sizeof(*out));
     if (opt != NULL && from_uri != NULL && strcmp(opt, from_uri) != 0)
-        return err_set(CSIGN_EUSAGE, "--module '%s' and the URI's module-path '%s' differ",
-                       opt, from_uri);
+        return err_set(CSIGN_EUSAGE, "--module '%s' and the URI's module-path '%s' differ", opt,
+                       from_uri);
     if (opt != NULL)
         path = opt;
     else if (from_uri != NULL)

@@ -40,8 +40,8 @@ char *hsm_uri_redact(const char *text)
  * attributes ("x-...") are allowed, as RFC 7512 says. */
 static bool unknown_query(const char *text, char *name, size_t size)
 {
-    static const char *const known[] = {"module-name", "module-path", "pin-source",
-                                        "pin-value", NULL};
+    static const char *const known[] = {"module-name", "module-path", "pin-source", "pin-value",
+                                        NULL};
     const char *q = strchr(text, '?');
 
     while (q != NULL && *q != '\0') {
@@ -93,8 +93,9 @@ csign_rc hsm_uri_parse(const char *text, hsm_uri **out)
         goto out;
     }
     if (unknown_query(text, name, sizeof(name))) {
-        err_set(rc, "URI '%s' has the query attribute '%s', which csign does not know; "
-                    "refusing to guess",
+        err_set(rc,
+                "URI '%s' has the query attribute '%s', which csign does not know; "
+                "refusing to guess",
                 shown, name);
         goto out;
     }
@@ -103,8 +104,7 @@ csign_rc hsm_uri_parse(const char *text, hsm_uri **out)
         goto out;
     }
     if (p11_kit_uri_get_module_name(u->p) != NULL) {
-        err_set(rc, "URI '%s': module-name is not supported; use module-path or --module",
-                shown);
+        err_set(rc, "URI '%s': module-name is not supported; use module-path or --module", shown);
         goto out;
     }
     *out = u;

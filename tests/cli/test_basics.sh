@@ -67,6 +67,30 @@ t_command_help_from_option_table() {
     expect_out "--login"
 }
 
+t_verbosity_before_and_after_command() {
+    new_token dev
+    run csign -vvv list
+    expect_rc 0
+    expect_err "loaded PKCS#11 module"
+    run csign list -v
+    expect_rc 0
+    expect_err "loaded PKCS#11 module"
+    run csign list
+    expect_rc 0
+    [ ! -s "$CASE/err" ] || fail "stderr not empty without -v"
+    run csign -q list 'pkcs11:token=dev'
+    expect_rc 0
+}
+
+t_quiet_suppresses_notes_not_errors() {
+    run csign -q list
+    expect_rc 0
+    [ ! -s "$CASE/err" ] || fail "-q printed a note"
+    run csign -q list pkcs11:token=nope
+    expect_rc 3
+    expect_err "has no initialised token"
+}
+
 t_stdout_write_error_is_exit_4() {
     "$CSIGN_BIN" --version >/dev/full 2>"$CASE/err"
     RC=$?

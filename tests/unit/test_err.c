@@ -52,8 +52,8 @@ static void test_msg_empty_when_none_set(void **state)
 
 static void test_set_returns_code_and_keeps_message(void **state)
 {
-    static const csign_rc codes[] = {CSIGN_OK,     CSIGN_ENO, CSIGN_EUSAGE,   CSIGN_ETOKEN,
-                                     CSIGN_EIO,    CSIGN_EINPUT, CSIGN_EINTERNAL};
+    static const csign_rc codes[] = {CSIGN_OK,  CSIGN_ENO,    CSIGN_EUSAGE,   CSIGN_ETOKEN,
+                                     CSIGN_EIO, CSIGN_EINPUT, CSIGN_EINTERNAL};
     (void)state;
 
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -174,8 +174,12 @@ static void test_names(void **state)
         csign_rc rc;
         const char *name;
     } cases[] = {
-        {CSIGN_OK, "ok"},         {CSIGN_ENO, "invalid"}, {CSIGN_EUSAGE, "usage"},
-        {CSIGN_ETOKEN, "token"},  {CSIGN_EIO, "io"},      {CSIGN_EINPUT, "input"},
+        {CSIGN_OK, "ok"},
+        {CSIGN_ENO, "invalid"},
+        {CSIGN_EUSAGE, "usage"},
+        {CSIGN_ETOKEN, "token"},
+        {CSIGN_EIO, "io"},
+        {CSIGN_EINPUT, "input"},
         {CSIGN_EINTERNAL, "internal"},
     };
     (void)state;

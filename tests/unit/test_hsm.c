@@ -18,8 +18,7 @@
 static const char *softhsm(void)
 {
     static const char *const paths[] = {"/usr/lib/softhsm/libsofthsm2.so",
-                                        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-                                        NULL};
+                                        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", NULL};
     for (const char *const *p = paths; *p; p++)
         if (access(*p, R_OK) == 0)
             return *p;

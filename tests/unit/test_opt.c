@@ -121,8 +121,7 @@ static const parse_case parse_cases[] = {
     /* options of the second table */
     {{"cmd", "--extra", "--level", "3", NULL}, CSIGN_OK, "10 11=3", "", NULL},
     /* operands mixed with options keep their order */
-    {{"cmd", "a", "--verbose", "b", "-o", "out", "c", NULL},
-     CSIGN_OK, "1 3=out", "a|b|c", NULL},
+    {{"cmd", "a", "--verbose", "b", "-o", "out", "c", NULL}, CSIGN_OK, "1 3=out", "a|b|c", NULL},
     /* "--" ends options */
     {{"cmd", "-v", "--", "--verbose", "-n", "x", NULL}, CSIGN_OK, "1", "--verbose|-n|x", NULL},
     {{"cmd", "--", "--", NULL}, CSIGN_OK, "", "--", NULL},
@@ -166,9 +165,8 @@ static void test_opt_parse_table(void **state)
         csign_rc rc = opt_parse(tables, a.argc, a.argv, record, &r, operands, &n);
         if (rc != c->rc || strcmp(r.trace, c->trace) != 0)
             print_error("case %zu (%s %s): rc %d, trace '%s', reason '%s'\n", i,
-                        c->argv[1] ? c->argv[1] : "",
-                        c->argv[1] && c->argv[2] ? c->argv[2] : "", (int)rc, r.trace,
-                        err_msg());
+                        c->argv[1] ? c->argv[1] : "", c->argv[1] && c->argv[2] ? c->argv[2] : "",
+                        (int)rc, r.trace, err_msg());
         assert_int_equal(rc, c->rc);
         assert_string_equal(r.trace, c->trace);
         if (rc == CSIGN_OK) {
@@ -295,9 +293,9 @@ static void test_list_parse_defaults(void **state)
 
 static void test_list_parse_common_options(void **state)
 {
-    static const char *const src[] = {"list",         "pkcs11:token=x", "--module",
-                                      "/opt/m.so",    "--pin-source",   "env:X",
-                                      "--pin-final-try", NULL};
+    static const char *const src[] = {
+        "list",         "pkcs11:token=x", "--module",        "/opt/m.so",
+        "--pin-source", "env:X",          "--pin-final-try", NULL};
     args a;
     list_opts o;
     (void)state;
@@ -409,10 +407,10 @@ static void test_init_token_parse_label(void **state)
 
 static void test_init_token_parse_all(void **state)
 {
-    static const char *const src[] = {"init-token",      "--label=release", "--so-pin-source",
-                                      "env:SO",          "--pin-source",    "env:X",
-                                      "--force",         "--module",        "/m.so",
-                                      "-v",              NULL};
+    static const char *const src[] = {
+        "init-token", "--label=release", "--so-pin-source", "env:SO", "--pin-source",
+        "env:X",      "--force",         "--module",        "/m.so",  "-v",
+        NULL};
     args a;
     init_token_opts o;
     (void)state;
@@ -474,12 +472,10 @@ int main(void)
         cmocka_unit_test(test_help_text_without_options),
         cmocka_unit_test_setup_teardown(test_list_parse_login_json_uri, reset_verbosity,
                                         reset_verbosity),
-        cmocka_unit_test_setup_teardown(test_list_parse_defaults, reset_verbosity,
-                                        reset_verbosity),
+        cmocka_unit_test_setup_teardown(test_list_parse_defaults, reset_verbosity, reset_verbosity),
         cmocka_unit_test_setup_teardown(test_list_parse_common_options, reset_verbosity,
                                         reset_verbosity),
-        cmocka_unit_test_setup_teardown(test_list_parse_two_uris, reset_verbosity,
-                                        reset_verbosity),
+        cmocka_unit_test_setup_teardown(test_list_parse_two_uris, reset_verbosity, reset_verbosity),
         cmocka_unit_test_setup_teardown(test_list_parse_unknown_option, reset_verbosity,
                                         reset_verbosity),
         cmocka_unit_test_setup_teardown(test_list_parse_verbosity, reset_verbosity,
@@ -491,8 +487,8 @@ int main(void)
                                         reset_verbosity),
         cmocka_unit_test_setup_teardown(test_init_token_parse_all, reset_verbosity,
                                         reset_verbosity),
-        cmocka_unit_test_setup_teardown(test_init_token_parse_help_without_label,
-                                        reset_verbosity, reset_verbosity),
+        cmocka_unit_test_setup_teardown(test_init_token_parse_help_without_label, reset_verbosity,
+                                        reset_verbosity),
         cmocka_unit_test_setup_teardown(test_init_token_parse_errors, reset_verbosity,
                                         reset_verbosity),
     };

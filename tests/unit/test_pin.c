@@ -187,8 +187,8 @@ static void test_resolve_precedence(void **state)
         else
             unsetenv(DEFAULT_ENV);
         err_clear();
-        csign_rc rc = pin_source_resolve(cases[i].spec, cases[i].uri_src, DEFAULT_ENV,
-                                         cases[i].tty, "PIN", "--pin-source", &src);
+        csign_rc rc = pin_source_resolve(cases[i].spec, cases[i].uri_src, DEFAULT_ENV, cases[i].tty,
+                                         "PIN", "--pin-source", &src);
         if (rc != cases[i].rc)
             print_error("case %zu: rc %d, reason '%s'\n", i, (int)rc, err_msg());
         assert_int_equal(rc, cases[i].rc);
@@ -205,9 +205,8 @@ static void test_resolve_precedence(void **state)
     /* Resolving reads nothing: the variable is still there. */
     setenv(DEFAULT_ENV, "1111", 1);
     pin_source src;
-    assert_int_equal(pin_source_resolve(NULL, NULL, DEFAULT_ENV, false, "PIN", "--pin-source",
-                                        &src),
-                     CSIGN_OK);
+    assert_int_equal(
+        pin_source_resolve(NULL, NULL, DEFAULT_ENV, false, "PIN", "--pin-source", &src), CSIGN_OK);
     assert_non_null(getenv(DEFAULT_ENV));
     assert_string_equal(getenv(DEFAULT_ENV), "1111");
 }
@@ -217,8 +216,8 @@ static void test_resolve_nothing_names_the_options(void **state)
     pin_source src;
     (void)state;
 
-    assert_int_equal(pin_source_resolve(NULL, NULL, "CSIGN_SO_PIN_UNSET_FOR_TEST", false,
-                                        "SO PIN", "--so-pin-source", &src),
+    assert_int_equal(pin_source_resolve(NULL, NULL, "CSIGN_SO_PIN_UNSET_FOR_TEST", false, "SO PIN",
+                                        "--so-pin-source", &src),
                      CSIGN_EUSAGE);
     assert_contains(err_msg(), "SO PIN");
     assert_contains(err_msg(), "CSIGN_SO_PIN_UNSET_FOR_TEST");
@@ -417,12 +416,8 @@ static void test_read_file_contents(void **state)
         const char *pin;
         size_t pin_len;
     } cases[] = {
-        {"1234\n", 5, "1234", 4},
-        {"1234\r\n", 6, "1234", 4},
-        {"1234\n\n", 6, "1234\n", 5},
-        {"1234", 4, "1234", 4},
-        {"1234\r", 5, "1234\r", 5},
-        {"12 34\t\n", 7, "12 34\t", 6},
+        {"1234\n", 5, "1234", 4},     {"1234\r\n", 6, "1234", 4}, {"1234\n\n", 6, "1234\n", 5},
+        {"1234", 4, "1234", 4},       {"1234\r", 5, "1234\r", 5}, {"12 34\t\n", 7, "12 34\t", 6},
         {"\n1234\n", 6, "\n1234", 5},
     };
     tmp_dir *t = *state;
@@ -684,26 +679,23 @@ int main(void)
                                         restore_default_env),
         cmocka_unit_test_setup_teardown(test_resolve_nothing_names_the_options, save_default_env,
                                         restore_default_env),
-        cmocka_unit_test_setup_teardown(test_resolve_refuses_command_pin_source,
-                                        save_default_env, restore_default_env),
+        cmocka_unit_test_setup_teardown(test_resolve_refuses_command_pin_source, save_default_env,
+                                        restore_default_env),
         cmocka_unit_test_setup_teardown(test_read_env, clear_test_env, clear_test_env),
         cmocka_unit_test_setup_teardown(test_read_env_keeps_newline, clear_test_env,
                                         clear_test_env),
         cmocka_unit_test_setup_teardown(test_read_env_unset, clear_test_env, clear_test_env),
         cmocka_unit_test_setup_teardown(test_read_env_empty, clear_test_env, clear_test_env),
         cmocka_unit_test_setup_teardown(test_read_env_too_long, clear_test_env, clear_test_env),
-        cmocka_unit_test_setup_teardown(test_read_env_exactly_max, clear_test_env,
-                                        clear_test_env),
+        cmocka_unit_test_setup_teardown(test_read_env_exactly_max, clear_test_env, clear_test_env),
         cmocka_unit_test_setup_teardown(test_read_file_contents, make_tmp_dir, remove_tmp_dir),
-        cmocka_unit_test_setup_teardown(test_read_file_refused_modes, make_tmp_dir,
-                                        remove_tmp_dir),
+        cmocka_unit_test_setup_teardown(test_read_file_refused_modes, make_tmp_dir, remove_tmp_dir),
         cmocka_unit_test_setup_teardown(test_read_file_owner_only_modes, make_tmp_dir,
                                         remove_tmp_dir),
         cmocka_unit_test_setup_teardown(test_read_file_missing, make_tmp_dir, remove_tmp_dir),
         cmocka_unit_test_setup_teardown(test_read_file_directory, make_tmp_dir, remove_tmp_dir),
         cmocka_unit_test_setup_teardown(test_read_file_too_long, make_tmp_dir, remove_tmp_dir),
-        cmocka_unit_test_setup_teardown(test_read_file_exactly_max, make_tmp_dir,
-                                        remove_tmp_dir),
+        cmocka_unit_test_setup_teardown(test_read_file_exactly_max, make_tmp_dir, remove_tmp_dir),
         cmocka_unit_test_setup_teardown(test_read_file_empty, make_tmp_dir, remove_tmp_dir),
         cmocka_unit_test(test_read_fd),
         cmocka_unit_test(test_read_fd_crlf_and_double_newline),

@@ -62,8 +62,7 @@ static void test_parse_ok(void **state)
         {"pkcs11:token=dev?module-path=/x/y.so", "/x/y.so", NULL, false},
         {"pkcs11:token=dev?pin-source=file:/p", NULL, "file:/p", false},
         {"pkcs11:token=dev?module-path=/m.so&pin-source=env:P", "/m.so", "env:P", false},
-        {"pkcs11:manufacturer=SoftHSM%20project;model=SoftHSM%20v2;token=a%20b", NULL, NULL,
-         false},
+        {"pkcs11:manufacturer=SoftHSM%20project;model=SoftHSM%20v2;token=a%20b", NULL, NULL, false},
         {"pkcs11:object=my%20key;type=cert?module-path=/m.so", "/m.so", NULL, true},
         {"pkcs11:", NULL, NULL, false},
     };
@@ -92,7 +91,8 @@ static void test_parse_refused(void **state)
         const char *never;   /* a part it must not contain */
     } cases[] = {
         {"pkcs11:token=dev?pin-value=1234", {"pin-value", "process list", "(redacted)"}, "1234"},
-        {"pkcs11:token=dev?pin-source=file:/p&pin-value=1234", {"pin-value", "process list"},
+        {"pkcs11:token=dev?pin-source=file:/p&pin-value=1234",
+         {"pin-value", "process list"},
          "1234"},
         {"pkcs11:token=dev;pin-value=1234", {"pin-value", "process list"}, "1234"},
         {"pkcs11:token=dev?pin-value=%31%32%33%34", {"pin-value"}, "%31%32%33%34"},
@@ -200,8 +200,7 @@ static void test_redact(void **state)
 
 /* ---- hsm_module_resolve ------------------------------------------------- */
 
-static const char *const env_names[] = {"CSIGN_MODULE", "SOFTHSM2_CONF", "HOME",
-                                        "XDG_DATA_HOME"};
+static const char *const env_names[] = {"CSIGN_MODULE", "SOFTHSM2_CONF", "HOME", "XDG_DATA_HOME"};
 #define N_ENV (sizeof(env_names) / sizeof(env_names[0]))
 
 typedef struct {
@@ -539,8 +538,7 @@ int main(void)
         cmocka_unit_test(test_accessors_accept_null),
         cmocka_unit_test(test_redact),
         cmocka_unit_test_setup_teardown(test_module_option, module_setup, module_teardown),
-        cmocka_unit_test_setup_teardown(test_module_option_and_uri, module_setup,
-                                        module_teardown),
+        cmocka_unit_test_setup_teardown(test_module_option_and_uri, module_setup, module_teardown),
         cmocka_unit_test_setup_teardown(test_module_env, module_setup, module_teardown),
         cmocka_unit_test_setup_teardown(test_module_default_under_home, module_setup,
                                         module_teardown),
