@@ -90,7 +90,14 @@ csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out
 /* Logs in to the open session with the PIN from src. */
 csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src);
 
-/* Copies s with control characters shown as \xNN into buf. Returns buf. */
+/* Copies s into buf for display: control characters, backslashes, bytes
+ * that are not UTF-8, C1 controls and bidirectional overrides become
+ * \xNN. Cut to fit size. Returns buf. */
 const char *cli_escape(const char *s, char *buf, size_t size);
+
+/* A JSON string for s; text that is not UTF-8 is escaped as cli_escape()
+ * does. NULL s gives JSON null. */
+struct json_t;
+struct json_t *cli_json_string(const char *s);
 
 #endif

@@ -48,8 +48,6 @@ csign_rc init_token_parse(int argc, char **argv, init_token_opts *o)
         rc = err_set(CSIGN_EUSAGE, "unexpected argument '%s'", operands[0]);
     if (rc == CSIGN_OK && !o->c.help && o->label == NULL)
         rc = err_set(CSIGN_EUSAGE, "--label is required");
-    if (rc == CSIGN_OK && o->c.pin_final_try)
-        rc = err_set(CSIGN_EUSAGE, "--pin-final-try does not apply to init-token");
     free(operands);
     return rc;
 }
@@ -90,7 +88,7 @@ static csign_rc run(int argc, char **argv)
     rc = pin_read(&user_src, prompt, true, &user_pin);
     if (rc != CSIGN_OK)
         goto out;
-    rc = hsm_init_token(m.h, o.label, so_pin, user_pin, o.force, &tok);
+    rc = hsm_init_token(m.h, o.label, so_pin, user_pin, o.force, o.c.pin_final_try, &tok);
     secret_free(so_pin);
     secret_free(user_pin);
     so_pin = user_pin = NULL;

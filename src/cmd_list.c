@@ -48,8 +48,10 @@ csign_rc list_parse(int argc, char **argv, list_opts *o)
 typedef struct {
     const hsm_token *tok;
     bool logged_in;
-    hsm_key *keys;
+    hsm_key *keys; /* the keys shown */
     size_t nkeys;
+    hsm_key *all_keys; /* every key, to link certificates to */
+    size_t nall_keys;
     hsm_cert *certs;
     size_t ncerts;
 } token_view;
@@ -79,10 +81,10 @@ static void hex(const unsigned char *p, size_t n, char *out)
 /* The key whose CKA_ID equals the certificate's, if any. */
 static const hsm_key *key_of(const token_view *v, const hsm_cert *c)
 {
-    for (size_t i = 0; i < v->nkeys; i++)
-        if (c->id_len > 0 && v->keys[i].id_len == c->id_len &&
-            memcmp(v->keys[i].id, c->id, c->id_len) == 0)
-            return &v->keys[i];
+    for (size_t i = 0; i < v->nall_keys; i++)
+        if (c->id_len > 0 && v->all_keys[i].id_len == c->id_len &&
+            memcmp(v->all_keys[i].id, c->id, c->id_len) == 0)
+            return &v->all_keys[i];
     return NULL;
 }
 
@@ -102,12 +104,12 @@ static json_t *json_key(const hsm_key *k)
         return NULL;
     }
     hex(k->id, k->id_len, id);
-    json_object_set_new(o, "uri", json_string(k->uri));
-    json_object_set_new(o, "label", json_string(k->label));
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "algorithm", json_string(key_type_name(k->type)));
+    json_object_set_new(o, "uri", cli_json_string(k->uri));
+    json_object_set_new(o, "label", cli_json_string(k->label));
+    json_object_set_new(o, "id", cli_json_string(id));
+    json_object_set_new(o, "algorithm", cli_json_string(key_type_name(k->type)));
     json_object_set_new(o, "bits", k->bits ? json_integer(k->bits) : json_null());
-    json_object_set_new(o, "curve", k->curve[0] ? json_string(k->curve) : json_null());
+    json_object_set_new(o, "curve", k->curve[0] ? cli_json_string(k->curve) : json_null());
     json_object_set_new(o, "has_private_key", json_boolean(k->has_private));
     json_object_set_new(o, "has_public_key", json_boolean(k->has_public));
     json_object_set_new(o, "sensitive", tristate(k->sensitive));
@@ -133,25 +135,25 @@ static json_t *json_cert(const token_view *v, const hsm_cert *c)
         return NULL;
     }
     hex(c->id, c->id_len, id);
-    json_object_set_new(o, "uri", json_string(c->uri));
-    json_object_set_new(o, "label", json_string(c->label));
-    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "uri", cli_json_string(c->uri));
+    json_object_set_new(o, "label", cli_json_string(c->label));
+    json_object_set_new(o, "id", cli_json_string(id));
     json_object_set_new(o, "authority", json_boolean(c->authority));
     if (cert_summarize(c->der, c->der_len, &s) == CSIGN_OK) {
-        json_object_set_new(o, "subject", json_string(s.subject));
-        json_object_set_new(o, "issuer", json_string(s.issuer));
-        json_object_set_new(o, "not_after", json_string(s.not_after));
+        json_object_set_new(o, "subject", cli_json_string(s.subject));
+        json_object_set_new(o, "issuer", cli_json_string(s.issuer));
+        json_object_set_new(o, "not_after", cli_json_string(s.not_after));
         json_t *eku = json_array();
         for (char *p = s.eku, *tok; (tok = strtok_r(p, ",", &p)) != NULL;)
-            json_array_append_new(eku, json_string(tok));
+            json_array_append_new(eku, cli_json_string(tok));
         json_object_set_new(o, "extended_key_usage", eku);
         json_object_set_new(o, "ca", json_boolean(s.is_ca));
-        json_object_set_new(o, "sha256", json_string(s.sha256));
+        json_object_set_new(o, "sha256", cli_json_string(s.sha256));
         cert_summary_clear(&s);
     } else {
-        json_object_set_new(o, "error", json_string("not a parsable X.509 certificate"));
+        json_object_set_new(o, "error", cli_json_string("not a parsable X.509 certificate"));
     }
-    json_object_set_new(o, "key_uri", k ? json_string(k->uri) : json_null());
+    json_object_set_new(o, "key_uri", k ? cli_json_string(k->uri) : json_null());
     free(id);
     return o;
 }
@@ -163,15 +165,15 @@ static json_t *json_token(const token_view *v)
     json_t *keys = json_array();
     json_t *certs = json_array();
 
-    json_object_set_new(o, "uri", json_string(t->uri));
-    json_object_set_new(o, "label", json_string(t->label));
-    json_object_set_new(o, "manufacturer", json_string(t->manufacturer));
-    json_object_set_new(o, "model", json_string(t->model));
-    json_object_set_new(o, "serial", json_string(t->serial));
+    json_object_set_new(o, "uri", cli_json_string(t->uri));
+    json_object_set_new(o, "label", cli_json_string(t->label));
+    json_object_set_new(o, "manufacturer", cli_json_string(t->manufacturer));
+    json_object_set_new(o, "model", cli_json_string(t->model));
+    json_object_set_new(o, "serial", cli_json_string(t->serial));
     json_object_set_new(o, "slot_id", json_integer((json_int_t)t->slot_id));
     json_object_set_new(o, "software", json_boolean(!t->hardware));
     json_object_set_new(o, "login_required", json_boolean(t->login_required));
-    json_object_set_new(o, "pin_state", json_string(hsm_pin_state_name(t->pin_state)));
+    json_object_set_new(o, "pin_state", cli_json_string(hsm_pin_state_name(t->pin_state)));
     json_object_set_new(o, "logged_in", json_boolean(v->logged_in));
     for (size_t i = 0; i < v->nkeys; i++)
         json_array_append_new(keys, json_key(&v->keys[i]));
@@ -189,11 +191,11 @@ static csign_rc print_json(const cli_token *m, const token_view *views, size_t n
     json_t *toks = json_array();
     csign_rc rc = CSIGN_OK;
 
-    json_object_set_new(mod, "path", json_string(hsm_module_path(m->h)));
-    json_object_set_new(mod, "manufacturer", json_string(hsm_module_manufacturer(m->h)));
-    json_object_set_new(mod, "description", json_string(hsm_module_description(m->h)));
+    json_object_set_new(mod, "path", cli_json_string(hsm_module_path(m->h)));
+    json_object_set_new(mod, "manufacturer", cli_json_string(hsm_module_manufacturer(m->h)));
+    json_object_set_new(mod, "description", cli_json_string(hsm_module_description(m->h)));
     json_object_set_new(mod, "builtin_software_store",
-                        m->module.store ? json_string(m->module.store) : json_null());
+                        m->module.store ? cli_json_string(m->module.store) : json_null());
     json_object_set_new(root, "module", mod);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(toks, json_token(&views[i]));
@@ -300,10 +302,12 @@ static csign_rc gather(cli_token *m, const list_opts *o, const hsm_uri *uri, con
         rc = hsm_token_copy(v->tok, &m->token);
         if (rc == CSIGN_OK)
             rc = cli_login(m, &o->c, src);
-        v->logged_in = rc == CSIGN_OK;
+        v->logged_in = rc == CSIGN_OK && hsm_logged_in(m->h);
     }
     if (rc == CSIGN_OK)
         rc = hsm_keys(m->h, uri, &v->keys, &v->nkeys);
+    if (rc == CSIGN_OK)
+        rc = hsm_keys(m->h, NULL, &v->all_keys, &v->nall_keys);
     if (rc == CSIGN_OK)
         rc = hsm_certs(m->h, uri, &v->certs, &v->ncerts);
     hsm_session_close(m->h);
@@ -384,6 +388,7 @@ static csign_rc run(int argc, char **argv)
 out:
     for (size_t i = 0; views != NULL && i < nviews; i++) {
         hsm_keys_free(views[i].keys, views[i].nkeys);
+        hsm_keys_free(views[i].all_keys, views[i].nall_keys);
         hsm_certs_free(views[i].certs, views[i].ncerts);
     }
     free(views);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +20,57 @@ static const cli_command *const commands[] = {
     NULL,
 };
 
+enum { OPT_VERSION = OPT_HELP + 1 };
+
+/* The options before the command name. */
+static const opt_spec main_opts[] = {
+    {OPT_VERBOSE, "verbose", 'v', NULL, "say more on stderr (repeat for more)"},
+    {OPT_QUIET, "quiet", 'q', NULL, "say only errors on stderr"},
+    {OPT_HELP, "help", 'h', NULL, "show this help"},
+    {OPT_VERSION, "version", 'V', NULL, "show the version"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+typedef struct {
+    bool help;
+    bool version;
+} main_flags;
+
+static csign_rc on_main_opt(void *ctx, int id, const char *arg)
+{
+    main_flags *f = ctx;
+
+    (void)arg;
+    switch (id) {
+    case OPT_VERBOSE:
+        cli_verbosity = (cli_verbosity < 0 ? 0 : cli_verbosity) + 1;
+        break;
+    case OPT_QUIET:
+        cli_verbosity = -1;
+        break;
+    case OPT_HELP:
+        f->help = true;
+        break;
+    case OPT_VERSION:
+        f->version = true;
+        break;
+    }
+    return CSIGN_OK;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: csign [-v|-q] <command> [options] [arguments]\n\n"
-               "Sign and verify files with keys that never leave a PKCS#11 token.\n\n"
-               "Commands:\n");
+    const opt_spec *tables[] = {main_opts, NULL};
+    char *text =
+        opt_help_text("csign [options] <command> [arguments]",
+                      "Sign and verify files with keys that never leave a PKCS#11 token.", tables);
+
+    fputs(text ? text : "", f);
+    free(text);
+    fprintf(f, "\nCommands:\n");
     for (const cli_command *const *c = commands; *c != NULL; c++)
         fprintf(f, "  %-12s %.*s\n", (*c)->name, (int)strcspn((*c)->summary, "."), (*c)->summary);
-    fprintf(f, "\nGlobal options:\n"
-               "  -v, --verbose  say more on stderr (repeat for more)\n"
-               "  -q, --quiet    say only errors on stderr\n"
-               "  -h, --help     show this help\n"
-               "  -V, --version  show the version\n\n"
-               "Run 'csign <command> --help' for a command's options.\n"
+    fprintf(f, "\nRun 'csign <command> --help' for a command's options.\n"
                "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 module/token/PIN, 4 I/O,\n"
                "5 malformed input or crypto failure, 70 internal error.\n");
 }
@@ -48,6 +87,7 @@ static const cli_command *find(const char *name)
  * disk or a closed pipe must not look like a finished listing). */
 static int finish_stdout(const char *where)
 {
+    errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
         fprintf(stderr, "csign: %s: cannot write to standard output: %s\n", where,
                 strerror(errno ? errno : EIO));
@@ -65,23 +105,27 @@ int main(int argc, char **argv)
      * into an error code, not a silent death by SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
 
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--verbose") == 0 || (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1))) {
-            int n = strcmp(a, "--verbose") == 0 ? 1 : (int)strlen(a + 1);
-            cli_verbosity = (cli_verbosity < 0 ? 0 : cli_verbosity) + n;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            cli_verbosity = -1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return finish_stdout("help");
-        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-            printf("csign %s (%s)\n", CSIGN_VERSION, OpenSSL_version(OPENSSL_VERSION));
-            return finish_stdout("version");
-        } else {
-            fprintf(stderr, "csign: unknown option '%s'. Try 'csign --help'.\n", a);
-            return CSIGN_EUSAGE;
-        }
+    /* Global options come before the command name. */
+    while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0')
+        i++;
+    const opt_spec *tables[] = {main_opts, NULL};
+    char **operands = calloc((size_t)i + 1, sizeof(*operands));
+    main_flags flags = {false, false};
+    int n = 0;
+    csign_rc prc =
+        operands ? opt_parse(tables, i, argv, on_main_opt, &flags, operands, &n) : err_oom();
+    free(operands);
+    if (prc != CSIGN_OK) {
+        fprintf(stderr, "csign: %s. Try 'csign --help'.\n", err_msg());
+        return (int)prc;
+    }
+    if (flags.help) {
+        usage(stdout);
+        return finish_stdout("help");
+    }
+    if (flags.version) {
+        printf("csign %s (%s)\n", CSIGN_VERSION, OpenSSL_version(OPENSSL_VERSION));
+        return finish_stdout("version");
     }
     if (i >= argc) {
         usage(stderr);
@@ -90,6 +134,10 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "help") == 0) {
         const cli_command *c = i + 1 < argc ? find(argv[i + 1]) : NULL;
         csign_rc rc = CSIGN_OK;
+        if (i + 1 < argc && c == NULL) {
+            fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i + 1]);
+            return CSIGN_EUSAGE;
+        }
         if (c != NULL)
             rc = cli_help(c);
         else

@@ -50,6 +50,8 @@ csign_rc pin_source_parse(const char *spec, pin_source *out)
         long n = strtol(spec + 3, &end, 10);
         if (spec[3] < '0' || spec[3] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
             return err_set(CSIGN_EUSAGE, "PIN source 'fd:' needs a descriptor number");
+        if (n == 1 || n == 2)
+            return err_set(CSIGN_EUSAGE, "PIN source 'fd:' cannot be standard output or error");
         out->kind = PIN_SRC_FD;
         out->fd = (int)n;
         return CSIGN_OK;
@@ -165,34 +167,45 @@ static csign_rc read_all(int fd, secret *s, const char *what)
     return rc;
 }
 
+/* Refuses a PIN file that someone else could read or replace. */
+static csign_rc check_pin_file(const char *path, const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode))
+        return err_set(CSIGN_EIO, "PIN file '%s' is a directory", path);
+    if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+        return CSIGN_OK;
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return err_set(CSIGN_ETOKEN, "PIN file '%s' belongs to another user", path);
+    /* Anonymous pipes (file:/dev/fd/N, process substitution) are 0600. */
+    if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return err_set(CSIGN_ETOKEN,
+                       "PIN file '%s' is accessible by group or others (mode %04o); "
+                       "run chmod 600 on it",
+                       path, (unsigned)(st->st_mode & 07777));
+    return CSIGN_OK;
+}
+
 static csign_rc read_file(const pin_source *src, secret *s)
 {
-    struct stat st;
+    struct stat before, st;
     csign_rc rc;
-    int fd = open(src->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd;
 
+    /* Checked before opening too: opening a named pipe blocks until a
+     * writer comes, and a pipe anyone may write to is refused unopened. */
+    if (stat(src->name, &before) == 0 && (rc = check_pin_file(src->name, &before)) != CSIGN_OK)
+        return rc;
+    fd = open(src->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return err_set(CSIGN_EIO, "cannot open PIN file '%s': %s", src->name, strerror(errno));
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, &st) != 0)
         rc = err_set(CSIGN_EIO, "cannot stat PIN file '%s': %s", src->name, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = err_set(CSIGN_EIO, "PIN file '%s' is a directory", src->name);
-        goto out;
-    }
-    /* Pipes (file:/dev/fd/N, process substitution) have no meaningful mode. */
-    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        rc = err_set(CSIGN_ETOKEN,
-                     "PIN file '%s' is accessible by group or others (mode %04o); "
-                     "run chmod 600 on it",
-                     src->name, (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    rc = read_all(fd, s, "PIN file");
+    else
+        rc = check_pin_file(src->name, &st);
+    if (rc == CSIGN_OK)
+        rc = read_all(fd, s, "PIN file");
     if (rc == CSIGN_OK)
         secret_strip_newline(s);
-out:
     close(fd);
     return rc;
 }
@@ -200,7 +213,9 @@ out:
 static csign_rc read_fd(const pin_source *src, secret *s)
 {
     csign_rc rc = read_all(src->fd, s, "PIN descriptor");
-    close(src->fd);
+    /* Standard input stays open: a later open() must not take its number. */
+    if (src->fd > 2)
+        close(src->fd);
     if (rc == CSIGN_OK)
         secret_strip_newline(s);
     return rc;
@@ -213,64 +228,72 @@ static void on_prompt_signal(int sig)
     prompt_signal = sig;
 }
 
-/* Reads one line from the terminal with echo off. A signal during the read
- * restores the terminal, then is delivered as usual. */
+/* Signals that would leave the terminal without echo if they struck while
+ * csign waits for the PIN. */
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
+#define N_PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+
+/*
+ * Reads one line from the terminal with echo off. The handlers go in before
+ * echo goes off, and echo goes off before the prompt appears (so nothing
+ * typed in answer to it is echoed; typeahead is discarded). A signal
+ * restores the terminal and is then delivered with the handler csign had
+ * before; after a stop (Ctrl-Z) and resume, the question is asked again.
+ */
 static csign_rc ask(int tty, const char *prompt, secret *s)
 {
+    struct sigaction sa, saved[N_PROMPT_SIGNALS];
     struct termios old, quiet;
-    struct sigaction sa, old_int, old_term, old_hup;
-    csign_rc rc = CSIGN_OK;
-    char c;
-    int restore = 0;
+    csign_rc rc;
+    char c = 0;
+    int sig;
 
-    /* Echo goes off before the prompt appears, so nothing typed in answer
-     * to it can be echoed; input typed earlier is discarded. */
-    if (tcgetattr(tty, &old) == 0) {
-        quiet = old;
-        quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
-        quiet.c_lflag |= ICANON;
-        restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
-    }
-    if (write(tty, prompt, strlen(prompt)) < 0) {
-        if (restore)
-            (void)tcsetattr(tty, TCSAFLUSH, &old);
-        return err_set(CSIGN_EIO, "cannot write to the terminal: %s", strerror(errno));
-    }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_prompt_signal;
     sigemptyset(&sa.sa_mask);
+again:
+    rc = CSIGN_OK;
     prompt_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-
-    for (;;) {
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &sa, &saved[i]);
+    bool term = tcgetattr(tty, &old) == 0;
+    if (term) {
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        term = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+    }
+    if (write(tty, prompt, strlen(prompt)) < 0)
+        rc = err_set(CSIGN_EIO, "cannot write to the terminal: %s", strerror(errno));
+    while (rc == CSIGN_OK && prompt_signal == 0) {
         ssize_t n = read(tty, &c, 1);
-        if (n < 0 && errno == EINTR && prompt_signal == 0)
+        if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = prompt_signal
-                     ? err_set(CSIGN_ETOKEN, "PIN entry interrupted")
-                     : err_set(CSIGN_EIO, "cannot read the terminal: %s", strerror(errno));
+            rc = err_set(CSIGN_EIO, "cannot read the terminal: %s", strerror(errno));
             break;
         }
         if (n == 0 || c == '\n' || c == '\r')
             break;
-        if (secret_append(s, &c, 1) != CSIGN_OK) {
+        if (secret_append(s, &c, 1) != CSIGN_OK)
             rc = err_set(CSIGN_ETOKEN, "PIN is longer than %d bytes", PIN_MAX);
-            break;
-        }
     }
     c = 0;
-    if (restore)
+    if (term)
         (void)tcsetattr(tty, TCSAFLUSH, &old);
     (void)!write(tty, "\n", 1);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    if (prompt_signal != 0)
-        raise(prompt_signal);
-    return rc;
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &saved[i], NULL);
+    sig = prompt_signal;
+    if (sig == 0)
+        return rc;
+    raise(sig);
+    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+        OPENSSL_cleanse(s->data, s->cap + 1);
+        s->len = 0;
+        goto again;
+    }
+    return err_set(CSIGN_ETOKEN, "PIN entry interrupted");
 }
 
 static csign_rc read_prompt(const char *prompt, bool confirm, secret *s)

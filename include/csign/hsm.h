@@ -8,6 +8,8 @@
 #include "csign/err.h"
 #include "csign/secret.h"
 
+struct evp_pkey_st;
+
 /*
  * The token layer. It is the only code that loads a PKCS#11 module, calls a
  * PKCS#11 function or includes a PKCS#11 header; nothing it exports uses
@@ -104,6 +106,8 @@ typedef struct {
     bool pin_pad; /* protected authentication path */
     bool write_protected;
     hsm_pin_state pin_state;
+    bool so_pin_locked;    /* CKF_SO_PIN_LOCKED */
+    bool so_pin_final_try; /* CKF_SO_PIN_FINAL_TRY */
     unsigned long min_pin, max_pin;
     char *uri; /* pkcs11:token=...;serial=... naming this token */
 } hsm_token;
@@ -146,7 +150,9 @@ typedef enum {
  * Checks, before a PIN is read, whether and how to log in, from fresh token
  * flags: a locked PIN or an unset PIN is refused; on the final try login is
  * refused unless allow_final_try. *count_low is set when the token says
- * that wrong PINs were entered recently. Needs an open session.
+ * that wrong PINs were entered recently. No login is needed when the
+ * session is already logged in, or when the token requires no login and
+ * has no user PIN. Needs an open session.
  */
 csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, bool *count_low);
 
@@ -157,6 +163,9 @@ csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, boo
  * wipes the PIN right after this returns.
  */
 csign_rc hsm_login(hsm *h, const secret *pin);
+
+/* Whether the open session is logged in as the user. */
+bool hsm_logged_in(hsm *h);
 
 /* ---- Objects ----------------------------------------------------------- */
 
@@ -176,6 +185,8 @@ typedef struct {
     bool has_private; /* a private key object is visible */
     bool has_public;  /* a public key object is visible */
     hsm_bool sensitive, always_sensitive, extractable, never_extractable, local, sign;
+    unsigned long priv_handle; /* object handles in this session; 0 when absent */
+    unsigned long pub_handle;
 } hsm_key;
 
 typedef struct {
@@ -186,6 +197,7 @@ typedef struct {
     unsigned char *der; /* CKA_VALUE */
     size_t der_len;
     bool authority; /* CKA_CERTIFICATE_CATEGORY is authority */
+    unsigned long handle;
 } hsm_cert;
 
 /* Keys (public and private objects paired by CKA_ID and label) and
@@ -196,6 +208,63 @@ void hsm_keys_free(hsm_key *k, size_t n);
 csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n);
 void hsm_certs_free(hsm_cert *c, size_t n);
 
+/* ---- Keys ---------------------------------------------------------------- */
+
+/*
+ * The one key with a private key object that uri names in the open session
+ * (log in first: private keys are usually private objects). None:
+ * CSIGN_ETOKEN; several: CSIGN_EUSAGE; both list the visible keys' URIs.
+ * *out is owned by the caller (hsm_keys_free(out, 1) after copying, or
+ * hsm_key_clear()).
+ */
+csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, hsm_key *out);
+void hsm_key_clear(hsm_key *k);
+
+/* The key's public key as a software EVP_PKEY (from its public key object,
+ * else from a certificate with its CKA_ID). Caller frees. */
+csign_rc hsm_key_public(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
+
+/*
+ * A token-backed EVP_PKEY for k's private key: signing with it sends the
+ * hash to the token (CKM_ECDSA, CKM_RSA_PKCS, or raw RSA for PSS). Needs a
+ * logged-in session. The caller frees it before hsm_close().
+ */
+csign_rc hsm_key_private(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
+
+typedef struct {
+    hsm_key_type type; /* HSM_KEY_EC or HSM_KEY_RSA */
+    unsigned bits;     /* RSA: 2048, 3072, 4096; EC: 256, 384, 521 */
+} hsm_keyspec;
+
+/*
+ * Generates a key pair on the token (read-write, logged-in session) with
+ * an explicit template: the private key is token, private, sensitive,
+ * not extractable, can sign, cannot decrypt, unwrap or derive; the public
+ * key can verify, not encrypt or wrap. Both get label and CKA_ID: id when
+ * id_len > 0, else the SHA-1 of the public key (RFC 5280 key identifier).
+ *
+ * Refuses (CSIGN_EUSAGE, naming the object) a label or id already on the
+ * token. Reads back CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE,
+ * CKA_NEVER_EXTRACTABLE and CKA_LOCAL; a token that did not honour the
+ * template gets the pair deleted and CSIGN_ETOKEN naming the attribute.
+ * Any failure after generation deletes the pair. *out describes the key.
+ */
+csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t id_len,
+                    const hsm_keyspec *spec, hsm_key *out);
+
+/* ---- Certificates on the token ----------------------------------------- */
+
+/*
+ * Stores a DER certificate as a token object (CKC_X_509, public) with label
+ * and id, CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER and the category
+ * "authority" (CA certificates) or "token user". Read-write session.
+ */
+csign_rc hsm_cert_store(hsm *h, const unsigned char *der, size_t len, const char *label,
+                        const unsigned char *id, size_t id_len, bool authority);
+
+/* Destroys an object of the open session. */
+csign_rc hsm_object_destroy(hsm *h, unsigned long handle);
+
 /* ---- Token set-up -------------------------------------------------------- */
 
 /*
@@ -203,9 +272,11 @@ void hsm_certs_free(hsm_cert *c, size_t n);
  * sets its user PIN to user_pin. Uses the first slot holding an
  * uninitialised token; an initialised token with the same label is
  * refused (CSIGN_EUSAGE) unless force, which re-initialises that token
- * (erasing it; its SO PIN must be so_pin). *out describes the new token.
+ * (erasing it; its SO PIN must be so_pin). Re-initialising is refused when
+ * the SO PIN is locked, or on its final try unless allow_final_try.
+ * *out describes the new token; it is written only on success.
  */
 csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const secret *user_pin,
-                        bool force, hsm_token *out);
+                        bool force, bool allow_final_try, hsm_token *out);
 
 #endif

@@ -166,6 +166,8 @@ static csign_rc fill_token(CK_SLOT_ID slot, const CK_SLOT_INFO *si, const CK_TOK
     t->pin_pad = (ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
     t->write_protected = (ti->flags & CKF_WRITE_PROTECTED) != 0;
     t->pin_state = pin_state(ti->flags);
+    t->so_pin_locked = (ti->flags & CKF_SO_PIN_LOCKED) != 0;
+    t->so_pin_final_try = (ti->flags & CKF_SO_PIN_FINAL_TRY) != 0;
     t->min_pin = ti->ulMinPinLen;
     t->max_pin = ti->ulMaxPinLen;
     t->uri = hsm_format_uri(t, (CK_OBJECT_CLASS)-1, NULL, NULL, 0);
@@ -378,7 +380,6 @@ static csign_rc token_flags(hsm *h, CK_FLAGS *flags)
 
 csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, bool *count_low)
 {
-    CK_SESSION_INFO info;
     CK_FLAGS f = 0;
     csign_rc rc = token_flags(h, &f);
 
@@ -386,10 +387,11 @@ csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, boo
     *need = HSM_LOGIN_NONE;
     if (rc != CSIGN_OK)
         return rc;
-    if (!(f & CKF_LOGIN_REQUIRED))
+    /* Without CKF_LOGIN_REQUIRED some operations work without a login, but
+     * private objects still need one: log in whenever there is a PIN. */
+    if (!(f & CKF_LOGIN_REQUIRED) && !(f & CKF_USER_PIN_INITIALIZED))
         return CSIGN_OK;
-    if (h->f->C_GetSessionInfo(h->session, &info) == CKR_OK &&
-        (info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS))
+    if (hsm_logged_in(h))
         return CSIGN_OK;
     if (!(f & CKF_USER_PIN_INITIALIZED))
         return err_set(CSIGN_ETOKEN,
@@ -408,6 +410,14 @@ csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, boo
     *count_low = (f & CKF_USER_PIN_COUNT_LOW) != 0;
     *need = (f & CKF_PROTECTED_AUTHENTICATION_PATH) ? HSM_LOGIN_PINPAD : HSM_LOGIN_PIN;
     return CSIGN_OK;
+}
+
+bool hsm_logged_in(hsm *h)
+{
+    CK_SESSION_INFO info;
+
+    return h->have_session && h->f->C_GetSessionInfo(h->session, &info) == CKR_OK &&
+           (info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS);
 }
 
 /* What the token says about remaining tries after a rejected PIN. */

@@ -118,9 +118,25 @@ static csign_rc set_user_pin(hsm *h, const hsm_token *t, const secret *so_pin,
     return CSIGN_OK;
 }
 
-csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const secret *user_pin,
-                        bool force, hsm_token *out)
+/* The SO PIN flags of a token about to be re-initialised. */
+static csign_rc check_so_pin(const hsm_token *t, bool allow_final_try)
 {
+    if (!t->initialized)
+        return CSIGN_OK;
+    if (t->so_pin_locked)
+        return err_set(CSIGN_ETOKEN, "the SO PIN of token '%s' is locked", t->label);
+    if (t->so_pin_final_try && !allow_final_try)
+        return err_set(CSIGN_ETOKEN,
+                       "token '%s' allows one more SO PIN try only, and a wrong SO PIN would "
+                       "lock it; not trying (use --pin-final-try to try anyway)",
+                       t->label);
+    return CSIGN_OK;
+}
+
+csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const secret *user_pin,
+                        bool force, bool allow_final_try, hsm_token *out)
+{
+    hsm_token made = {0};
     hsm_token *list = NULL;
     size_t n = 0, which = 0;
     CK_UTF8CHAR padded[32];
@@ -130,6 +146,8 @@ csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const s
         rc = hsm_tokens(h, NULL, &list, &n);
     if (rc == CSIGN_OK)
         rc = pick_slot(list, n, label, force, &which);
+    if (rc == CSIGN_OK)
+        rc = check_so_pin(&list[which], allow_final_try);
     if (rc == CSIGN_OK)
         rc = check_pin_len(&list[which], so_pin, "SO PIN");
     if (rc == CSIGN_OK)
@@ -155,26 +173,34 @@ csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const s
                      list[which].slot_id, hsm_ckr_name(rv));
         goto out;
     }
-    rc = find_new(h, label, list, n, list[which].slot_id, out);
-    if (rc == CSIGN_OK)
-        rc = set_user_pin(h, out, so_pin, user_pin);
+    rc = find_new(h, label, list, n, list[which].slot_id, &made);
+    if (rc == CSIGN_OK) {
+        rc = set_user_pin(h, &made, so_pin, user_pin);
+        if (rc != CSIGN_OK)
+            err_wrap(rc,
+                     "token '%s' was initialised but has no user PIN; run init-token again "
+                     "with --force",
+                     label);
+    }
     if (rc == CSIGN_OK) {
         /* The token's flags changed with the new user PIN. */
         hsm_token *fresh = NULL;
         size_t nfresh = 0;
         if (hsm_tokens(h, NULL, &fresh, &nfresh) == CSIGN_OK) {
             for (size_t i = 0; i < nfresh; i++) {
-                if (fresh[i].slot_id == out->slot_id) {
-                    hsm_token_clear(out);
-                    rc = hsm_token_copy(&fresh[i], out);
+                if (fresh[i].slot_id == made.slot_id) {
+                    hsm_token_clear(&made);
+                    rc = hsm_token_copy(&fresh[i], &made);
                     break;
                 }
             }
             hsm_tokens_free(fresh, nfresh);
         }
-    } else {
-        hsm_token_clear(out);
     }
+    if (rc == CSIGN_OK)
+        *out = made;
+    else
+        hsm_token_clear(&made);
 out:
     hsm_tokens_free(list, n);
     return rc;

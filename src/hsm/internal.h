@@ -25,6 +25,7 @@ struct hsm {
     bool have_session;
     bool logged_in;
     hsm_token token; /* the session's token */
+    void *p11;       /* libp11 context and slots, made on first use (p11.c) */
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -48,5 +49,15 @@ bool hsm_uri_match_token(const hsm_uri *uri, const CK_TOKEN_INFO *ti, CK_SLOT_ID
  * id). cls (CK_ULONG)-1 matches any class. */
 bool hsm_uri_match_object(const hsm_uri *uri, CK_OBJECT_CLASS cls, const char *label,
                           const unsigned char *id, size_t id_len);
+
+/* Reads one attribute into a new buffer (*val, NUL-terminated for
+ * convenience; caller frees). Returns the module's CK_RV. */
+CK_RV hsm_get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
+                   size_t *len);
+hsm_bool hsm_get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt);
+
+/* Releases the libp11 context, if one was made (p11.c). */
+void hsm_p11_release(hsm *h);
 
 #endif

@@ -138,7 +138,9 @@ csign_rc hsm_module_resolve(const char *opt, const hsm_uri *uri, hsm_module_choi
     else if (from_uri != NULL)
         path = from_uri;
     else if (env != NULL && env[0] != '\0')
-        path = env;
+        path = env; /* an empty variable counts as unset, as in most CI set-ups */
+    if (path != NULL && path[0] == '\0')
+        return err_set(CSIGN_EUSAGE, "the module path is empty");
     if (path != NULL) {
         out->path = strdup(path);
         return out->path ? CSIGN_OK : err_oom();

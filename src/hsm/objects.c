@@ -8,10 +8,8 @@
 
 #include "internal.h"
 
-/* Reads one attribute into a new buffer (*val, NUL-terminated for
- * convenience). Returns the module's CK_RV. */
-static CK_RV get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
-                      size_t *len)
+CK_RV hsm_get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
+                   size_t *len)
 {
     CK_ATTRIBUTE a = {type, NULL, 0};
     CK_RV rv = h->f->C_GetAttributeValue(h->session, o, &a, 1);
@@ -35,7 +33,7 @@ static CK_RV get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsign
     return CKR_OK;
 }
 
-static hsm_bool get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+hsm_bool hsm_get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
 {
     CK_BBOOL v = CK_FALSE;
     CK_ATTRIBUTE a = {type, &v, sizeof(v)};
@@ -45,7 +43,7 @@ static hsm_bool get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
     return v ? HSM_YES : HSM_NO;
 }
 
-static CK_ULONG get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt)
+CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt)
 {
     CK_ULONG v = 0;
     CK_ATTRIBUTE a = {type, &v, sizeof(v)};
@@ -99,9 +97,9 @@ static csign_rc label_and_id(hsm *h, CK_OBJECT_HANDLE o, char **label, unsigned 
 {
     size_t len = 0;
 
-    if (get_attr(h, o, CKA_LABEL, (unsigned char **)label, &len) != CKR_OK)
+    if (hsm_get_attr(h, o, CKA_LABEL, (unsigned char **)label, &len) != CKR_OK)
         *label = strdup("");
-    if (get_attr(h, o, CKA_ID, id, id_len) != CKR_OK) {
+    if (hsm_get_attr(h, o, CKA_ID, id, id_len) != CKR_OK) {
         *id = calloc(1, 1);
         *id_len = 0;
     }
@@ -143,10 +141,10 @@ static void key_shape(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
     unsigned char *v = NULL;
     size_t len = 0;
 
-    switch (get_ulong(h, o, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION)) {
+    switch (hsm_get_ulong(h, o, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION)) {
     case CKK_RSA:
         k->type = HSM_KEY_RSA;
-        if (get_attr(h, o, CKA_MODULUS, &v, &len) == CKR_OK) {
+        if (hsm_get_attr(h, o, CKA_MODULUS, &v, &len) == CKR_OK) {
             size_t i = 0;
             while (i < len && v[i] == 0)
                 i++;
@@ -155,17 +153,17 @@ static void key_shape(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
                 for (unsigned char top = v[i]; !(top & 0x80); top = (unsigned char)(top << 1))
                     k->bits--;
         } else {
-            k->bits = (unsigned)get_ulong(h, o, CKA_MODULUS_BITS, 0);
+            k->bits = (unsigned)hsm_get_ulong(h, o, CKA_MODULUS_BITS, 0);
         }
         break;
     case CKK_EC:
         k->type = HSM_KEY_EC;
-        if (get_attr(h, o, CKA_EC_PARAMS, &v, &len) == CKR_OK)
+        if (hsm_get_attr(h, o, CKA_EC_PARAMS, &v, &len) == CKR_OK)
             curve_info(v, len, k);
         break;
     case CKK_EC_EDWARDS:
         k->type = HSM_KEY_EDDSA;
-        if (get_attr(h, o, CKA_EC_PARAMS, &v, &len) == CKR_OK)
+        if (hsm_get_attr(h, o, CKA_EC_PARAMS, &v, &len) == CKR_OK)
             curve_info(v, len, k);
         break;
     default:
@@ -177,6 +175,14 @@ static void key_shape(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
 
 /* The public key pairs with a private key holding the same non-empty id,
  * or, when ids are empty, the same label. */
+void hsm_key_clear(hsm_key *k)
+{
+    free(k->label);
+    free(k->id);
+    free(k->uri);
+    memset(k, 0, sizeof(*k));
+}
+
 static hsm_key *pair_of(hsm_key *keys, size_t n, const char *label, const unsigned char *id,
                         size_t id_len)
 {
@@ -226,12 +232,13 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
         count++;
         k->has_private = true;
         key_shape(h, priv[i], k);
-        k->sensitive = get_bool(h, priv[i], CKA_SENSITIVE);
-        k->always_sensitive = get_bool(h, priv[i], CKA_ALWAYS_SENSITIVE);
-        k->extractable = get_bool(h, priv[i], CKA_EXTRACTABLE);
-        k->never_extractable = get_bool(h, priv[i], CKA_NEVER_EXTRACTABLE);
-        k->local = get_bool(h, priv[i], CKA_LOCAL);
-        k->sign = get_bool(h, priv[i], CKA_SIGN);
+        k->sensitive = hsm_get_bool(h, priv[i], CKA_SENSITIVE);
+        k->always_sensitive = hsm_get_bool(h, priv[i], CKA_ALWAYS_SENSITIVE);
+        k->extractable = hsm_get_bool(h, priv[i], CKA_EXTRACTABLE);
+        k->never_extractable = hsm_get_bool(h, priv[i], CKA_NEVER_EXTRACTABLE);
+        k->local = hsm_get_bool(h, priv[i], CKA_LOCAL);
+        k->sign = hsm_get_bool(h, priv[i], CKA_SIGN);
+        k->priv_handle = priv[i];
     }
     for (size_t i = 0; rc == CSIGN_OK && i < npub; i++) {
         char *label = NULL;
@@ -243,6 +250,7 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
         hsm_key *k = pair_of(keys, count, label, id, id_len);
         if (k != NULL) {
             k->has_public = true;
+            k->pub_handle = pub[i];
             if (k->bits == 0)
                 key_shape(h, pub[i], k);
             free(label);
@@ -254,6 +262,7 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
         k->id = id;
         k->id_len = id_len;
         k->has_public = true;
+        k->pub_handle = pub[i];
         unknown_private_attrs(k);
         key_shape(h, pub[i], k);
     }
@@ -307,7 +316,7 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
         rc = err_oom();
     for (size_t i = 0; rc == CSIGN_OK && i < nobjs; i++) {
         hsm_cert *c = &certs[count];
-        if (get_ulong(h, objs[i], CKA_CERTIFICATE_TYPE, CKC_X_509) != CKC_X_509)
+        if (hsm_get_ulong(h, objs[i], CKA_CERTIFICATE_TYPE, CKC_X_509) != CKC_X_509)
             continue;
         rc = label_and_id(h, objs[i], &c->label, &c->id, &c->id_len);
         if (rc != CSIGN_OK)
@@ -320,9 +329,10 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
             count--;
             continue;
         }
-        if (get_attr(h, objs[i], CKA_VALUE, &c->der, &c->der_len) != CKR_OK)
+        if (hsm_get_attr(h, objs[i], CKA_VALUE, &c->der, &c->der_len) != CKR_OK)
             c->der_len = 0;
-        c->authority = get_ulong(h, objs[i], CKA_CERTIFICATE_CATEGORY, 0) == 2;
+        c->authority = hsm_get_ulong(h, objs[i], CKA_CERTIFICATE_CATEGORY, 0) == 2;
+        c->handle = objs[i];
         c->uri = hsm_format_uri(&h->token, CKO_CERTIFICATE, c->label, c->id, c->id_len);
         if (c->uri == NULL)
             rc = err_oom();

@@ -13,22 +13,26 @@ char *hsm_uri_redact(const char *text)
     const char *mask = "(redacted)";
     char *out = malloc(strlen(text) + strlen(mask) * (strlen(text) / klen + 1) + 1);
     char *o = out;
+    bool query = false;
 
     if (out == NULL)
         return NULL;
     for (const char *p = text; *p;) {
-        /* The attribute starts the query or follows a separator. */
+        /* The attribute starts the path or query or follows a separator;
+         * in the query only '&' separates, so ';' may be part of a PIN. */
         if (strncasecmp(p, key, klen) == 0 &&
             (p == text || p[-1] == ':' || p[-1] == '?' || p[-1] == '&' || p[-1] == ';')) {
             memcpy(o, p, klen);
             o += klen;
             p += klen;
-            while (*p && *p != '&' && *p != ';')
+            while (*p && *p != '&' && (query || (*p != ';' && *p != '?')))
                 p++;
             memcpy(o, mask, strlen(mask));
             o += strlen(mask);
             continue;
         }
+        if (*p == '?')
+            query = true;
         *o++ = *p++;
     }
     *o = '\0';
@@ -78,6 +82,15 @@ csign_rc hsm_uri_parse(const char *text, hsm_uri **out)
     }
     if (strncmp(text, "pkcs11:", 7) != 0) {
         err_set(rc, "'%s' is not a PKCS#11 URI (they start with 'pkcs11:')", shown);
+        goto out;
+    }
+    /* Checked before p11-kit sees it, in any spelling: p11-kit rejects
+     * "PIN-VALUE" with an unhelpful message. */
+    if (strcasestr(text, "pin-value") != NULL) {
+        err_set(rc,
+                "URI '%s' carries pin-value, which would show the PIN in the process list; "
+                "use --pin-source or the URI's pin-source instead",
+                shown);
         goto out;
     }
     r = p11_kit_uri_parse(text, P11_KIT_URI_FOR_ANY, u->p);

@@ -32,6 +32,21 @@ t_unknown_global_option() {
     run csign --frob list
     expect_rc 2
     expect_err "unknown option '--frob'"
+    # A value glued to an unknown option is not repeated (it may be a PIN).
+    run csign --pin=4711x list
+    expect_rc 2
+    expect_secret_absent 4711x
+    run csign -p4711x list
+    expect_rc 2
+    expect_secret_absent 4711x
+}
+
+t_global_options_bundle() {
+    run csign -vq list
+    expect_rc 0
+    run csign help frob
+    expect_rc 2
+    expect_err "unknown command 'frob'"
 }
 
 t_unknown_command_option() {
@@ -114,6 +129,7 @@ t_no_core_dumps() {
     # at the running process.
     [ -n "$CSIGN_SHIM" ] || fail "CSIGN_SHIM is not set"
     new_token dev
+    ulimit -S -c "$(ulimit -H -c)" 2>/dev/null || true
     CSIGN_SHIM_HANG=C_GetSlotList "$CSIGN_BIN" list --module "$CSIGN_SHIM" \
         >/dev/null 2>&1 </dev/null &
     pid=$!

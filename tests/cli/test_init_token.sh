@@ -53,6 +53,30 @@ t_force_with_wrong_so_pin() {
     expect_secret_absent 87654321
 }
 
+t_force_refused_when_so_pin_locked_or_final() {
+    new_token dev
+    run CSIGN_PIN=4321 CSIGN_SO_PIN=$SO_PIN CSIGN_SHIM_TOKEN_FLAGS=0x400000 \
+        CSIGN_SHIM_LOG="$CASE/shim.log" csign init-token --label dev --force --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "SO PIN of token 'dev' is locked"
+    run CSIGN_PIN=4321 CSIGN_SO_PIN=$SO_PIN CSIGN_SHIM_TOKEN_FLAGS=0x200000 \
+        CSIGN_SHIM_LOG="$CASE/shim.log" csign init-token --label dev --force --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "one more SO PIN try"
+    [ "$(count_calls C_InitToken)" -eq 0 ] || fail "tried the SO PIN"
+    run CSIGN_PIN=4321 CSIGN_SO_PIN=$SO_PIN CSIGN_SHIM_TOKEN_FLAGS=0x200000 \
+        csign init-token --label dev --force --pin-final-try --module "$CSIGN_SHIM"
+    expect_rc 0
+}
+
+t_user_pin_failure_after_init_is_explained() {
+    run CSIGN_PIN=$USER_PIN CSIGN_SO_PIN=$SO_PIN CSIGN_SHIM_FAIL=C_InitPIN=0x5 \
+        csign init-token --label dev --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "was initialised but has no user PIN"
+    expect_err "--force"
+}
+
 t_second_token_goes_to_free_slot() {
     new_token dev
     run CSIGN_PIN=$USER_PIN CSIGN_SO_PIN=$SO_PIN csign init-token --label ci

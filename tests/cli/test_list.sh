@@ -148,12 +148,16 @@ t_two_tokens_same_label() {
 
 t_pin_value_in_uri_refused() {
     new_token dev
-    run csign list 'pkcs11:token=dev?pin-value=secret77'
-    expect_rc 2
-    expect_one_error_line list
-    expect_err "pin-value"
-    expect_err "process list"
-    expect_secret_absent secret77
+    for uri in 'pkcs11:token=dev?pin-value=secret77' 'pkcs11:token=dev?pin-value=se;cret77' \
+        'pkcs11:token=dev?PIN-VALUE=secret77' 'pkcs11:pin-value=secret77' \
+        'pkcs11:token=dev?module-path=/x&pin-value=secret77'; do
+        run csign list "$uri"
+        expect_rc 2
+        expect_one_error_line list
+        expect_err "pin-value"
+        expect_err "process list"
+        expect_secret_absent cret77
+    done
 }
 
 t_unknown_uri_attribute_refused() {
@@ -184,6 +188,27 @@ t_label_with_control_characters_is_escaped() {
     expect_out "key 'evil\\x0akey'"
     run csign list --json
     jq -e '.tokens[0].keys[0].label == "evil\nkey"' "$CASE/out" >/dev/null || fail "json label"
+}
+
+t_invalid_utf8_label_kept_in_json() {
+    new_token dev
+    p11 --login --pin "$USER_PIN" --keypairgen --key-type EC:prime256v1 \
+        --label "$(printf 'bad\xffkey')" --id 04 >/dev/null 2>&1 || fail "keygen"
+    run csign list --json
+    expect_rc 0
+    jq -e '.tokens[0].keys[0].label == "bad\\xffkey"' "$CASE/out" >/dev/null ||
+        fail "label missing or not escaped"
+    run csign list
+    expect_out "key 'bad\xffkey'"
+}
+
+t_certificate_linked_when_filtered_by_type() {
+    new_token dev
+    populate
+    run csign list --json 'pkcs11:token=dev;type=cert'
+    expect_rc 0
+    jq -e '.tokens[0].keys == [] and (.tokens[0].certificates[0].key_uri | contains("id=%01"))' \
+        "$CASE/out" >/dev/null || fail "certificate not linked to its key"
 }
 
 t_uninitialised_store_token_not_listed() {

@@ -154,14 +154,52 @@ t_overlong_pin_refused() {
 }
 
 t_bad_pin_source_syntax() {
-    run csign list --login --pin-source 1234
+    # What was given is never repeated: it may be a PIN typed in the wrong place.
+    for spec in 4711x env:4711x fd:4711x prompt:4711x; do
+        run csign list --login --pin-source "$spec"
+        expect_rc 2
+        expect_one_error_line list
+        expect_secret_absent 4711x
+    done
+    run csign list --login --pin-source fd:1
     expect_rc 2
-    expect_err "unknown PIN source"
-    expect_secret_absent "1234'"
-    run csign list --login --pin-source fd:x
-    expect_rc 2
-    run csign list --login --pin-source env:
-    expect_rc 2
+    expect_err "cannot be standard output or error"
+}
+
+t_pin_file_of_another_user_refused() {
+    new_token dev
+    pin_file 600 "$USER_PIN\n"
+    chown nobody "$CASE/pin" || fail "chown"
+    run csign list --login --pin-source "file:$CASE/pin"
+    expect_rc 3
+    expect_err "belongs to another user"
+}
+
+t_pin_fifo_with_loose_mode_refused() {
+    new_token dev
+    mkfifo -m 666 "$CASE/fifo"
+    run csign list --login --pin-source "file:$CASE/fifo"
+    expect_rc 3
+    expect_err "accessible by group or others"
+}
+
+t_pin_from_process_substitution() {
+    new_token dev
+    "$CSIGN_BIN" list --login --pin-source file:<(printf '%s\n' "$USER_PIN") \
+        >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    expect_rc 0
+    expect_out "logged in"
+}
+
+t_login_without_login_required_flag() {
+    new_token dev
+    # Private objects need a login even where the token does not require one.
+    shim_list CSIGN_PIN=$USER_PIN CSIGN_SHIM_TOKEN_FLAGS_CLEAR=0x4 csign list --login \
+        --module "$CSIGN_SHIM"
+    expect_rc 0
+    [ "$(count_calls 'C_Login user')" -eq 1 ] || fail "no login"
+    expect_out "logged in"
 }
 
 t_no_pin_source_without_terminal() {
@@ -177,12 +215,38 @@ t_no_pin_source_without_terminal() {
 }
 
 t_prompt_on_terminal_without_echo() {
-    new_token dev
-    tty_dialog "'$CSIGN_BIN' list --login" "$USER_PIN"
+    new_token dev qZpin4
+    tty_dialog "'$CSIGN_BIN' list --login" qZpin4
     expect_rc 0
     expect_out "PIN for token 'dev':"
     expect_out "logged in"
-    ! grep -q "$USER_PIN" "$CASE/out" || fail "the PIN was echoed"
+    ! grep -q qZpin4 "$CASE/out" || fail "the PIN was echoed"
+}
+
+t_interrupted_prompt_restores_echo() {
+    new_token dev
+    # A shell on the terminal runs csign, then reports the echo setting.
+    cat >"$CASE/probe.sh" <<PROBE
+"$CSIGN_BIN" list --login
+echo "status=\$?"
+stty -a | tr ' ' '\n' | grep -x -e echo -e -echo
+PROBE
+    coproc TTY { exec script -qefc "sh '$CASE/probe.sh'" /dev/null 2>&1; }
+    local pid=$TTY_PID rfd chunk
+    exec {rfd}<&"${TTY[0]}"
+    IFS= read -r -d ':' -t 20 chunk <&"$rfd" || fail "no prompt"
+    [[ $chunk == *PIN* ]] || fail "no prompt: $chunk"
+    sleep 0.2
+    # script(1) runs sh, which runs csign; signal that csign only.
+    local sh_pid csign_pid
+    sh_pid=$(pgrep -P "$pid" | head -n 1)
+    csign_pid=$(pgrep -P "$sh_pid" -x csign)
+    [ -n "$csign_pid" ] || fail "csign not running"
+    kill -INT "$csign_pid"
+    timeout 20 cat <&"$rfd" | tr -d '\r' >"$CASE/out"
+    wait "$pid"
+    grep -qx "status=130" "$CASE/out" || fail "csign did not end by SIGINT"
+    grep -qx echo "$CASE/out" || fail "echo left off after SIGINT"
 }
 
 t_locked_pin_refused_without_login() {

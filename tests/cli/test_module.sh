@@ -23,12 +23,28 @@ t_initialize_failure() {
     expect_err "failed to initialise: CKR_FUNCTION_FAILED"
 }
 
-t_initialize_already_done_is_usable() {
+t_initialize_already_done_is_not_finalised() {
     new_token dev
-    run CSIGN_SHIM_FAIL=C_Initialize=0x191 csign list --module "$CSIGN_SHIM"
-    # SoftHSM was not initialised behind the shim, so listing slots fails
-    # cleanly: csign must report it, not crash.
-    [ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "exit $RC"
+    # The shim answers CKR_CRYPTOKI_ALREADY_INITIALIZED without initialising
+    # SoftHSM behind it: csign must go on (the slot list then fails) and must
+    # not finalise a module it did not initialise.
+    run CSIGN_SHIM_FAIL=C_Initialize=0x191 CSIGN_SHIM_LOG="$CASE/shim.log" csign list \
+        --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "cannot list the module's slots: CKR_CRYPTOKI_NOT_INITIALIZED"
+    [ "$(count_calls C_Finalize)" -eq 0 ] || fail "finalised a module csign did not initialise"
+    run CSIGN_SHIM_LOG="$CASE/shim2.log" csign list --module "$CSIGN_SHIM"
+    expect_rc 0
+    [ "$(grep -cx C_Finalize "$CASE/shim2.log")" -eq 1 ] || fail "own module not finalised"
+}
+
+t_empty_module_path_refused() {
+    run csign list --module ''
+    expect_rc 2
+    expect_err "the module path is empty"
+    run csign list 'pkcs11:token=dev?module-path='
+    expect_rc 2
+    expect_err "the module path is empty"
 }
 
 t_slot_list_failure() {

@@ -74,7 +74,7 @@ static int teardown(void **state)
 static void init(fixture *f, const char *label, hsm_token *out)
 {
     secret *so = pin("12345678"), *user = pin("1234");
-    assert_int_equal(hsm_init_token(f->h, label, so, user, false, out), CSIGN_OK);
+    assert_int_equal(hsm_init_token(f->h, label, so, user, false, false, out), CSIGN_OK);
     secret_free(so);
     secret_free(user);
 }
@@ -180,11 +180,11 @@ static void test_init_refuses_existing_label(void **state)
     secret *so = pin("12345678"), *user = pin("1234");
 
     init(f, "dup", &t);
-    assert_int_equal(hsm_init_token(f->h, "dup", so, user, false, &again), CSIGN_EUSAGE);
+    assert_int_equal(hsm_init_token(f->h, "dup", so, user, false, false, &again), CSIGN_EUSAGE);
     assert_non_null(strstr(err_msg(), "already exists"));
-    assert_int_equal(hsm_init_token(f->h, "dup", so, user, true, &again), CSIGN_OK);
+    assert_int_equal(hsm_init_token(f->h, "dup", so, user, true, false, &again), CSIGN_OK);
     assert_string_equal(again.label, "dup");
-    assert_int_equal(hsm_init_token(f->h, "", so, user, false, &again), CSIGN_EUSAGE);
+    assert_int_equal(hsm_init_token(f->h, "", so, user, false, false, &again), CSIGN_EUSAGE);
     secret_free(so);
     secret_free(user);
     hsm_token_clear(&t);

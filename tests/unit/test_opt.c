@@ -445,8 +445,6 @@ static void test_init_token_parse_errors(void **state)
         const char *msg;
     } cases[] = {
         {{"init-token", "--label", "dev", "extra", NULL}, "unexpected argument 'extra'"},
-        {{"init-token", "--label", "dev", "--pin-final-try", NULL},
-         "--pin-final-try does not apply to init-token"},
         {{"init-token", "--label", NULL}, "'--label' needs an argument"},
         {{"init-token", "--label", "dev", "--force=yes", NULL}, "'--force' takes no argument"},
         {{"init-token", "--label", "dev", "--json", NULL}, "unknown option '--json'"},
