@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli.h"
 
+#include "csign/io.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -295,4 +297,67 @@ void cli_token_close(cli_token *t)
     hsm_token_clear(&t->token);
     hsm_module_choice_clear(&t->module);
     memset(t, 0, sizeof(*t));
+}
+
+csign_rc cli_key_open(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
+                      hsm_uri **uri, hsm_key *key)
+{
+    csign_rc rc;
+
+    memset(t, 0, sizeof(*t));
+    memset(key, 0, sizeof(*key));
+    *uri = NULL;
+    if (key_uri == NULL)
+        return err_set(CSIGN_EUSAGE, "--key is required");
+    rc = hsm_uri_parse(key_uri, uri);
+    if (rc == CSIGN_OK && !hsm_uri_names_object(*uri))
+        rc = err_set(CSIGN_EUSAGE, "--key needs a URI that names a key (object= or id=)");
+    if (rc == CSIGN_OK)
+        rc = cli_token_open(c, *uri, rw, true, t);
+    if (rc == CSIGN_OK)
+        rc = hsm_key_find(t->h, *uri, key);
+    return rc;
+}
+
+csign_rc cli_output(const char *path, const void *data, size_t len, bool force)
+{
+    if (path != NULL && strcmp(path, "-") != 0)
+        return io_write_file(path, data, len, force);
+    if (fwrite(data, 1, len, stdout) != len)
+        return err_set(CSIGN_EIO, "cannot write to standard output");
+    return CSIGN_OK;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+csign_rc cli_hex(const char *text, const char *option, unsigned char *out, size_t max, size_t *len)
+{
+    size_t n = 0;
+
+    for (const char *p = text; *p;) {
+        if (*p == ':' && p != text) {
+            p++;
+            continue;
+        }
+        int hi = hex_digit(p[0]), lo = hi >= 0 ? hex_digit(p[1]) : -1;
+        if (hi < 0 || lo < 0)
+            return err_set(CSIGN_EUSAGE, "%s needs hex digits, in pairs", option);
+        if (n == max)
+            return err_set(CSIGN_EUSAGE, "%s is longer than %zu bytes", option, max);
+        out[n++] = (unsigned char)(hi * 16 + lo);
+        p += 2;
+    }
+    if (n == 0)
+        return err_set(CSIGN_EUSAGE, "%s is empty", option);
+    *len = n;
+    return CSIGN_OK;
 }

@@ -23,8 +23,12 @@ typedef struct {
     csign_rc (*run)(int argc, char **argv);
 } cli_command;
 
-extern const cli_command cmd_list;
+extern const cli_command cmd_csr;
+extern const cli_command cmd_import_cert;
 extern const cli_command cmd_init_token;
+extern const cli_command cmd_keygen;
+extern const cli_command cmd_list;
+extern const cli_command cmd_selfsign;
 
 /* -1 quiet, 0 normal, 1 and more: -v given that often. */
 extern int cli_verbosity;
@@ -89,6 +93,23 @@ csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out
 
 /* Logs in to the open session with the PIN from src. */
 csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src);
+
+/*
+ * For commands that use one key: parses key_uri (it must name an object),
+ * opens its token, logs in and finds the key. *uri is the parsed URI
+ * (free with hsm_uri_free), *key the key (free with hsm_key_clear), both
+ * set even on failure. Close t with cli_token_close() in any case.
+ */
+csign_rc cli_key_open(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
+                      hsm_uri **uri, hsm_key *key);
+
+/* Writes a result to path (atomically, see io.h), or to stdout when path
+ * is NULL or "-". */
+csign_rc cli_output(const char *path, const void *data, size_t len, bool force);
+
+/* Parses a hex string ("0a1b", optionally with ':' between bytes) into
+ * out (room for max bytes). CSIGN_EUSAGE naming option when malformed. */
+csign_rc cli_hex(const char *text, const char *option, unsigned char *out, size_t max, size_t *len);
 
 /* Copies s into buf for display: control characters, backslashes, bytes
  * that are not UTF-8, C1 controls and bidirectional overrides become

@@ -24,4 +24,65 @@ typedef struct {
 
 csign_rc init_token_parse(int argc, char **argv, init_token_opts *o);
 
+typedef struct {
+    cli_common c;
+    const char *key;
+    hsm_keyspec spec;
+    const char *type_name;
+    unsigned char id[64];
+    size_t id_len;
+    const char *pubout;
+    bool force;
+} keygen_opts;
+
+csign_rc keygen_parse(int argc, char **argv, keygen_opts *o);
+
+typedef struct {
+    cli_common c;
+    const char *key;
+    const char *subject;
+    const char *email;
+    const char *out;
+    bool der;
+    bool force;
+} csr_opts;
+
+csign_rc csr_parse(int argc, char **argv, csr_opts *o);
+
+typedef struct {
+    cli_common c;
+    const char *key;
+    const char *subject;
+    long days;
+    const char *out;
+    bool der;
+    bool import;
+    bool force;
+} selfsign_opts;
+
+csign_rc selfsign_parse(int argc, char **argv, selfsign_opts *o);
+
+typedef struct {
+    cli_common c;
+    const char *key;
+    const char *cert;
+    const char *chain;
+    bool force;
+} import_cert_opts;
+
+csign_rc import_cert_parse(int argc, char **argv, import_cert_opts *o);
+
+/*
+ * Stores cert on the token as the certificate of key (same label and id):
+ * a no-op when the identical certificate is there; a different one is
+ * replaced only with force. Then stores each CA certificate of chain that
+ * the token does not hold yet. The certificate's public key must be the
+ * key's (CSIGN_EINPUT otherwise, nothing stored). Needs a read-write,
+ * logged-in session. Prints what it did.
+ */
+struct x509_st;
+struct stack_st_X509;
+csign_rc import_store(cli_token *t, const hsm_key *key, struct x509_st *cert,
+                      struct stack_st_X509 *chain, bool force);
+
 #endif

@@ -93,6 +93,7 @@ void hsm_close(hsm *h)
     if (h == NULL)
         return;
     hsm_session_close(h);
+    hsm_p11_release(h);
     if (h->finalize)
         (void)h->f->C_Finalize(NULL);
     hsm_token_clear(&h->token);

@@ -149,6 +149,29 @@ const char *hsm_uri_pin_source(const hsm_uri *uri)
     return uri ? p11_kit_uri_get_pin_source(uri->p) : NULL;
 }
 
+char *hsm_uri_object_label(const hsm_uri *uri)
+{
+    CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri->p, CKA_LABEL);
+    char *s;
+
+    if (a == NULL)
+        return NULL;
+    s = malloc(a->ulValueLen + 1);
+    if (s != NULL) {
+        memcpy(s, a->pValue, a->ulValueLen);
+        s[a->ulValueLen] = '\0';
+    }
+    return s;
+}
+
+const unsigned char *hsm_uri_object_id(const hsm_uri *uri, size_t *len)
+{
+    CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri->p, CKA_ID);
+
+    *len = a ? a->ulValueLen : 0;
+    return a && a->ulValueLen ? a->pValue : NULL;
+}
+
 bool hsm_uri_names_object(const hsm_uri *uri)
 {
     P11KitUri *p = uri->p;

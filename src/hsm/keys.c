@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csign/x509gen.h"
+#include "internal.h"
+
+/* Key lookup, public keys, key generation and certificate objects. */
+
+/* "uri, uri" of the keys in list, for messages. */
+static void key_list(const hsm_key *keys, size_t n, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", keys[i].uri);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static csign_rc copy_key(const hsm_key *src, hsm_key *dst)
+{
+    *dst = *src;
+    dst->label = strdup(src->label);
+    dst->uri = strdup(src->uri);
+    dst->id = malloc(src->id_len + 1);
+    if (dst->label == NULL || dst->uri == NULL || dst->id == NULL) {
+        hsm_key_clear(dst);
+        return err_oom();
+    }
+    memcpy(dst->id, src->id, src->id_len);
+    return CSIGN_OK;
+}
+
+csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, hsm_key *out)
+{
+    hsm_key *all = NULL, *hits = NULL;
+    size_t nall = 0, nhits = 0, nmatch = 0, which = 0;
+    char list[2048];
+    char *shown = hsm_uri_redact(uri->text);
+    csign_rc rc = shown ? hsm_keys(h, uri, &hits, &nhits) : err_oom();
+
+    if (rc != CSIGN_OK)
+        goto out;
+    for (size_t i = 0; i < nhits; i++) {
+        if (hits[i].has_private) {
+            nmatch++;
+            which = i;
+        }
+    }
+    if (nmatch == 1) {
+        rc = copy_key(&hits[which], out);
+        goto out;
+    }
+    if (nmatch > 1) {
+        key_list(hits, nhits, list, sizeof(list));
+        rc = err_set(CSIGN_EUSAGE, "'%s' matches %zu keys; name one with object= and id=: %s",
+                     shown, nmatch, list);
+        goto out;
+    }
+    rc = hsm_keys(h, NULL, &all, &nall);
+    if (rc != CSIGN_OK)
+        goto out;
+    key_list(all, nall, list, sizeof(list));
+    rc = err_set(CSIGN_ETOKEN, "no private key matches '%s' on token '%s'%s%s", shown,
+                 h->token.label, list[0] ? "; keys: " : " (the token holds no keys)", list);
+out:
+    hsm_keys_free(all, nall);
+    hsm_keys_free(hits, nhits);
+    free(shown);
+    return rc;
+}
+
+/* EC point from CKA_EC_POINT: DER OCTET STRING (the standard) or raw. */
+static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t *plen)
+{
+    const unsigned char *p = v;
+    ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
+
+    if (os != NULL && p == v + len) {
+        size_t n = (size_t)ASN1_STRING_length(os);
+        *plen = n;
+        ASN1_OCTET_STRING_free(os);
+        return v + (len - n);
+    }
+    ASN1_OCTET_STRING_free(os);
+    *plen = len;
+    return v;
+}
+
+static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
+{
+    unsigned char *params = NULL, *point = NULL;
+    size_t plen = 0, qlen = 0, len = 0;
+    const unsigned char *p;
+    ASN1_OBJECT *oid = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *ps = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    csign_rc rc = err_set(CSIGN_ETOKEN, "cannot read the EC public key from the token");
+
+    if (hsm_get_attr(h, o, CKA_EC_PARAMS, &params, &plen) != CKR_OK ||
+        hsm_get_attr(h, o, CKA_EC_POINT, &point, &len) != CKR_OK)
+        goto out;
+    p = params;
+    oid = d2i_ASN1_OBJECT(NULL, &p, (long)plen);
+    int nid = oid ? OBJ_obj2nid(oid) : NID_undef;
+    if (nid == NID_undef) {
+        rc = err_set(CSIGN_EINPUT, "the token's key uses an EC curve csign does not know");
+        goto out;
+    }
+    const unsigned char *q = ec_point(point, len, &qlen);
+    bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, q, qlen) ||
+        (ps = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+        (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+        EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, ps) <= 0) {
+        rc = err_set_ssl(CSIGN_EINPUT, "the token's EC public key is malformed");
+        goto out;
+    }
+    rc = CSIGN_OK;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(ps);
+    OSSL_PARAM_BLD_free(bld);
+    ASN1_OBJECT_free(oid);
+    free(params);
+    free(point);
+    return rc;
+}
+
+static csign_rc rsa_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
+{
+    unsigned char *n = NULL, *e = NULL;
+    size_t nlen = 0, elen = 0;
+    BIGNUM *bn = NULL, *be = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *ps = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    csign_rc rc = err_set(CSIGN_ETOKEN, "cannot read the RSA public key from the token");
+
+    if (hsm_get_attr(h, o, CKA_MODULUS, &n, &nlen) != CKR_OK ||
+        hsm_get_attr(h, o, CKA_PUBLIC_EXPONENT, &e, &elen) != CKR_OK)
+        goto out;
+    bn = BN_bin2bn(n, (int)nlen, NULL);
+    be = BN_bin2bn(e, (int)elen, NULL);
+    bld = OSSL_PARAM_BLD_new();
+    if (bn == NULL || be == NULL || bld == NULL ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
+        (ps = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+        (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+        EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, ps) <= 0) {
+        rc = err_set_ssl(CSIGN_EINPUT, "the token's RSA public key is malformed");
+        goto out;
+    }
+    rc = CSIGN_OK;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(ps);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn);
+    BN_free(be);
+    free(n);
+    free(e);
+    return rc;
+}
+
+/* The public key of a certificate object with the key's id. */
+static csign_rc cert_public(hsm *h, const hsm_key *k, EVP_PKEY **out)
+{
+    hsm_cert *certs = NULL;
+    size_t n = 0;
+    csign_rc rc = hsm_certs(h, NULL, &certs, &n);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    rc = err_set(CSIGN_ETOKEN, "key '%s' has neither a public key object nor a certificate",
+                 k->label);
+    for (size_t i = 0; i < n; i++) {
+        if (certs[i].authority || k->id_len == 0 || certs[i].id_len != k->id_len ||
+            memcmp(certs[i].id, k->id, k->id_len) != 0)
+            continue;
+        const unsigned char *p = certs[i].der;
+        X509 *x = d2i_X509(NULL, &p, (long)certs[i].der_len);
+        *out = x ? X509_get_pubkey(x) : NULL;
+        X509_free(x);
+        rc = *out ? CSIGN_OK : err_set(CSIGN_EINPUT, "the key's certificate does not parse");
+        break;
+    }
+    hsm_certs_free(certs, n);
+    return rc;
+}
+
+csign_rc hsm_key_public(hsm *h, const hsm_key *k, EVP_PKEY **out)
+{
+    *out = NULL;
+    if (k->pub_handle == 0)
+        return cert_public(h, k, out);
+    if (k->type == HSM_KEY_EC)
+        return ec_public(h, k->pub_handle, out);
+    if (k->type == HSM_KEY_RSA)
+        return rsa_public(h, k->pub_handle, out);
+    return err_set(CSIGN_EINPUT, "key '%s' is neither RSA nor EC", k->label);
+}
+
+csign_rc hsm_object_destroy(hsm *h, unsigned long handle)
+{
+    CK_RV rv = h->f->C_DestroyObject(h->session, handle);
+
+    if (rv != CKR_OK)
+        return err_set(CSIGN_ETOKEN, "cannot delete an object on token '%s': %s", h->token.label,
+                       hsm_ckr_name(rv));
+    return CSIGN_OK;
+}
+
+/* ---- Key generation ------------------------------------------------------ */
+
+/* The object (any class) on the token with this label or id, as a URI. */
+static csign_rc find_named(hsm *h, const char *label, const unsigned char *id, size_t id_len,
+                           char **uri)
+{
+    static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE,
+                                              CKO_SECRET_KEY, CKO_DATA};
+    *uri = NULL;
+    for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]) && *uri == NULL; c++) {
+        CK_OBJECT_CLASS cls = classes[c];
+        for (int by_id = 0; by_id < 2 && *uri == NULL; by_id++) {
+            CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)},
+                                 {by_id ? CKA_ID : CKA_LABEL, by_id ? (void *)id : (void *)label,
+                                  by_id ? id_len : strlen(label)}};
+            CK_OBJECT_HANDLE o;
+            CK_ULONG got = 0;
+            if (by_id && id_len == 0)
+                continue;
+            if (h->f->C_FindObjectsInit(h->session, t, 2) != CKR_OK)
+                return err_set(CSIGN_ETOKEN, "cannot search token '%s'", h->token.label);
+            CK_RV rv = h->f->C_FindObjects(h->session, &o, 1, &got);
+            (void)h->f->C_FindObjectsFinal(h->session);
+            if (rv != CKR_OK)
+                return err_set(CSIGN_ETOKEN, "cannot search token '%s': %s", h->token.label,
+                               hsm_ckr_name(rv));
+            if (got == 0)
+                continue;
+            unsigned char *l = NULL, *i = NULL;
+            size_t llen = 0, ilen = 0;
+            (void)hsm_get_attr(h, o, CKA_LABEL, &l, &llen);
+            (void)hsm_get_attr(h, o, CKA_ID, &i, &ilen);
+            *uri = hsm_format_uri(&h->token, cls, l ? (char *)l : "", i, i ? ilen : 0);
+            free(l);
+            free(i);
+            if (*uri == NULL)
+                return err_oom();
+        }
+    }
+    return CSIGN_OK;
+}
+
+/* The named curve of an EC key of this size. */
+static int curve_nid(unsigned bits)
+{
+    switch (bits) {
+    case 256:
+        return NID_X9_62_prime256v1;
+    case 384:
+        return NID_secp384r1;
+    case 521:
+        return NID_secp521r1;
+    }
+    return NID_undef;
+}
+
+/* The attributes csign insists on, read back from the new private key. */
+static csign_rc check_template(hsm *h, CK_OBJECT_HANDLE priv)
+{
+    static const struct {
+        CK_ATTRIBUTE_TYPE type;
+        const char *name;
+        hsm_bool want;
+    } checks[] = {
+        {CKA_SENSITIVE, "CKA_SENSITIVE", HSM_YES},
+        {CKA_ALWAYS_SENSITIVE, "CKA_ALWAYS_SENSITIVE", HSM_YES},
+        {CKA_EXTRACTABLE, "CKA_EXTRACTABLE", HSM_NO},
+        {CKA_NEVER_EXTRACTABLE, "CKA_NEVER_EXTRACTABLE", HSM_YES},
+        {CKA_LOCAL, "CKA_LOCAL", HSM_YES},
+        {CKA_SIGN, "CKA_SIGN", HSM_YES},
+        {CKA_PRIVATE, "CKA_PRIVATE", HSM_YES},
+        {CKA_TOKEN, "CKA_TOKEN", HSM_YES},
+    };
+
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        hsm_bool got = hsm_get_bool(h, priv, checks[i].type);
+        if (got != checks[i].want)
+            return err_set(CSIGN_ETOKEN,
+                           "token '%s' did not honour the key template: %s is %s, expected "
+                           "%s; the key pair was deleted",
+                           h->token.label, checks[i].name,
+                           got == HSM_UNKNOWN ? "unreadable"
+                           : got == HSM_YES   ? "true"
+                                              : "false",
+                           checks[i].want == HSM_YES ? "true" : "false");
+    }
+    return CSIGN_OK;
+}
+
+csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t id_len,
+                    const hsm_keyspec *spec, hsm_key *out)
+{
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG bits = spec->bits;
+    CK_BYTE exponent[] = {0x01, 0x00, 0x01};
+    unsigned char *params = NULL, sha1[20];
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+    CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    EVP_PKEY *pk = NULL;
+    hsm_key made = {0};
+    char *conflict = NULL;
+    csign_rc rc = find_named(h, label, id, id_len, &conflict);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    if (conflict != NULL) {
+        rc = err_set(CSIGN_EUSAGE, "token '%s' already has an object with this label or id: %s",
+                     h->token.label, conflict);
+        free(conflict);
+        return rc;
+    }
+    CK_ATTRIBUTE pub_t[9] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},  {CKA_PRIVATE, &no, sizeof(no)},
+        {CKA_VERIFY, &yes, sizeof(yes)}, {CKA_ENCRYPT, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},     {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_ID, (void *)id, id_len},
+    };
+    CK_ULONG npub = id_len > 0 ? 7 : 6;
+    CK_ATTRIBUTE priv_t[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},
+        {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_SIGN, &yes, sizeof(yes)},
+        {CKA_DECRYPT, &no, sizeof(no)},
+        {CKA_UNWRAP, &no, sizeof(no)},
+        {CKA_DERIVE, &no, sizeof(no)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_ID, (void *)id, id_len},
+    };
+    CK_ULONG npriv = id_len > 0 ? 10 : 9;
+
+    if (spec->type == HSM_KEY_EC) {
+        int nid = curve_nid(spec->bits);
+        ASN1_OBJECT *oid = OBJ_nid2obj(nid);
+        int plen = oid ? i2d_ASN1_OBJECT(oid, &params) : -1;
+        if (plen <= 0)
+            return err_set(CSIGN_EINTERNAL, "no EC curve of %u bits", spec->bits);
+        pub_t[npub].type = CKA_EC_PARAMS;
+        pub_t[npub].pValue = params;
+        pub_t[npub].ulValueLen = (CK_ULONG)plen;
+        npub++;
+    } else {
+        mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
+        pub_t[npub].type = CKA_MODULUS_BITS;
+        pub_t[npub].pValue = &bits;
+        pub_t[npub].ulValueLen = sizeof(bits);
+        npub++;
+        pub_t[npub].type = CKA_PUBLIC_EXPONENT;
+        pub_t[npub].pValue = exponent;
+        pub_t[npub].ulValueLen = sizeof(exponent);
+        npub++;
+    }
+    CK_RV rv = h->f->C_GenerateKeyPair(h->session, &mech, pub_t, npub, priv_t, npriv, &pub, &priv);
+    OPENSSL_free(params);
+    if (rv == CKR_MECHANISM_INVALID || rv == CKR_KEY_SIZE_RANGE ||
+        rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED)
+        return err_set(CSIGN_ETOKEN, "token '%s' cannot generate this key type: %s", h->token.label,
+                       hsm_ckr_name(rv));
+    if (rv != CKR_OK) {
+        /* Some modules leave half a pair behind on failure. */
+        if (priv != CK_INVALID_HANDLE)
+            (void)h->f->C_DestroyObject(h->session, priv);
+        if (pub != CK_INVALID_HANDLE)
+            (void)h->f->C_DestroyObject(h->session, pub);
+        return err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
+                       hsm_ckr_name(rv));
+    }
+
+    rc = check_template(h, priv);
+    made.type = spec->type;
+    made.pub_handle = pub;
+    made.priv_handle = priv;
+    if (rc == CSIGN_OK)
+        rc = hsm_key_public(h, &made, &pk);
+    if (rc == CSIGN_OK && id_len == 0) {
+        rc = x509gen_key_id(pk, sha1);
+        CK_ATTRIBUTE set = {CKA_ID, sha1, sizeof(sha1)};
+        if (rc == CSIGN_OK && (h->f->C_SetAttributeValue(h->session, priv, &set, 1) != CKR_OK ||
+                               h->f->C_SetAttributeValue(h->session, pub, &set, 1) != CKR_OK))
+            rc = err_set(CSIGN_ETOKEN,
+                         "token '%s' does not let csign set the key's id; the key pair was "
+                         "deleted (pass --id to set it at generation)",
+                         h->token.label);
+        id = sha1;
+        id_len = sizeof(sha1);
+    }
+    EVP_PKEY_free(pk);
+    if (rc == CSIGN_OK) {
+        made.label = strdup(label);
+        made.id = malloc(id_len + 1);
+        made.uri = made.id ? hsm_format_uri(&h->token, CKO_PRIVATE_KEY, label, id, id_len) : NULL;
+        if (made.label == NULL || made.id == NULL || made.uri == NULL)
+            rc = err_oom();
+        else
+            memcpy(made.id, id, id_len);
+        made.id_len = id_len;
+        made.bits = spec->bits;
+        made.has_private = made.has_public = true;
+        made.sensitive = made.always_sensitive = made.never_extractable = HSM_YES;
+        made.local = made.sign = HSM_YES;
+        made.extractable = HSM_NO;
+        if (spec->type == HSM_KEY_EC)
+            snprintf(made.curve, sizeof(made.curve), "P-%u", spec->bits);
+    }
+    if (rc != CSIGN_OK) {
+        (void)h->f->C_DestroyObject(h->session, priv);
+        (void)h->f->C_DestroyObject(h->session, pub);
+        hsm_key_clear(&made);
+        return rc;
+    }
+    *out = made;
+    return CSIGN_OK;
+}
+
+/* ---- Certificate objects ------------------------------------------------- */
+
+csign_rc hsm_cert_store(hsm *h, const unsigned char *der, size_t len, const char *label,
+                        const unsigned char *id, size_t id_len, bool authority)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    unsigned char *subject = NULL, *issuer = NULL, *serial = NULL;
+    int slen, ilen, nlen;
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE type = CKC_X_509;
+    CK_ULONG category = authority ? 2 : 1;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_OBJECT_HANDLE o;
+    csign_rc rc = CSIGN_OK;
+
+    if (x == NULL)
+        return err_set_ssl(CSIGN_EINPUT, "not a DER certificate");
+    slen = i2d_X509_NAME(X509_get_subject_name(x), &subject);
+    ilen = i2d_X509_NAME(X509_get_issuer_name(x), &issuer);
+    nlen = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &serial);
+    if (slen <= 0 || ilen <= 0 || nlen <= 0) {
+        rc = err_set_ssl(CSIGN_EINPUT, "cannot encode the certificate's names");
+        goto out;
+    }
+    CK_ATTRIBUTE t[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_CERTIFICATE_TYPE, &type, sizeof(type)},
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &no, sizeof(no)},
+        {CKA_CERTIFICATE_CATEGORY, &category, sizeof(category)},
+        {CKA_SUBJECT, subject, (CK_ULONG)slen},
+        {CKA_ISSUER, issuer, (CK_ULONG)ilen},
+        {CKA_SERIAL_NUMBER, serial, (CK_ULONG)nlen},
+        {CKA_VALUE, (void *)der, len},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_ID, (void *)id, id_len},
+    };
+    CK_RV rv = h->f->C_CreateObject(h->session, t, sizeof(t) / sizeof(t[0]), &o);
+    if (rv != CKR_OK)
+        rc = err_set(CSIGN_ETOKEN, "cannot store the certificate on token '%s': %s", h->token.label,
+                     hsm_ckr_name(rv));
+out:
+    OPENSSL_free(subject);
+    OPENSSL_free(issuer);
+    OPENSSL_free(serial);
+    X509_free(x);
+    return rc;
+}
