@@ -145,12 +145,12 @@ static csign_rc run(int argc, char **argv)
         goto out;
     if (o.spec.type == HSM_KEY_RSA && o.spec.bits < 3072)
         cli_warn("publicly trusted code signing requires RSA keys of at least 3072 bits");
-    if (!t.token.hardware)
-        cli_note("token '%s' is a software token: the new key is not protected by hardware",
-                 t.token.label);
     rc = hsm_keygen(t.h, label, o.id, o.id_len, &o.spec, &key);
     if (rc != CSIGN_OK)
         goto out;
+    if (!t.token.hardware)
+        cli_note("token '%s' is a software token: the new key is not protected by hardware",
+                 t.token.label);
     cli_info(1, "generated %s key '%s' on token '%s'", o.type_name, label, t.token.label);
     printf("%s\n", key.uri);
     if (o.pubout != NULL)
