@@ -98,3 +98,58 @@ void cert_summary_clear(cert_summary *s)
     free(s->eku);
     memset(s, 0, sizeof(*s));
 }
+
+char *cert_subject(X509 *cert)
+{
+    return name_text(X509_get_subject_name(cert));
+}
+
+void cert_fingerprint(X509 *cert, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    hex[0] = '\0';
+    if (X509_digest(cert, EVP_sha256(), md, &len) == 1)
+        for (unsigned int i = 0; i < len && i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* "2026-11-27T12:00:00Z" for messages. */
+static void time_text(const ASN1_TIME *t, char *buf, size_t size)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(t, &tm) == 1)
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        snprintf(buf, size, "(unreadable time)");
+}
+
+csign_rc cert_check_code_signing(X509 *cert, const EVP_PKEY *pub, time_t at)
+{
+    char when[32];
+    uint32_t flags = X509_get_extension_flags(cert);
+
+    if (pub != NULL && EVP_PKEY_eq(X509_get0_pubkey(cert), pub) != 1)
+        return err_set(CSIGN_EINPUT, "the certificate does not belong to the key");
+    if ((flags & EXFLAG_INVALID) != 0)
+        return err_set(CSIGN_EINPUT, "the certificate has invalid or duplicate extensions");
+    if ((flags & EXFLAG_XKUSAGE) == 0 || (X509_get_extended_key_usage(cert) & XKU_CODE_SIGN) == 0)
+        return err_set(CSIGN_EINPUT, "certificate lacks codeSigning usage (extendedKeyUsage)");
+    if ((flags & EXFLAG_KUSAGE) == 0 ||
+        (X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE) == 0)
+        return err_set(CSIGN_EINPUT, "certificate lacks digitalSignature usage (keyUsage)");
+    if (X509_check_ca(cert) != 0)
+        return err_set(CSIGN_EINPUT, "certificate is a CA certificate, not a signing "
+                                     "certificate");
+    if (X509_cmp_time(X509_get0_notBefore(cert), &at) >= 0) {
+        time_text(X509_get0_notBefore(cert), when, sizeof(when));
+        return err_set(CSIGN_EINPUT, "certificate is not valid before %s", when);
+    }
+    if (X509_cmp_time(X509_get0_notAfter(cert), &at) <= 0) {
+        time_text(X509_get0_notAfter(cert), when, sizeof(when));
+        return err_set(CSIGN_EINPUT, "certificate expired at %s", when);
+    }
+    return CSIGN_OK;
+}

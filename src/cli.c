@@ -101,20 +101,24 @@ const char *cli_escape(const char *s, char *buf, size_t size)
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
 
-    while (*p && o + 17 < size) {
+    if (size == 0)
+        return buf;
+    while (*p) {
         unsigned long cp = 0;
         size_t n = *p < 0x80 ? 1 : utf8_char(p, &cp);
         bool plain = n == 1 ? (*p >= 0x20 && *p != 0x7f && *p != '\\') : n > 1 && !risky(cp);
+        if (n == 0)
+            n = 1;
+        /* Only whole characters or whole escapes, and room for the NUL. */
+        if (o + (plain ? n : 4 * n) + 1 > size)
+            break;
         if (plain) {
             memcpy(buf + o, p, n);
             o += n;
-            p += n;
-            continue;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                o += (size_t)snprintf(buf + o, size - o, "\\x%02x", p[i]);
         }
-        if (n == 0)
-            n = 1;
-        for (size_t i = 0; i < n; i++)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", p[i]);
         p += n;
     }
     buf[o] = '\0';
@@ -315,7 +319,7 @@ csign_rc cli_key_open(const cli_common *c, const char *key_uri, bool rw, cli_tok
     if (rc == CSIGN_OK)
         rc = cli_token_open(c, *uri, rw, true, t);
     if (rc == CSIGN_OK)
-        rc = hsm_key_find(t->h, *uri, key);
+        rc = hsm_key_find(t->h, *uri, true, key);
     return rc;
 }
 

@@ -29,6 +29,7 @@ extern const cli_command cmd_init_token;
 extern const cli_command cmd_keygen;
 extern const cli_command cmd_list;
 extern const cli_command cmd_selfsign;
+extern const cli_command cmd_sign;
 
 /* -1 quiet, 0 normal, 1 and more: -v given that often. */
 extern int cli_verbosity;

@@ -4,6 +4,8 @@
 
 /* Each command's parsed options, and its parser (no I/O, for unit tests). */
 
+#include <openssl/evp.h>
+
 #include "cli.h"
 
 typedef struct {
@@ -71,6 +73,26 @@ typedef struct {
 } import_cert_opts;
 
 csign_rc import_cert_parse(int argc, char **argv, import_cert_opts *o);
+
+typedef struct {
+    cli_common c;
+    const char *key;
+    const char *cert;  /* FILE or pkcs11: URI */
+    const char *chain;
+    const EVP_MD *md;  /* NULL: by key */
+    bool pem;
+    const char *out;
+    const char *out_dir;
+    bool force;
+    bool fail_fast;
+    bool json;
+    char **files;
+    int nfiles;
+} sign_opts;
+
+/* Parses sign's options; o->files points into a new array the caller
+ * frees with free(o->files). */
+csign_rc sign_parse(int argc, char **argv, sign_opts *o);
 
 /*
  * Stores cert on the token as the certificate of key (same label and id):

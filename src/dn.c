@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,22 +19,30 @@ typedef struct {
     bool new_rdn; /* starts a new RDN (false: joins the previous with '+') */
 } ava;
 
-/* RFC 4514 names OpenSSL spells differently. */
+/* Attribute type names are case-insensitive (RFC 4512); OpenSSL's are not,
+ * and spells some differently. */
 static const char *canonical_type(const char *t)
 {
     static const struct {
         const char *alias, *name;
-    } aliases[] = {{"STREET", "street"},
-                   {"EMAIL", "emailAddress"},
-                   {"E", "emailAddress"},
-                   {"EMAILADDRESS", "emailAddress"},
-                   {"SERIALNUMBER", "serialNumber"}};
+    } names[] = {{"CN", "CN"},
+                 {"O", "O"},
+                 {"OU", "OU"},
+                 {"C", "C"},
+                 {"L", "L"},
+                 {"ST", "ST"},
+                 {"DC", "DC"},
+                 {"UID", "UID"},
+                 {"STREET", "street"},
+                 {"TITLE", "title"},
+                 {"SERIALNUMBER", "serialNumber"},
+                 {"EMAIL", "emailAddress"},
+                 {"E", "emailAddress"},
+                 {"EMAILADDRESS", "emailAddress"}};
 
-    if (OBJ_txt2nid(t) != NID_undef)
-        return t;
-    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-        if (strcasecmp(t, aliases[i].alias) == 0)
-            return aliases[i].name;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(t, names[i].alias) == 0)
+            return names[i].name;
     return t;
 }
 
@@ -83,12 +92,14 @@ static csign_rc parse_ava(const char **p, const char *stops, bool rfc4514, ava *
             if (hi >= 0 && lo >= 0) {
                 a->value[n++] = (char)(hi * 16 + lo);
                 s += 3;
-            } else if (s[1] != '\0') {
+            } else if (s[1] != '\0' && hi < 0 && strchr(" \"#+,;<=>\\/", s[1]) != NULL) {
                 a->value[n++] = s[1];
                 s += 2;
             } else {
-                return err_set(CSIGN_EUSAGE, "malformed DN: '\\' at the end of '%.20s'", t);
+                return err_set(CSIGN_EUSAGE, "malformed DN: bad escape in '%.20s'", t);
             }
+            if (a->value[n - 1] == '\0')
+                return err_set(CSIGN_EUSAGE, "malformed DN: a value cannot contain NUL");
             keep = n; /* escaped characters (spaces too) are kept */
             continue;
         }
@@ -153,7 +164,12 @@ static csign_rc add(X509_NAME *name, const ava *a, int set)
 {
     const char *type = canonical_type(a->type);
 
-    if (OBJ_txt2nid(type) == NID_undef)
+    int nid = OBJ_txt2nid(type);
+
+    /* OBJ_txt2nid queues an error for names it does not know; that must
+     * not show up in a later, unrelated message. */
+    ERR_clear_error();
+    if (nid == NID_undef)
         return err_set(CSIGN_EUSAGE, "malformed DN: unknown attribute type '%s'", a->type);
     if (X509_NAME_add_entry_by_txt(name, type, MBSTRING_UTF8, (const unsigned char *)a->value,
                                    (int)a->len, -1, set) != 1)

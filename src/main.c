@@ -15,7 +15,7 @@
 #endif
 
 static const cli_command *const commands[] = {
-    &cmd_init_token, &cmd_list, &cmd_keygen, &cmd_csr, &cmd_selfsign, &cmd_import_cert, NULL,
+    &cmd_init_token, &cmd_list, &cmd_keygen, &cmd_csr, &cmd_selfsign, &cmd_import_cert, &cmd_sign, NULL,
 };
 
 enum { OPT_VERSION = OPT_HELP + 1 };

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "csign/err.h"
 
@@ -20,5 +21,22 @@ typedef struct {
 /* Parses a DER certificate. CSIGN_EINPUT when it is not one. */
 csign_rc cert_summarize(const unsigned char *der, size_t len, cert_summary *out);
 void cert_summary_clear(cert_summary *s);
+
+/*
+ * Whether cert may sign code as the holder of pub: its public key is pub
+ * (when pub is not NULL), it has extendedKeyUsage codeSigning
+ * (anyExtendedKeyUsage alone is not enough) and keyUsage digitalSignature,
+ * it is not a CA, and it is valid at time at. CSIGN_EINPUT with the reason
+ * otherwise.
+ */
+struct x509_st;
+struct evp_pkey_st;
+csign_rc cert_check_code_signing(struct x509_st *cert, const struct evp_pkey_st *pub, time_t at);
+
+/* The certificate's subject as RFC 4514 text (caller frees), or NULL. */
+char *cert_subject(struct x509_st *cert);
+
+/* SHA-256 fingerprint of the certificate, lowercase hex (65 bytes). */
+void cert_fingerprint(struct x509_st *cert, char hex[65]);
 
 #endif

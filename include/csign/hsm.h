@@ -218,13 +218,14 @@ void hsm_certs_free(hsm_cert *c, size_t n);
 /* ---- Keys ---------------------------------------------------------------- */
 
 /*
- * The one key with a private key object that uri names in the open session
- * (log in first: private keys are usually private objects). None:
- * CSIGN_ETOKEN; several: CSIGN_EUSAGE; both list the visible keys' URIs.
- * *out is owned by the caller (hsm_keys_free(out, 1) after copying, or
- * hsm_key_clear()).
+ * The one key that uri names in the open session. With need_private only
+ * keys whose private key object is visible count (log in first: private
+ * keys are usually private objects); without it a public key object is
+ * enough (to check a certificate before logging in). None: CSIGN_ETOKEN;
+ * several: CSIGN_EUSAGE; both list the visible keys' URIs. *out is owned
+ * by the caller (hsm_key_clear()).
  */
-csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, hsm_key *out);
+csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, bool need_private, hsm_key *out);
 void hsm_key_clear(hsm_key *k);
 
 /* The key's public key as a software EVP_PKEY (from its public key object,

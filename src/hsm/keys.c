@@ -42,7 +42,7 @@ static csign_rc copy_key(const hsm_key *src, hsm_key *dst)
     return CSIGN_OK;
 }
 
-csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, hsm_key *out)
+csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, bool need_private, hsm_key *out)
 {
     hsm_key *all = NULL, *hits = NULL;
     size_t nall = 0, nhits = 0, nmatch = 0, which = 0;
@@ -53,7 +53,7 @@ csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, hsm_key *out)
     if (rc != CSIGN_OK)
         goto out;
     for (size_t i = 0; i < nhits; i++) {
-        if (hits[i].has_private) {
+        if (hits[i].has_private || !need_private) {
             nmatch++;
             which = i;
         }
@@ -72,8 +72,9 @@ csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, hsm_key *out)
     if (rc != CSIGN_OK)
         goto out;
     key_list(all, nall, list, sizeof(list));
-    rc = err_set(CSIGN_ETOKEN, "no private key matches '%s' on token '%s'%s%s", shown,
-                 h->token.label, list[0] ? "; keys: " : " (the token holds no keys)", list);
+    rc = err_set(CSIGN_ETOKEN, "no %skey matches '%s' on token '%s'%s%s",
+                 need_private ? "private " : "", shown, h->token.label,
+                 list[0] ? "; keys: " : " (the token holds no keys)", list);
 out:
     hsm_keys_free(all, nall);
     hsm_keys_free(hits, nhits);

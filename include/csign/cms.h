@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CSIGN_CMS_H
+#define CSIGN_CMS_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+
+#include "csign/digest.h"
+#include "csign/err.h"
+
+/* Who signs, for cms_sign_digest(). Everything is borrowed. */
+typedef struct {
+    EVP_PKEY *key;          /* signs the attributes; may be token-backed */
+    X509 *cert;             /* the signer's certificate */
+    STACK_OF(X509) *chain;  /* CA certificates to include; may be NULL */
+} cms_signer;
+
+/*
+ * A detached CMS SignedData (RFC 5652) over content whose digest d was
+ * computed elsewhere: no eContent, one SignerInfo, signed attributes
+ * contentType (id-data), messageDigest, signingTime and
+ * signingCertificateV2 (RFC 5035) for the signer certificate, the signer
+ * certificate and chain included. Only the attributes are signed, so the
+ * content never reaches the key. The new signature is verified with the
+ * certificate's public key before it is returned (a token that signs
+ * wrongly gives CSIGN_EINPUT). *der is DER, or PEM with pem; the caller
+ * frees it with OPENSSL_free().
+ */
+csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem,
+                         unsigned char **der, size_t *len);
+
+#endif

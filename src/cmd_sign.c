@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "csign/cert.h"
+#include "csign/cms.h"
+#include "csign/io.h"
+#include "csign/x509gen.h"
+
+enum {
+    OPT_KEY = 1,
+    OPT_CERT,
+    OPT_CHAIN,
+    OPT_DIGEST,
+    OPT_PEM,
+    OPT_OUT,
+    OPT_OUT_DIR,
+    OPT_FORCE,
+    OPT_FAIL_FAST,
+    OPT_JSON,
+};
+
+static const opt_spec opts[] = {
+    {OPT_KEY, "key", 0, "URI", "the signing key on the token (pkcs11: URI)"},
+    {OPT_CERT, "cert", 0, "FILE|URI",
+     "signer certificate (default: the certificate on the token with the key's id)"},
+    {OPT_CHAIN, "chain", 0, "FILE",
+     "CA certificates to include (default: the issuers stored on the token)"},
+    {OPT_DIGEST, "digest", 0, "ALG",
+     "sha256, sha384 or sha512 (default: sha256; sha384 for P-384, sha512 for P-521)"},
+    {OPT_PEM, "pem", 0, NULL, "write PEM instead of DER"},
+    {OPT_OUT, "out", 'o', "FILE", "signature file (one input only; default FILE.p7s)"},
+    {OPT_OUT_DIR, "out-dir", 0, "DIR", "write each signature into DIR"},
+    {OPT_FORCE, "force", 0, NULL, "replace existing signature files"},
+    {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+static csign_rc on_opt(void *ctx, int id, const char *arg)
+{
+    sign_opts *o = ctx;
+
+    switch (id) {
+    case OPT_KEY:
+        o->key = arg;
+        break;
+    case OPT_CERT:
+        o->cert = arg;
+        break;
+    case OPT_CHAIN:
+        o->chain = arg;
+        break;
+    case OPT_DIGEST:
+        o->md = digest_by_name(arg);
+        if (o->md == NULL)
+            return err_set(CSIGN_EUSAGE, "unknown digest '%s' (sha256, sha384 or sha512)", arg);
+        break;
+    case OPT_PEM:
+        o->pem = true;
+        break;
+    case OPT_OUT:
+        o->out = arg;
+        break;
+    case OPT_OUT_DIR:
+        o->out_dir = arg;
+        break;
+    case OPT_FORCE:
+        o->force = true;
+        break;
+    case OPT_FAIL_FAST:
+        o->fail_fast = true;
+        break;
+    case OPT_JSON:
+        o->json = true;
+        break;
+    }
+    return CSIGN_OK;
+}
+
+csign_rc sign_parse(int argc, char **argv, sign_opts *o)
+{
+    csign_rc rc;
+
+    memset(o, 0, sizeof(*o));
+    o->files = calloc((size_t)argc + 1, sizeof(*o->files));
+    if (o->files == NULL)
+        return err_oom();
+    rc = cli_parse(&cmd_sign, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc != CSIGN_OK || o->c.help)
+        return rc;
+    if (o->key == NULL)
+        return err_set(CSIGN_EUSAGE, "--key is required");
+    if (o->nfiles == 0)
+        return err_set(CSIGN_EUSAGE, "give the files to sign");
+    if (o->out != NULL && o->nfiles > 1)
+        return err_set(CSIGN_EUSAGE, "-o takes one input only; use --out-dir for several");
+    if (o->out != NULL && o->out_dir != NULL)
+        return err_set(CSIGN_EUSAGE, "-o and --out-dir exclude each other");
+    for (int i = 0; i < o->nfiles; i++)
+        if (strcmp(o->files[i], "-") == 0 && o->out == NULL)
+            return err_set(CSIGN_EUSAGE, "signing standard input needs -o");
+    return CSIGN_OK;
+}
+
+/* ---- Per-file results ---------------------------------------------------- */
+
+typedef struct {
+    const char *file;
+    char out[PATH_MAX];
+    csign_rc rc;
+    char reason[ERR_MAX];
+    digest_result digest;
+} job;
+
+static void fail_job(job *j, csign_rc rc)
+{
+    j->rc = rc;
+    snprintf(j->reason, sizeof(j->reason), "%s", err_msg());
+}
+
+static csign_rc output_path(const sign_opts *o, const char *file, char *out, size_t size)
+{
+    char copy[PATH_MAX];
+    int n;
+
+    if (o->out != NULL)
+        n = snprintf(out, size, "%s", o->out);
+    else if (o->out_dir != NULL) {
+        snprintf(copy, sizeof(copy), "%s", file);
+        n = snprintf(out, size, "%s/%s.p7s", o->out_dir, basename(copy));
+    } else
+        n = snprintf(out, size, "%s.p7s", file);
+    if (n < 0 || (size_t)n >= size)
+        return err_set(CSIGN_EUSAGE, "output path for '%s' is too long", file);
+    return CSIGN_OK;
+}
+
+/* ---- Signal handling ----------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    digest_set_cancel(&stop_signal);
+}
+
+/* ---- Signer certificate and chain ---------------------------------------- */
+
+#define CERT_FILE_MAX (4 * 1024 * 1024)
+
+/* First certificate of a PEM or DER file. */
+static csign_rc cert_from_file(const char *path, X509 **out)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    csign_rc rc = io_read_file(path, CERT_FILE_MAX, &data, &len);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    const unsigned char *p = data;
+    *out = strstr((char *)data, "-----BEGIN") ? PEM_read_bio_X509(b, NULL, NULL, NULL)
+                                              : d2i_X509(NULL, &p, (long)len);
+    BIO_free(b);
+    free(data);
+    return *out ? CSIGN_OK : err_set_ssl(CSIGN_EINPUT, "'%s' holds no certificate", path);
+}
+
+/* Every certificate of a PEM bundle or DER file. */
+static csign_rc certs_from_file(const char *path, STACK_OF(X509) * *out)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    csign_rc rc = io_read_file(path, CERT_FILE_MAX, &data, &len);
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    X509 *x;
+
+    if (rc != CSIGN_OK || certs == NULL) {
+        free(data);
+        sk_X509_free(certs);
+        return rc != CSIGN_OK ? rc : err_oom();
+    }
+    if (strstr((char *)data, "-----BEGIN") != NULL) {
+        BIO *b = BIO_new_mem_buf(data, (int)len);
+        while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+            if (!sk_X509_push(certs, x))
+                X509_free(x);
+        BIO_free(b);
+    } else {
+        const unsigned char *p = data;
+        if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && !sk_X509_push(certs, x))
+            X509_free(x);
+    }
+    free(data);
+    if (sk_X509_num(certs) == 0) {
+        sk_X509_free(certs);
+        return err_set_ssl(CSIGN_EINPUT, "'%s' holds no certificate", path);
+    }
+    *out = certs;
+    return CSIGN_OK;
+}
+
+static X509 *parse_der(const hsm_cert *c)
+{
+    const unsigned char *p = c->der;
+    return d2i_X509(NULL, &p, (long)c->der_len);
+}
+
+/* The one certificate on the token that a --cert URI names. */
+static csign_rc cert_from_uri(cli_token *t, const char *text, X509 **out)
+{
+    hsm_uri *u = NULL;
+    hsm_cert *one = NULL;
+    size_t n = 0;
+    csign_rc rc = hsm_uri_parse(text, &u);
+
+    if (rc == CSIGN_OK)
+        rc = hsm_certs(t->h, u, &one, &n);
+    if (rc == CSIGN_OK && n != 1)
+        rc =
+            err_set(n == 0 ? CSIGN_ETOKEN : CSIGN_EUSAGE, "--cert URI matches %zu certificates", n);
+    if (rc == CSIGN_OK && (*out = parse_der(&one[0])) == NULL)
+        rc = err_set(CSIGN_EINPUT, "the certificate on the token does not parse");
+    hsm_certs_free(one, n);
+    hsm_uri_free(u);
+    return rc;
+}
+
+/* The certificate on the token with the key's id. */
+static csign_rc cert_of_key(const hsm_cert *certs, size_t n, const hsm_key *key, X509 **out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (certs[i].authority || key->id_len == 0 || certs[i].id_len != key->id_len ||
+            memcmp(certs[i].id, key->id, key->id_len) != 0)
+            continue;
+        *out = parse_der(&certs[i]);
+        return *out ? CSIGN_OK
+                    : err_set(CSIGN_EINPUT, "the key's certificate on the token does not parse");
+    }
+    return err_set(CSIGN_ETOKEN,
+                   "key '%s' has no certificate on the token; store one with import-cert or "
+                   "give --cert",
+                   key->label);
+}
+
+/* The issuers of cert stored on the token, followed upwards. */
+static csign_rc chain_from_token(const hsm_cert *certs, size_t n, X509 *cert, STACK_OF(X509) * *out)
+{
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509 *at = cert;
+
+    if (chain == NULL)
+        return err_oom();
+    /* A bounded walk: a loop of certificates must not hang csign. */
+    for (int depth = 0; depth < 8 && X509_check_issued(at, at) != X509_V_OK; depth++) {
+        X509 *next = NULL;
+        for (size_t i = 0; next == NULL && i < n; i++) {
+            X509 *c = certs[i].authority ? parse_der(&certs[i]) : NULL;
+            if (c != NULL && X509_check_issued(c, at) == X509_V_OK && sk_X509_push(chain, c))
+                next = c;
+            else
+                X509_free(c);
+        }
+        if (next == NULL)
+            break;
+        at = next;
+    }
+    *out = chain;
+    return CSIGN_OK;
+}
+
+/* The signer certificate (--cert, else the token's certificate of the
+ * key) and the chain to include (--chain, else issuers on the token). */
+static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key, X509 **cert,
+                           STACK_OF(X509) * *chain)
+{
+    hsm_cert *certs = NULL;
+    size_t n = 0;
+    csign_rc rc = hsm_certs(t->h, NULL, &certs, &n);
+
+    *cert = NULL;
+    *chain = NULL;
+    if (rc == CSIGN_OK && o->cert == NULL)
+        rc = cert_of_key(certs, n, key, cert);
+    else if (rc == CSIGN_OK && strncmp(o->cert, "pkcs11:", 7) == 0)
+        rc = cert_from_uri(t, o->cert, cert);
+    else if (rc == CSIGN_OK)
+        rc = cert_from_file(o->cert, cert);
+    if (rc == CSIGN_OK)
+        rc = o->chain ? certs_from_file(o->chain, chain) : chain_from_token(certs, n, *cert, chain);
+    hsm_certs_free(certs, n);
+    return rc;
+}
+
+/* ---- Signing ------------------------------------------------------------- */
+
+static void sign_one(job *j, const sign_opts *o, const cms_signer *s, const EVP_MD *md)
+{
+    unsigned char *sig = NULL;
+    size_t len = 0;
+    csign_rc rc = digest_path(j->file, md, &j->digest);
+
+    if (rc == CSIGN_OK)
+        rc = cms_sign_digest(s, &j->digest, o->pem, &sig, &len);
+    if (rc == CSIGN_OK)
+        rc = io_write_file(j->out, sig, len, o->force);
+    OPENSSL_free(sig);
+    if (rc != CSIGN_OK)
+        fail_job(j, rc);
+}
+
+static void report_text(const job *j)
+{
+    char f[PATH_MAX * 4], out[PATH_MAX * 4];
+
+    cli_escape(j->file, f, sizeof(f));
+    if (j->rc == CSIGN_OK)
+        printf("signed %s -> %s\n", f, cli_escape(j->out, out, sizeof(out)));
+    else
+        fprintf(stderr, "csign: sign: %s: %s\n", f, j->reason);
+}
+
+static json_t *report_json(const job *j, const char *subject, const char *fingerprint)
+{
+    json_t *r = json_object();
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    bool hashed = j->digest.len > 0;
+
+    if (hashed)
+        digest_hex(&j->digest, hex);
+    json_object_set_new(r, "path", cli_json_string(j->file));
+    json_object_set_new(r, "status", json_string(j->rc == CSIGN_OK ? "ok" : "error"));
+    json_object_set_new(r, "signature", j->rc == CSIGN_OK ? cli_json_string(j->out) : json_null());
+    json_object_set_new(r, "digest_algorithm",
+                        hashed ? json_string(digest_name(j->digest.md)) : json_null());
+    json_object_set_new(r, "digest", hashed ? json_string(hex) : json_null());
+    json_object_set_new(r, "signer_subject", subject ? cli_json_string(subject) : json_null());
+    json_object_set_new(r, "signer_sha256", fingerprint ? json_string(fingerprint) : json_null());
+    json_object_set_new(r, "error", j->rc == CSIGN_OK ? json_null() : cli_json_string(j->reason));
+    json_object_set_new(r, "exit_code", json_integer(j->rc));
+    return r;
+}
+
+/* Outputs are checked before the PIN is used; two inputs must not share
+ * one output. */
+static csign_rc plan(const sign_opts *o, job *jobs)
+{
+    for (int i = 0; i < o->nfiles; i++) {
+        jobs[i].file = o->files[i];
+        csign_rc rc = output_path(o, o->files[i], jobs[i].out, sizeof(jobs[i].out));
+        if (rc != CSIGN_OK)
+            return rc;
+        for (int k = 0; k < i; k++)
+            if (strcmp(jobs[k].out, jobs[i].out) == 0)
+                return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'",
+                               jobs[k].file, jobs[i].file, jobs[i].out);
+        if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
+            fail_job(&jobs[i], rc);
+            if (o->fail_fast)
+                return rc;
+        }
+    }
+    return CSIGN_OK;
+}
+
+typedef struct {
+    cli_token t;
+    hsm_uri *uri;
+    hsm_key key;
+    EVP_PKEY *pub, *priv;
+    X509 *cert;
+    STACK_OF(X509) * chain;
+} signer_state;
+
+/* Opens the token, checks the certificate, then logs in (once). */
+static csign_rc open_signer(const sign_opts *o, signer_state *st)
+{
+    pin_source src;
+    csign_rc rc = hsm_uri_parse(o->key, &st->uri);
+
+    if (rc == CSIGN_OK && !hsm_uri_names_object(st->uri))
+        rc = err_set(CSIGN_EUSAGE, "--key needs a URI that names a key (object= or id=)");
+    if (rc == CSIGN_OK)
+        rc = cli_pin_source(&o->c, st->uri, &src);
+    if (rc == CSIGN_OK)
+        rc = cli_token_open(&o->c, st->uri, false, false, &st->t);
+    if (rc == CSIGN_OK)
+        rc = hsm_key_find(st->t.h, st->uri, false, &st->key);
+    if (rc == CSIGN_OK)
+        rc = hsm_key_public(st->t.h, &st->key, &st->pub);
+    if (rc == CSIGN_OK)
+        rc = find_certs(o, &st->t, &st->key, &st->cert, &st->chain);
+    if (rc == CSIGN_OK)
+        rc = cert_check_code_signing(st->cert, st->pub, time(NULL));
+    if (rc == CSIGN_OK)
+        rc = cli_login(&st->t, &o->c, &src);
+    if (rc == CSIGN_OK) {
+        hsm_key_clear(&st->key);
+        rc = hsm_key_find(st->t.h, st->uri, true, &st->key);
+    }
+    if (rc == CSIGN_OK)
+        rc = hsm_key_private(st->t.h, &st->key, &st->priv);
+    return rc;
+}
+
+static void close_signer(signer_state *st)
+{
+    /* The token-backed key goes before the token does. */
+    EVP_PKEY_free(st->priv);
+    EVP_PKEY_free(st->pub);
+    X509_free(st->cert);
+    sk_X509_pop_free(st->chain, X509_free);
+    hsm_key_clear(&st->key);
+    cli_token_close(&st->t);
+    hsm_uri_free(st->uri);
+}
+
+static csign_rc run(int argc, char **argv)
+{
+    sign_opts o;
+    signer_state st;
+    job *jobs = NULL;
+    char *subject = NULL, fingerprint[65] = "";
+    int failed = 0;
+    csign_rc first = CSIGN_OK;
+    csign_rc rc = sign_parse(argc, argv, &o);
+
+    memset(&st, 0, sizeof(st));
+    if (rc != CSIGN_OK || o.c.help) {
+        free(o.files);
+        return rc == CSIGN_OK ? cli_help(&cmd_sign) : rc;
+    }
+    catch_stop_signals();
+    jobs = calloc((size_t)o.nfiles, sizeof(*jobs));
+    rc = jobs ? plan(&o, jobs) : err_oom();
+    if (rc == CSIGN_OK)
+        rc = open_signer(&o, &st);
+    if (rc == CSIGN_OK) {
+        cms_signer s = {st.priv, st.cert, st.chain};
+        const EVP_MD *md = o.md ? o.md : x509gen_digest(st.pub);
+        subject = cert_subject(st.cert);
+        cert_fingerprint(st.cert, fingerprint);
+        for (int i = 0; i < o.nfiles && stop_signal == 0; i++) {
+            if (jobs[i].rc == CSIGN_OK)
+                sign_one(&jobs[i], &o, &s, md);
+            if (jobs[i].rc != CSIGN_OK && o.fail_fast)
+                break;
+        }
+    }
+    close_signer(&st);
+    if (stop_signal != 0) {
+        /* Nothing half-written remains (outputs are atomic) and the
+         * session is closed: end as the signal asked. */
+        fprintf(stderr, "csign: sign: interrupted\n");
+        fflush(NULL);
+        signal(stop_signal, SIG_DFL);
+        raise(stop_signal);
+    }
+    if (rc == CSIGN_OK) {
+        json_t *records = o.json ? json_array() : NULL;
+        for (int i = 0; i < o.nfiles; i++) {
+            bool done = jobs[i].rc != CSIGN_OK || jobs[i].digest.len > 0;
+            if (!done)
+                continue; /* not reached after --fail-fast */
+            if (jobs[i].rc != CSIGN_OK && failed++ == 0)
+                first = jobs[i].rc;
+            if (records != NULL)
+                json_array_append_new(records, report_json(&jobs[i], subject, fingerprint));
+            if (records == NULL || jobs[i].rc != CSIGN_OK)
+                report_text(&jobs[i]);
+        }
+        if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2)) == 0)
+            fputc('\n', stdout);
+        json_decref(records);
+        if (failed > 0)
+            rc = err_set(first, "%d of %d files failed", failed, o.nfiles);
+    }
+    free(subject);
+    free(jobs);
+    free(o.files);
+    return rc;
+}
+
+const cli_command cmd_sign = {
+    .name = "sign",
+    .usage = "csign sign --key URI [options] FILE...",
+    .summary = "Write a detached CMS signature for each FILE: the file is hashed here, only "
+               "the signed attributes go to the token, with one login for all files.",
+    .opts = opts,
+    .token = true,
+    .run = run,
+};

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "csign/digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Large reads keep the hash, not the system calls, the bottleneck. */
+#define DIGEST_BUFFER (256 * 1024)
+
+static const volatile sig_atomic_t *cancel;
+
+void digest_set_cancel(const volatile sig_atomic_t *flag)
+{
+    cancel = flag;
+}
+
+const EVP_MD *digest_by_name(const char *name)
+{
+    if (strcmp(name, "sha256") == 0)
+        return EVP_sha256();
+    if (strcmp(name, "sha384") == 0)
+        return EVP_sha384();
+    if (strcmp(name, "sha512") == 0)
+        return EVP_sha512();
+    return NULL;
+}
+
+const char *digest_name(const EVP_MD *md)
+{
+    switch (EVP_MD_get_type(md)) {
+    case NID_sha256:
+        return "sha256";
+    case NID_sha384:
+        return "sha384";
+    case NID_sha512:
+        return "sha512";
+    }
+    return "unknown";
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *out)
+{
+    struct stat before, after;
+    bool regular = fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
+    unsigned char *buf = malloc(DIGEST_BUFFER);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    csign_rc rc = CSIGN_OK;
+
+    memset(out, 0, sizeof(*out));
+    out->md = md;
+    if (buf == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+        rc = err_oom();
+        goto out;
+    }
+    if (regular)
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    for (;;) {
+        if (cancel != NULL && *cancel != 0) {
+            rc = err_set(CSIGN_EINTERNAL, "interrupted");
+            goto out;
+        }
+        ssize_t n = read(fd, buf, DIGEST_BUFFER);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = err_set(CSIGN_EIO, "cannot read '%s': %s", name, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+            rc = err_set_ssl(CSIGN_EINTERNAL, "hashing failed");
+            goto out;
+        }
+        out->bytes += (uint64_t)n;
+    }
+    if (EVP_DigestFinal_ex(ctx, out->value, &out->len) != 1) {
+        rc = err_set_ssl(CSIGN_EINTERNAL, "hashing failed");
+        goto out;
+    }
+    if (regular && (fstat(fd, &after) != 0 || !same_file_state(&before, &after)))
+        rc = err_set(CSIGN_EINPUT, "'%s' changed while it was being hashed", name);
+out:
+    EVP_MD_CTX_free(ctx);
+    free(buf);
+    return rc;
+}
+
+csign_rc digest_path(const char *path, const EVP_MD *md, digest_result *out)
+{
+    if (strcmp(path, "-") == 0)
+        return digest_fd(STDIN_FILENO, "standard input", md, out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return err_set(CSIGN_EIO, "cannot open '%s': %s", path, strerror(errno));
+    csign_rc rc = digest_fd(fd, path, md, out);
+    close(fd);
+    return rc;
+}
+
+void digest_hex(const digest_result *d, char *buf)
+{
+    for (unsigned int i = 0; i < d->len; i++)
+        snprintf(buf + 2 * i, 3, "%02x", d->value[i]);
+    buf[2 * d->len] = '\0';
+}

@@ -1,0 +1,790 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "csign/err.h"
+#include "csign/io.h"
+
+static void check_contains(const char *hay, const char *needle, const char *file, int line)
+{
+    if (hay == NULL || strstr(hay, needle) == NULL) {
+        print_error("'%s' does not contain '%s'\n", hay ? hay : "(null)", needle);
+        _fail(file, line);
+    }
+}
+#define assert_contains(h, n) check_contains((h), (n), __FILE__, __LINE__)
+
+/* ---- a scratch folder per test ------------------------------------------ */
+
+static char dir[PATH_MAX];
+
+static int make_dir(void **state)
+{
+    const char *base = getenv("TMPDIR");
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/csign-test-io-XXXXXX", base && *base ? base : "/tmp");
+    err_clear();
+    return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+/* Removes folder d and everything in it (tests make no deeper trees than
+ * two levels). */
+static void remove_tree(const char *d)
+{
+    DIR *dp;
+    struct dirent *e;
+    char p[PATH_MAX * 2];
+    struct stat st;
+
+    chmod(d, 0700);
+    dp = opendir(d);
+    if (dp == NULL)
+        return;
+    while ((e = readdir(dp)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(dp);
+    rmdir(d);
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    remove_tree(dir);
+    return 0;
+}
+
+/* dir/name, in one of a few rotating buffers. */
+static const char *in_dir(const char *name)
+{
+    static char bufs[8][PATH_MAX];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+
+    assert_in_range(snprintf(b, PATH_MAX, "%s/%s", dir, name), 1, PATH_MAX - 1);
+    return b;
+}
+
+/* Files in folder d whose names contain ".csign-tmp-". */
+static int temp_files(const char *d)
+{
+    DIR *dp = opendir(d);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(dp);
+    while ((e = readdir(dp)) != NULL)
+        if (strstr(e->d_name, ".csign-tmp-") != NULL)
+            n++;
+    closedir(dp);
+    return n;
+}
+
+/* Entries in folder d, without . and .. */
+static int entries(const char *d)
+{
+    DIR *dp = opendir(d);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(dp);
+    while ((e = readdir(dp)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(dp);
+    return n;
+}
+
+static void put(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    if (len > 0)
+        assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Checks that path holds exactly len bytes of data. */
+static void check_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *got = malloc(len + 1);
+    size_t n;
+
+    assert_non_null(f);
+    assert_non_null(got);
+    n = fread(got, 1, len + 1, f);
+    fclose(f);
+    assert_int_equal(n, len);
+    if (len > 0)
+        assert_memory_equal(got, data, len);
+    free(got);
+}
+
+/* len bytes of a pattern that includes NULs and every byte value. */
+static unsigned char *pattern(size_t len)
+{
+    unsigned char *p = malloc(len ? len : 1);
+
+    assert_non_null(p);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (unsigned char)(i * 7 + i / 251);
+    return p;
+}
+
+/* ---- io_write_file ------------------------------------------------------ */
+
+static void test_write_creates(void **state)
+{
+    static const size_t sizes[] = {0, 1, 2, 4095, 4096, 4097, 100000};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char name[32];
+        unsigned char *data = pattern(sizes[i]);
+        struct stat st;
+
+        snprintf(name, sizeof(name), "out-%zu.bin", sizes[i]);
+        assert_int_equal(io_write_file(in_dir(name), data, sizes[i], false), CSIGN_OK);
+        check_file(in_dir(name), data, sizes[i]);
+        assert_int_equal(lstat(in_dir(name), &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(temp_files(dir), 0);
+        free(data);
+    }
+    assert_int_equal(entries(dir), (int)(sizeof(sizes) / sizeof(sizes[0])));
+}
+
+static void test_write_keeps_existing(void **state)
+{
+    const char *path = in_dir("cert.pem");
+    (void)state;
+
+    put(path, "old\0old", 7);
+    assert_int_equal(io_write_file(path, "new", 3, false), CSIGN_EUSAGE);
+    assert_contains(err_msg(), "exists");
+    check_file(path, "old\0old", 7);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+
+    /* A symbolic link (even a dangling one) is not replaced either. */
+    const char *link_path = in_dir("link.pem");
+    assert_int_equal(symlink(in_dir("nowhere"), link_path), 0);
+    assert_int_equal(io_write_file(link_path, "new", 3, false), CSIGN_EUSAGE);
+    assert_contains(err_msg(), "exists");
+    assert_int_equal(access(in_dir("nowhere"), F_OK), -1);
+    assert_int_equal(temp_files(dir), 0);
+}
+
+static void test_write_force_replaces(void **state)
+{
+    const char *path = in_dir("cert.pem");
+    (void)state;
+
+    put(path, "old contents, longer than the new", 33);
+    assert_int_equal(io_write_file(path, "new\0!", 5, true), CSIGN_OK);
+    check_file(path, "new\0!", 5);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+
+    /* force on a new file creates it. */
+    assert_int_equal(io_write_file(in_dir("fresh"), "x", 1, true), CSIGN_OK);
+    check_file(in_dir("fresh"), "x", 1);
+    assert_int_equal(temp_files(dir), 0);
+}
+
+static void test_write_missing_folder(void **state)
+{
+    (void)state;
+
+    assert_int_equal(io_write_file(in_dir("missing/out.pem"), "x", 1, false), CSIGN_EIO);
+    assert_contains(err_msg(), "missing");
+    assert_int_equal(io_write_file(in_dir("missing/out.pem"), "x", 1, true), CSIGN_EIO);
+    assert_int_equal(entries(dir), 0);
+}
+
+/* Writing over a folder fails, and leaves nothing behind. */
+static void test_write_over_folder(void **state)
+{
+    const char *sub = in_dir("sub");
+    (void)state;
+
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(io_write_file(sub, "x", 1, false), CSIGN_EUSAGE);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(io_write_file(sub, "x", 1, true), CSIGN_EIO);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+    assert_int_equal(entries(sub), 0);
+}
+
+/* A relative name with no folder part goes to the current folder. */
+static void test_write_relative(void **state)
+{
+    char cwd[PATH_MAX];
+    (void)state;
+
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    csign_rc check = io_check_output("rel.txt", false);
+    csign_rc write = io_write_file("rel.txt", "rel", 3, false);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(check, CSIGN_OK);
+    assert_int_equal(write, CSIGN_OK);
+    check_file(in_dir("rel.txt"), "rel", 3);
+    assert_int_equal(temp_files(dir), 0);
+}
+
+static void test_write_unwritable_folder(void **state)
+{
+    const char *sub = in_dir("ro");
+    char path[PATH_MAX + 8];
+    (void)state;
+
+    if (geteuid() == 0)
+        skip(); /* root writes anyway */
+    assert_int_equal(mkdir(sub, 0500), 0);
+    snprintf(path, sizeof(path), "%s/out.pem", sub);
+    assert_int_equal(io_write_file(path, "x", 1, false), CSIGN_EIO);
+    assert_int_equal(io_write_file(path, "x", 1, true), CSIGN_EIO);
+    assert_int_equal(entries(sub), 0);
+}
+
+/* ---- io_check_output ---------------------------------------------------- */
+
+static void test_check_output(void **state)
+{
+    (void)state;
+
+    put(in_dir("file"), "x", 1);
+    assert_int_equal(mkdir(in_dir("sub"), 0700), 0);
+    assert_int_equal(symlink(in_dir("nowhere"), in_dir("dangling")), 0);
+
+    static const struct {
+        const char *name; /* in the scratch folder */
+        bool force;
+        csign_rc rc;
+        const char *msg;
+    } cases[] = {
+        {"new", false, CSIGN_OK, NULL},
+        {"new", true, CSIGN_OK, NULL},
+        {"file", false, CSIGN_EUSAGE, "exists"},
+        {"file", true, CSIGN_OK, NULL},
+        {"sub", false, CSIGN_EUSAGE, "is a folder"},
+        {"sub", true, CSIGN_EUSAGE, "is a folder"},
+        {"sub/", false, CSIGN_EUSAGE, "is a folder"},
+        {"sub/new", false, CSIGN_OK, NULL},
+        {"dangling", false, CSIGN_EUSAGE, "exists"},
+        {"dangling", true, CSIGN_OK, NULL},
+        {"missing/new", false, CSIGN_EIO, "missing"},
+        {"missing/new", true, CSIGN_EIO, "missing"},
+        {"file/new", false, CSIGN_EIO, "not a folder"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = in_dir(cases[i].name);
+        csign_rc rc;
+
+        err_clear();
+        rc = io_check_output(path, cases[i].force);
+        if (rc != cases[i].rc)
+            print_error("case %zu '%s': rc %d '%s'\n", i, path, rc, err_msg());
+        assert_int_equal(rc, cases[i].rc);
+        if (cases[i].msg != NULL)
+            assert_contains(err_msg(), cases[i].msg);
+    }
+    /* Checking writes nothing. */
+    assert_int_equal(entries(dir), 3);
+    check_file(in_dir("file"), "x", 1);
+}
+
+static void test_check_output_unwritable(void **state)
+{
+    const char *sub = in_dir("ro");
+    char path[PATH_MAX + 8];
+    csign_rc rc;
+    (void)state;
+
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(chmod(sub, 0500), 0);
+    snprintf(path, sizeof(path), "%s/out.pem", sub);
+    rc = io_check_output(path, false);
+    if (geteuid() != 0) {
+        assert_int_equal(rc, CSIGN_EIO);
+        assert_contains(err_msg(), "ro");
+    } else {
+        assert_int_equal(rc, CSIGN_OK); /* root may write anywhere */
+    }
+    /* Whoever runs this: an existing file in it is still a usage error,
+     * and a folder is still a folder. */
+    assert_int_equal(chmod(sub, 0700), 0);
+    put(path, "x", 1);
+    assert_int_equal(chmod(sub, 0500), 0);
+    assert_int_equal(io_check_output(path, false), CSIGN_EUSAGE);
+    assert_int_equal(io_check_output(sub, true), CSIGN_EUSAGE);
+    assert_int_equal(chmod(sub, 0700), 0);
+}
+
+/* ---- io_read_file ------------------------------------------------------- */
+
+static void test_read_sizes(void **state)
+{
+    static const size_t sizes[] = {0, 1, 2, 100, 4095, 4096, 4097, 8192, 8193, 70000};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t size = sizes[i];
+        unsigned char *want = pattern(size), *data = NULL;
+        size_t len = (size_t)-1;
+
+        put(in_dir("in"), want, size);
+
+        /* Exactly max: fine. */
+        assert_int_equal(io_read_file(in_dir("in"), size, &data, &len), CSIGN_OK);
+        assert_int_equal(len, size);
+        if (size > 0)
+            assert_memory_equal(data, want, size);
+        assert_int_equal(data[len], '\0');
+        free(data);
+
+        /* Plenty of room. */
+        data = NULL;
+        assert_int_equal(io_read_file(in_dir("in"), size * 3 + 10, &data, &len), CSIGN_OK);
+        assert_int_equal(len, size);
+        if (size > 0)
+            assert_memory_equal(data, want, size);
+        assert_int_equal(data[len], '\0');
+        free(data);
+
+        /* One byte short: too large, and *data is left alone. */
+        if (size > 0) {
+            data = (unsigned char *)(uintptr_t)1;
+            len = 12345;
+            err_clear();
+            assert_int_equal(io_read_file(in_dir("in"), size - 1, &data, &len), CSIGN_EINPUT);
+            assert_contains(err_msg(), "larger");
+            assert_ptr_equal(data, (unsigned char *)(uintptr_t)1);
+            assert_int_equal(len, 12345);
+        }
+        free(want);
+    }
+}
+
+static void test_read_nuls(void **state)
+{
+    static const unsigned char bytes[] = {0, 'a', 0, 0, 'b', 0xff, 0};
+    unsigned char *data = NULL;
+    size_t len = 0;
+    (void)state;
+
+    put(in_dir("nuls"), bytes, sizeof(bytes));
+    assert_int_equal(io_read_file(in_dir("nuls"), 1024, &data, &len), CSIGN_OK);
+    assert_int_equal(len, sizeof(bytes));
+    assert_memory_equal(data, bytes, sizeof(bytes));
+    assert_int_equal(data[len], 0);
+    free(data);
+}
+
+static void test_read_small_max_big_file(void **state)
+{
+    unsigned char *big = pattern(50000), *data = NULL;
+    size_t len = 0;
+    (void)state;
+
+    put(in_dir("big"), big, 50000);
+    assert_int_equal(io_read_file(in_dir("big"), 10, &data, &len), CSIGN_EINPUT);
+    assert_null(data);
+    assert_int_equal(io_read_file(in_dir("big"), 0, &data, &len), CSIGN_EINPUT);
+    assert_null(data);
+    assert_int_equal(io_read_file(in_dir("big"), 49999, &data, &len), CSIGN_EINPUT);
+    assert_null(data);
+    free(big);
+}
+
+static void test_read_errors(void **state)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    (void)state;
+
+    err_clear();
+    assert_int_equal(io_read_file(in_dir("missing"), 100, &data, &len), CSIGN_EIO);
+    assert_contains(err_msg(), "missing");
+    assert_null(data);
+
+    assert_int_equal(io_read_file(in_dir("missing/x"), 100, &data, &len), CSIGN_EIO);
+    assert_null(data);
+
+    /* A folder opens but does not read. */
+    assert_int_equal(io_read_file(dir, 100, &data, &len), CSIGN_EIO);
+    assert_null(data);
+}
+
+static void test_read_empty(void **state)
+{
+    unsigned char *data = NULL;
+    size_t len = 99;
+    (void)state;
+
+    put(in_dir("empty"), "", 0);
+    assert_int_equal(io_read_file(in_dir("empty"), 0, &data, &len), CSIGN_OK);
+    assert_int_equal(len, 0);
+    assert_non_null(data);
+    assert_int_equal(data[0], '\0');
+    free(data);
+}
+
+/* "-" is standard input. */
+static void test_read_stdin(void **state)
+{
+    static const char text[] = "from\0stdin";
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int saved, fd;
+    csign_rc rc;
+    (void)state;
+
+    put(in_dir("stdin"), text, sizeof(text));
+    saved = dup(STDIN_FILENO);
+    assert_true(saved >= 0);
+    fd = open(in_dir("stdin"), O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+    close(fd);
+    rc = io_read_file("-", 1024, &data, &len);
+    /* Standard input stays open for others. */
+    int still_open = fcntl(STDIN_FILENO, F_GETFD) != -1;
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+
+    assert_int_equal(rc, CSIGN_OK);
+    assert_true(still_open);
+    assert_int_equal(len, sizeof(text));
+    assert_memory_equal(data, text, sizeof(text));
+    free(data);
+}
+
+/* Round trip: what io_write_file writes, io_read_file reads. */
+static void test_write_then_read(void **state)
+{
+    unsigned char *want = pattern(12345), *data = NULL;
+    size_t len = 0;
+    (void)state;
+
+    assert_int_equal(io_write_file(in_dir("rt"), want, 12345, false), CSIGN_OK);
+    assert_int_equal(io_read_file(in_dir("rt"), 12345, &data, &len), CSIGN_OK);
+    assert_int_equal(len, 12345);
+    assert_memory_equal(data, want, 12345);
+    free(data);
+    free(want);
+}
+
+/* ---- cli_hex ------------------------------------------------------------ */
+
+static void test_hex(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t max;
+        csign_rc rc;
+        size_t len;
+        unsigned char bytes[8];
+        const char *msg;
+    } cases[] = {
+        {"0a1B", 8, CSIGN_OK, 2, {0x0a, 0x1b}, NULL},
+        {"0a:1b", 8, CSIGN_OK, 2, {0x0a, 0x1b}, NULL},
+        {"0A:1B:ff", 8, CSIGN_OK, 3, {0x0a, 0x1b, 0xff}, NULL},
+        {"00", 8, CSIGN_OK, 1, {0x00}, NULL},
+        {"FF", 1, CSIGN_OK, 1, {0xff}, NULL},
+        {"0123456789abcdef",
+         8,
+         CSIGN_OK,
+         8,
+         {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef},
+         NULL},
+        {"01020304", 4, CSIGN_OK, 4, {1, 2, 3, 4}, NULL},
+        {"0102030405", 4, CSIGN_EUSAGE, 0, {0}, "longer than 4 bytes"},
+        {"01:02:03:04:05", 4, CSIGN_EUSAGE, 0, {0}, "longer"},
+        {"0", 8, CSIGN_EUSAGE, 0, {0}, "pairs"},
+        {"0a1", 8, CSIGN_EUSAGE, 0, {0}, "pairs"},
+        {"zz", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"0g", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"g0", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"", 8, CSIGN_EUSAGE, 0, {0}, "empty"},
+        {":", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {":0a", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"0:a1", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"0a 1b", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {" 0a", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"0x0a", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"-1", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned char out[16];
+        size_t len = 777;
+        csign_rc rc;
+
+        memset(out, 0xa5, sizeof(out));
+        err_clear();
+        rc = cli_hex(cases[i].text, "--id", out, cases[i].max, &len);
+        if (rc != cases[i].rc)
+            print_error("case %zu '%s': rc %d '%s'\n", i, cases[i].text, rc, err_msg());
+        assert_int_equal(rc, cases[i].rc);
+        /* Never a byte past max. */
+        for (size_t b = cases[i].max; b < sizeof(out); b++)
+            assert_int_equal(out[b], 0xa5);
+        if (rc == CSIGN_OK) {
+            assert_int_equal(len, cases[i].len);
+            assert_memory_equal(out, cases[i].bytes, len);
+        } else {
+            assert_int_equal(len, 777);
+            assert_contains(err_msg(), "--id");
+            assert_contains(err_msg(), cases[i].msg);
+        }
+    }
+}
+
+/* ---- cli_escape --------------------------------------------------------- */
+
+static void test_escape(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"plain text", "plain text"},
+        {"a\nb", "a\\x0ab"},
+        {"a\rb\tc", "a\\x0db\\x09c"},
+        {"\x1b[31m", "\\x1b[31m"},
+        {"\x7f", "\\x7f"},
+        {"\\", "\\x5c"},
+        {"a\\nb", "a\\x5cnb"},
+        {"J\xc3\xbcrgen", "J\xc3\xbcrgen"},
+        {"\xe2\x82\xac 5", "\xe2\x82\xac 5"},     /* U+20AC */
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}, /* U+1F600 */
+        {"\xff", "\\xff"},
+        {"a\377b", "a\\xffb"},                        /* octal: \xff then b */
+        {"\xc3", "\\xc3"},                            /* cut sequence */
+        {"\303a", "\\xc3a"},                          /* bad continuation */
+        {"\xe2\x80", "\\xe2\\x80"},                   /* cut sequence */
+        {"\xc0\xaf", "\\xc0\\xaf"},                   /* overlong '/' */
+        {"\xe0\x80\xaf", "\\xe0\\x80\\xaf"},          /* overlong '/' */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},          /* surrogate */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* above U+10FFFF */
+        {"\x80", "\\x80"},                            /* lone continuation */
+        {"\xe2\x80\xae", "\\xe2\\x80\\xae"},          /* U+202E RLO */
+        {"a\xe2\x80\252b", "a\\xe2\\x80\\xaab"},      /* U+202A LRE */
+        {"\xe2\x81\xa6", "\\xe2\\x81\\xa6"},          /* U+2066 LRI */
+        {"\xe2\x81\xa9", "\\xe2\\x81\\xa9"},          /* U+2069 PDI */
+        {"\xc2\x85", "\\xc2\\x85"},                   /* U+0085 NEL */
+        {"\xc2\x80", "\\xc2\\x80"},                   /* U+0080 */
+        {"\xc2\x9f", "\\xc2\\x9f"},                   /* U+009F */
+        {"\xc2\xa0", "\xc2\xa0"},                     /* U+00A0: printable */
+        {"\xe2\x80\xab\xe2\x80\xac", "\\xe2\\x80\\xab\\xe2\\x80\\xac"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[256];
+        const char *r = cli_escape(cases[i].in, buf, sizeof(buf));
+
+        assert_ptr_equal(r, buf);
+        if (strcmp(buf, cases[i].out) != 0)
+            print_error("case %zu\n", i);
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
+/* Whether n bytes into an escaped text fall between two characters (a
+ * \xNN escape or a UTF-8 sequence). */
+static bool at_boundary(const char *text, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = (unsigned char)text[i];
+        i += c == '\\' ? 4 : c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    }
+    return i == n;
+}
+
+/* A small buffer is never overrun and always ends in a NUL; what is there
+ * is the start of the full escape, cut at a character's edge. */
+static void test_escape_small_buffer(void **state)
+{
+    static const char *const inputs[] = {
+        "abcdefghijklmnopqrstuvwxyz",
+        "\xff\xff\xff\xff\xff\xff\xff\xff",
+        "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+        "\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae",
+        "a\nb\nc\nd\ne\n",
+        "J\xc3\xbcrgen J\xc3\xbcrgen J\xc3\xbcrgen",
+    };
+    static const size_t sizes[] = {1, 2, 5, 8, 17, 18, 19, 24, 40};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        char full[1024];
+
+        cli_escape(inputs[i], full, sizeof(full));
+        for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+            char area[64 + 16];
+            size_t size = sizes[s];
+
+            memset(area, 'Z', sizeof(area));
+            cli_escape(inputs[i], area, size);
+            for (size_t b = size; b < sizeof(area); b++)
+                assert_int_equal(area[b], 'Z');
+            assert_non_null(memchr(area, '\0', size));
+            size_t n = strlen(area);
+            assert_true(n < size);
+            assert_memory_equal(area, full, n);
+            assert_true(at_boundary(full, n));
+        }
+    }
+}
+
+/* "Cut to fit size": text that fits is kept whole. */
+static void test_escape_keeps_what_fits(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t size;
+    } cases[] = {
+        {"abc", 8},
+        {"abcdefg", 8},
+        {"\xff", 5},
+        {"ab\xff", 8},
+        {"aaaaaaaaaaaaaaaaaaaa", 32},
+        {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 41},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char full[256], buf[64];
+
+        cli_escape(cases[i].in, full, sizeof(full));
+        assert_true(strlen(full) < cases[i].size);
+        cli_escape(cases[i].in, buf, cases[i].size);
+        if (strcmp(buf, full) != 0)
+            print_error("case %zu: size %zu gave '%s', want '%s'\n", i, cases[i].size, buf, full);
+        assert_string_equal(buf, full);
+    }
+}
+
+/* ---- cli_json_string ---------------------------------------------------- */
+
+/* Checks that cli_json_string(in) is a JSON string whose value is want. */
+static void check_json_string(size_t i, const char *in, const char *want)
+{
+    json_t *j = cli_json_string(in);
+    char got[256] = "";
+    bool is_string = json_is_string(j);
+
+    /* Copied out, so that a failing assertion leaks nothing. */
+    if (is_string)
+        snprintf(got, sizeof(got), "%s", json_string_value(j));
+    json_decref(j);
+    assert_true(is_string);
+    if (strcmp(got, want) != 0)
+        print_error("case %zu: got '%s', want '%s'\n", i, got, want);
+    assert_string_equal(got, want);
+}
+
+/* UTF-8 goes through as it is (JSON's own escaping is jansson's job). */
+static void test_json_string_utf8(void **state)
+{
+    static const char *const cases[] = {"", "plain", "J\xc3\xbcrgen", "a\nb\\c", "\xe2\x80\xae"};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_json_string(i, cases[i], cases[i]);
+}
+
+/* Text that is not UTF-8 comes out escaped, whole. */
+static void test_json_string_invalid_utf8(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"J\xc3\xbcrgen\xff", "J\xc3\xbcrgen\\xff"},
+        {"\xff", "\\xff"},
+        {"ab\xff", "ab\\xff"},
+        {"\xff\xfe", "\\xff\\xfe"},
+        {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+         "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff"},
+        {"label \xc0\xaf\xe2\x80\xae", "label \\xc0\\xaf\\xe2\\x80\\xae"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_json_string(i, cases[i].in, cases[i].want);
+}
+
+static void test_json_string_null(void **state)
+{
+    json_t *j = cli_json_string(NULL);
+    (void)state;
+
+    assert_non_null(j);
+    assert_true(json_is_null(j));
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_creates, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_keeps_existing, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_force_replaces, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_missing_folder, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_over_folder, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_relative, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_unwritable_folder, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_check_output, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_check_output_unwritable, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_read_sizes, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_read_nuls, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_read_small_max_big_file, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_read_errors, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_read_empty, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_read_stdin, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_then_read, make_dir, remove_dir),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_escape_small_buffer),
+        cmocka_unit_test(test_escape_keeps_what_fits),
+        cmocka_unit_test(test_json_string_utf8),
+        cmocka_unit_test(test_json_string_invalid_utf8),
+        cmocka_unit_test(test_json_string_null),
+    };
+
+    return cmocka_run_group_tests_name("io", tests, NULL, NULL);
+}
