@@ -34,22 +34,54 @@ for f in "$pinfile" "$sopinfile"; do
     [ -s "$f" ] || od -An -N8 -tx1 /dev/urandom | tr -d ' \n' >"$f"
 done
 
+# show: print a csign command, then run it, so it can be copied.
+show() {
+    printf '+ csign'
+    printf " '%s'" "$@"
+    printf '\n'
+    csign "$@"
+}
+
+key="pkcs11:token=$label;object=signing"
 if csign list "pkcs11:token=$label" >/dev/null 2>&1; then
     echo "== token '$label' already exists in $store"
 else
     echo "== creating software token '$label' in $store"
-    csign init-token --label "$label" --so-pin-source "file:$sopinfile" \
+    show init-token --label "$label" --so-pin-source "file:$sopinfile" \
         --pin-source "file:$pinfile"
 fi
 
-echo "== what the token holds (logged in with the PIN from $pinfile)"
-csign list --login --pin-source "file:$pinfile" "pkcs11:token=$label"
+state=$(csign list --login --pin-source "file:$pinfile" --json "pkcs11:token=$label")
+has_key=$(jq '[.tokens[0].keys[] | select(.label == "signing" and .has_private_key)] | length' \
+    <<<"$state")
+has_cert=$(jq '[.tokens[0].certificates[] | select(.label == "signing")] | length' <<<"$state")
+if [ "$has_key" -eq 0 ]; then
+    echo "== generating a key on the token"
+    show keygen --key "$key" --pin-source "file:$pinfile" --type ec:p256
+fi
+if [ "$has_key" -eq 0 ] || [ "$has_cert" -eq 0 ] || [ ! -s "$store/quickstart.pem" ]; then
+    echo "== making a self-signed code-signing certificate and storing it on the token"
+    show selfsign --key "$key" --pin-source "file:$pinfile" --subject 'CN=csign quickstart' \
+        --days 365 --import --force -o "$store/quickstart.pem"
+fi
+
+demo=$store/quickstart-demo.txt
+echo "Signed by csign's quickstart on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$demo"
+echo "== signing $demo"
+show sign --key "$key" --pin-source "file:$pinfile" --force "$demo"
+echo "== verifying the signature with openssl (an independent verifier)"
+echo "+ openssl cms -verify -binary -inform DER -in $demo.p7s -content $demo -CAfile $store/quickstart.pem -purpose any"
+openssl cms -verify -binary -inform DER -in "$demo.p7s" -content "$demo" \
+    -CAfile "$store/quickstart.pem" -purpose any -out /dev/null
+
+echo "== what the token holds"
+show list --login --pin-source "file:$pinfile" "pkcs11:token=$label"
 
 cat <<TXT
 
 Next steps:
   csign list                                   tokens, keys and certificates
-  csign list --json                            the same as JSON
-  CSIGN_PIN=... csign list --login             private objects too
+  csign sign --key '$key' FILE...
+  csign --help                                 all commands
 The PIN of token '$label' is in $pinfile (mode 600).
 TXT

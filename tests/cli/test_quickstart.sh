@@ -10,14 +10,21 @@ t_quickstart_in_fresh_home() {
     RC=$?
     expect_rc 0
     expect_out "creating software token 'quickstart'"
+    expect_out "+ csign 'keygen'"
+    expect_out "+ csign 'sign'"
+    expect_err "CMS Verification successful"
     expect_out "token 'quickstart'"
     expect_out "logged in"
+    expect_out "certificate 'signing'"
     [ "$(stat -c %a "$HOME/.local/share/csign/quickstart.pin")" = 600 ] || fail "PIN file mode"
     # Running it again reuses the token.
     CSIGN_BIN="$CSIGN_BIN" bash "$quickstart" >"$CASE/out" 2>"$CASE/err"
     RC=$?
     expect_rc 0
     expect_out "already exists"
+    expect_no_out "+ csign 'keygen'"
+    expect_out "+ csign 'sign'"
+    expect_err "CMS Verification successful"
     expect_secret_absent "$(cat "$HOME/.local/share/csign/quickstart.pin")"
 }
 
