@@ -69,10 +69,8 @@ demo=$store/quickstart-demo.txt
 echo "Signed by csign's quickstart on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$demo"
 echo "== signing $demo"
 show sign --key "$key" --pin-source "file:$pinfile" --force "$demo"
-echo "== verifying the signature with openssl (an independent verifier)"
-echo "+ openssl cms -verify -binary -inform DER -in $demo.p7s -content $demo -CAfile $store/quickstart.pem -purpose any"
-openssl cms -verify -binary -inform DER -in "$demo.p7s" -content "$demo" \
-    -CAfile "$store/quickstart.pem" -purpose any -out /dev/null
+echo "== verifying the signature"
+show verify --trust "$store/quickstart.pem" "$demo"
 
 echo "== what the token holds"
 show list --login --pin-source "file:$pinfile" "pkcs11:token=$label"
@@ -82,6 +80,7 @@ cat <<TXT
 Next steps:
   csign list                                   tokens, keys and certificates
   csign sign --key '$key' FILE...
+  csign verify --trust $store/quickstart.pem FILE...
   csign --help                                 all commands
 The PIN of token '$label' is in $pinfile (mode 600).
 TXT

@@ -13,7 +13,7 @@
 
 /* RFC 4514 text of a name; ASN1_STRFLGS_ESC_CTRL (part of XN_FLAG_RFC2253)
  * escapes control characters, so a subject cannot forge output lines. */
-static char *name_text(const X509_NAME *n)
+char *cert_name_text(const X509_NAME *n)
 {
     BIO *b = BIO_new(BIO_s_mem());
     char *data = NULL, *out = NULL;
@@ -74,8 +74,8 @@ csign_rc cert_summarize(const unsigned char *der, size_t len, cert_summary *out)
     memset(out, 0, sizeof(*out));
     if (x == NULL)
         return err_set_ssl(CSIGN_EINPUT, "not a DER X.509 certificate");
-    out->subject = name_text(X509_get_subject_name(x));
-    out->issuer = name_text(X509_get_issuer_name(x));
+    out->subject = cert_name_text(X509_get_subject_name(x));
+    out->issuer = cert_name_text(X509_get_issuer_name(x));
     out->eku = eku_text(x);
     if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
         strftime(out->not_after, sizeof(out->not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -101,7 +101,7 @@ void cert_summary_clear(cert_summary *s)
 
 char *cert_subject(X509 *cert)
 {
-    return name_text(X509_get_subject_name(cert));
+    return cert_name_text(X509_get_subject_name(cert));
 }
 
 void cert_fingerprint(X509 *cert, char hex[65])
@@ -137,8 +137,7 @@ csign_rc cert_check_code_signing(X509 *cert, const EVP_PKEY *pub, time_t at)
         return err_set(CSIGN_EINPUT, "the certificate has invalid or duplicate extensions");
     if ((flags & EXFLAG_XKUSAGE) == 0 || (X509_get_extended_key_usage(cert) & XKU_CODE_SIGN) == 0)
         return err_set(CSIGN_EINPUT, "certificate lacks codeSigning usage (extendedKeyUsage)");
-    if ((flags & EXFLAG_KUSAGE) == 0 ||
-        (X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE) == 0)
+    if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE) == 0)
         return err_set(CSIGN_EINPUT, "certificate lacks digitalSignature usage (keyUsage)");
     if (X509_check_ca(cert) != 0)
         return err_set(CSIGN_EINPUT, "certificate is a CA certificate, not a signing "

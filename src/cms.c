@@ -17,8 +17,8 @@ static int add_signing_cert(CMS_SignerInfo *si, X509 *cert)
     ASN1_STRING *seq = ASN1_STRING_new();
     int len = sc ? i2d_ESS_SIGNING_CERT_V2(sc, &der) : -1;
     int ok = len > 0 && seq != NULL && ASN1_STRING_set(seq, der, len) &&
-             CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2,
-                                         V_ASN1_SEQUENCE, seq, -1);
+             CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE,
+                                         seq, -1);
 
     ASN1_STRING_free(seq);
     OPENSSL_free(der);
@@ -32,8 +32,8 @@ static int add_attributes(CMS_SignerInfo *si, X509 *cert, const digest_result *d
     int ok = now != NULL &&
              CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
                                          OBJ_nid2obj(NID_pkcs7_data), -1) &&
-             CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
-                                         d->value, (int)d->len) &&
+             CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, d->value,
+                                         (int)d->len) &&
              CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, now->type, now, -1) &&
              add_signing_cert(si, cert);
 
@@ -85,8 +85,8 @@ static csign_rc check_own(const unsigned char *data, size_t len, bool pem, X509 
     return rc;
 }
 
-csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem,
-                         unsigned char **der, size_t *len)
+csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, unsigned char **der,
+                         size_t *len)
 {
     unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
     CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
@@ -97,8 +97,7 @@ csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem,
         return err_set_ssl(CSIGN_EINTERNAL, "cannot start a signature");
     /* CMS_PARTIAL: the signature is made below, after csign's own
      * attributes; CMS_NOSMIMECAP: no S/MIME capabilities list. */
-    si = CMS_add1_signer(cms, s->cert, s->key, d->md,
-                         CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP);
+    si = CMS_add1_signer(cms, s->cert, s->key, d->md, CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP);
     if (si == NULL) {
         rc = err_set_ssl(CSIGN_EINPUT, "cannot use this key and certificate to sign");
         goto out;

@@ -77,9 +77,9 @@ csign_rc import_cert_parse(int argc, char **argv, import_cert_opts *o);
 typedef struct {
     cli_common c;
     const char *key;
-    const char *cert;  /* FILE or pkcs11: URI */
+    const char *cert; /* FILE or pkcs11: URI */
     const char *chain;
-    const EVP_MD *md;  /* NULL: by key */
+    const EVP_MD *md; /* NULL: by key */
     bool pem;
     const char *out;
     const char *out_dir;

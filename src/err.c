@@ -21,7 +21,11 @@ static void sanitise(char *s)
 
 static void vset(const char *fmt, va_list ap)
 {
-    vsnprintf(reason, sizeof(reason), fmt, ap);
+    /* Through a copy: an argument may be err_msg() itself. */
+    char tmp[ERR_MAX];
+
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    memcpy(reason, tmp, sizeof(reason));
     sanitise(reason);
 }
 

@@ -15,7 +15,8 @@
 #endif
 
 static const cli_command *const commands[] = {
-    &cmd_init_token, &cmd_list, &cmd_keygen, &cmd_csr, &cmd_selfsign, &cmd_import_cert, &cmd_sign, NULL,
+    &cmd_init_token,  &cmd_list, &cmd_keygen, &cmd_csr, &cmd_selfsign,
+    &cmd_import_cert, &cmd_sign, &cmd_verify, NULL,
 };
 
 enum { OPT_VERSION = OPT_HELP + 1 };

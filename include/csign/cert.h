@@ -33,6 +33,11 @@ struct x509_st;
 struct evp_pkey_st;
 csign_rc cert_check_code_signing(struct x509_st *cert, const struct evp_pkey_st *pub, time_t at);
 
+/* A name as RFC 4514 text with control characters escaped (caller
+ * frees), or NULL. */
+struct X509_name_st;
+char *cert_name_text(const struct X509_name_st *name);
+
 /* The certificate's subject as RFC 4514 text (caller frees), or NULL. */
 char *cert_subject(struct x509_st *cert);
 

@@ -13,7 +13,7 @@
 typedef struct {
     EVP_PKEY *key;          /* signs the attributes; may be token-backed */
     X509 *cert;             /* the signer's certificate */
-    STACK_OF(X509) *chain;  /* CA certificates to include; may be NULL */
+    STACK_OF(X509) * chain; /* CA certificates to include; may be NULL */
 } cms_signer;
 
 /*
@@ -27,7 +27,7 @@ typedef struct {
  * wrongly gives CSIGN_EINPUT). *der is DER, or PEM with pem; the caller
  * frees it with OPENSSL_free().
  */
-csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem,
-                         unsigned char **der, size_t *len);
+csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, unsigned char **der,
+                         size_t *len);
 
 #endif

@@ -12,7 +12,8 @@ t_quickstart_in_fresh_home() {
     expect_out "creating software token 'quickstart'"
     expect_out "+ csign 'keygen'"
     expect_out "+ csign 'sign'"
-    expect_err "CMS Verification successful"
+    expect_out "+ csign 'verify'"
+    expect_out "OK $HOME/.local/share/csign/quickstart-demo.txt signed by CN=csign quickstart"
     expect_out "token 'quickstart'"
     expect_out "logged in"
     expect_out "certificate 'signing'"
@@ -24,7 +25,7 @@ t_quickstart_in_fresh_home() {
     expect_out "already exists"
     expect_no_out "+ csign 'keygen'"
     expect_out "+ csign 'sign'"
-    expect_err "CMS Verification successful"
+    expect_out "OK $HOME/.local/share/csign/quickstart-demo.txt signed by"
     expect_secret_absent "$(cat "$HOME/.local/share/csign/quickstart.pin")"
 }
 

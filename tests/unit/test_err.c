@@ -228,9 +228,20 @@ static void test_reason_is_per_thread(void **state)
     assert_string_equal(err_msg(), "set in the main thread");
 }
 
+static void test_reason_from_itself(void **state)
+{
+    (void)state;
+    err_set(CSIGN_EINPUT, "certificate lacks codeSigning usage");
+    assert_int_equal(err_set(CSIGN_ENO, "%s", err_msg()), CSIGN_ENO);
+    assert_string_equal(err_msg(), "certificate lacks codeSigning usage");
+    err_set(CSIGN_ENO, "file: %s", err_msg());
+    assert_string_equal(err_msg(), "file: certificate lacks codeSigning usage");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reason_from_itself),
         cmocka_unit_test(test_exit_code_values),
         cmocka_unit_test_setup(test_msg_empty_when_none_set, reset),
         cmocka_unit_test_setup(test_set_returns_code_and_keeps_message, reset),

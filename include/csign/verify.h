@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CSIGN_VERIFY_H
+#define CSIGN_VERIFY_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "csign/err.h"
+
+/* What a signature must satisfy besides being well formed. Borrowed. */
+typedef struct {
+    X509_STORE *trust;          /* the anchors, and nothing else */
+    STACK_OF(X509) * untrusted; /* extra intermediates; may be NULL */
+    time_t at;                  /* judge certificates at this time */
+    int min_rsa_bits;
+    const unsigned char *expect_sha256; /* signer fingerprint, 32 bytes, or NULL */
+    const X509_NAME *expect_subject;    /* or NULL */
+} verify_policy;
+
+/* What verification found out. Strings are owned by the result. */
+typedef struct {
+    char *subject, *issuer;
+    char serial[80];
+    char sha256[65];
+    char signing_time[32]; /* RFC 3339, "" when absent */
+    const char *digest;    /* "sha256", ... or NULL */
+} verify_result;
+
+/*
+ * Verifies a detached signature (DER or PEM, sig[0..len)) over the content
+ * read from content_path ("-" is standard input), strictly: the whole
+ * input is one SignedData with nothing after it, one SignerInfo, no
+ * eContent, eContentType id-data, exactly one contentType (id-data) and
+ * one messageDigest signed attribute, that digest equal to the content's
+ * (streamed), the signature valid for the signer certificate's key,
+ * signingCertificateV2 (if present) naming that certificate, the chain
+ * valid at p->at up to one of p->trust's anchors, a leaf fit for code
+ * signing, and only SHA-256/384/512, RSA of p->min_rsa_bits or more and
+ * the P-256/384/521 curves.
+ *
+ * Returns CSIGN_OK; CSIGN_ENO with the reason when the signature is not
+ * valid; CSIGN_EIO when the content cannot be read. Fills *r as far as it
+ * got (release with verify_result_clear()).
+ */
+csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_t len,
+                         const char *content_path, verify_result *r);
+void verify_result_clear(verify_result *r);
+
+#endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "csign/io.h"
+#include "csign/verify.h"
+#include "csign/x509gen.h"
+
+enum {
+    OPT_TRUST = 1,
+    OPT_UNTRUSTED,
+    OPT_SIG,
+    OPT_AT_TIME,
+    OPT_EXPECT_SIGNER,
+    OPT_EXPECT_SUBJECT,
+    OPT_MIN_RSA_BITS,
+    OPT_JSON,
+};
+
+static const opt_spec opts[] = {
+    {OPT_TRUST, "trust", 0, "FILE", "PEM bundle of trust anchors (required, repeatable)"},
+    {OPT_UNTRUSTED, "untrusted", 0, "FILE", "extra intermediate certificates (repeatable)"},
+    {OPT_SIG, "sig", 0, "SIG", "signature file (one input only; default FILE.p7s)"},
+    {OPT_AT_TIME, "at-time", 0, "TIME", "judge certificates at this RFC 3339 time (default now)"},
+    {OPT_EXPECT_SIGNER, "expect-signer", 0, "SHA256:HEX",
+     "the signer certificate must have this SHA-256 fingerprint"},
+    {OPT_EXPECT_SUBJECT, "expect-subject", 0, "DN", "the signer must have this subject"},
+    {OPT_MIN_RSA_BITS, "min-rsa-bits", 0, "N", "smallest RSA key accepted (default 2048)"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+#define MAX_FILES 64
+#define SIG_MAX (16 * 1024 * 1024)
+
+typedef struct {
+    cli_common c;
+    const char *trust[MAX_FILES];
+    int ntrust;
+    const char *untrusted[MAX_FILES];
+    int nuntrusted;
+    const char *sig;
+    time_t at;
+    bool at_set;
+    unsigned char expect_sha256[32];
+    bool expect_signer;
+    const char *expect_subject;
+    long min_rsa_bits;
+    bool json;
+    char **files;
+    int nfiles;
+} verify_opts;
+
+/* RFC 3339: 2026-11-27T12:00:00Z or with an offset, seconds required. */
+static bool parse_time(const char *s, time_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    long offset = 0;
+
+    if (rest == NULL)
+        return false;
+    if (*rest == '.')
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+            ;
+    if (*rest == 'Z' || *rest == 'z') {
+        rest++;
+    } else if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
+        int h = atoi(rest + 1), m = atoi(rest + 4);
+        offset = (*rest == '+' ? 1 : -1) * (h * 3600L + m * 60L);
+        rest += 6;
+    } else {
+        return false;
+    }
+    if (*rest != '\0')
+        return false;
+    *out = timegm(&tm) - offset;
+    return true;
+}
+
+static csign_rc on_opt(void *ctx, int id, const char *arg)
+{
+    verify_opts *o = ctx;
+    char *end = NULL;
+    size_t n = 0;
+
+    switch (id) {
+    case OPT_TRUST:
+    case OPT_UNTRUSTED: {
+        const char **list = id == OPT_TRUST ? o->trust : o->untrusted;
+        int *count = id == OPT_TRUST ? &o->ntrust : &o->nuntrusted;
+        if (*count == MAX_FILES)
+            return err_set(CSIGN_EUSAGE, "too many certificate files");
+        list[(*count)++] = arg;
+        break;
+    }
+    case OPT_SIG:
+        o->sig = arg;
+        break;
+    case OPT_AT_TIME:
+        if (!parse_time(arg, &o->at))
+            return err_set(CSIGN_EUSAGE, "--at-time needs an RFC 3339 time such as "
+                                         "2026-11-27T12:00:00Z");
+        o->at_set = true;
+        break;
+    case OPT_EXPECT_SIGNER:
+        if (strncasecmp(arg, "SHA256:", 7) != 0 ||
+            cli_hex(arg + 7, "--expect-signer", o->expect_sha256, 32, &n) != CSIGN_OK || n != 32)
+            return err_set(CSIGN_EUSAGE, "--expect-signer needs SHA256: and 64 hex digits");
+        o->expect_signer = true;
+        break;
+    case OPT_EXPECT_SUBJECT:
+        o->expect_subject = arg;
+        break;
+    case OPT_MIN_RSA_BITS:
+        errno = 0;
+        o->min_rsa_bits = strtol(arg, &end, 10);
+        if (*end != '\0' || errno != 0 || o->min_rsa_bits < 1024 || o->min_rsa_bits > 16384)
+            return err_set(CSIGN_EUSAGE, "--min-rsa-bits needs a number from 1024 to 16384");
+        break;
+    case OPT_JSON:
+        o->json = true;
+        break;
+    }
+    return CSIGN_OK;
+}
+
+static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
+{
+    csign_rc rc;
+
+    memset(o, 0, sizeof(*o));
+    o->min_rsa_bits = 2048;
+    o->files = calloc((size_t)argc + 1, sizeof(*o->files));
+    if (o->files == NULL)
+        return err_oom();
+    rc = cli_parse(&cmd_verify, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc != CSIGN_OK || o->c.help)
+        return rc;
+    if (o->ntrust == 0)
+        return err_set(CSIGN_EUSAGE, "--trust is required: csign never uses the system's "
+                                     "trust store");
+    if (o->nfiles == 0)
+        return err_set(CSIGN_EUSAGE, "give the files to verify");
+    if (o->sig != NULL && o->nfiles > 1)
+        return err_set(CSIGN_EUSAGE, "--sig takes one input only");
+    for (int i = 0; i < o->nfiles; i++)
+        if (strcmp(o->files[i], "-") == 0 && o->sig == NULL)
+            return err_set(CSIGN_EUSAGE, "verifying standard input needs --sig");
+    return CSIGN_OK;
+}
+
+/* Adds every certificate of a PEM (or one DER) file. */
+static csign_rc load_certs(const char *path, X509_STORE *store, STACK_OF(X509) * stack)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int added = 0;
+    csign_rc rc = io_read_file(path, SIG_MAX, &data, &len);
+    X509 *x;
+
+    if (rc != CSIGN_OK)
+        return rc;
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    const unsigned char *p = data;
+    bool pem = strstr((char *)data, "-----BEGIN") != NULL;
+    while ((x = pem ? PEM_read_bio_X509(b, NULL, NULL, NULL)
+                    : (added == 0 ? d2i_X509(NULL, &p, (long)len) : NULL)) != NULL) {
+        bool ok = store ? X509_STORE_add_cert(store, x) == 1 : sk_X509_push(stack, x) > 0;
+        if (store || !ok)
+            X509_free(x);
+        added++;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    free(data);
+    if (added == 0)
+        return err_set(CSIGN_EUSAGE, "'%s' holds no certificate", path);
+    return CSIGN_OK;
+}
+
+typedef struct {
+    const char *file;
+    char sig[PATH_MAX];
+    csign_rc rc;
+    char reason[ERR_MAX];
+    verify_result r;
+} outcome;
+
+static void check_one(const verify_opts *o, const verify_policy *p, outcome *x)
+{
+    unsigned char *sig = NULL;
+    size_t len = 0;
+    csign_rc rc = io_read_file(x->sig, SIG_MAX, &sig, &len);
+
+    if (rc == CSIGN_EINPUT)
+        rc = err_set(CSIGN_ENO, "malformed signature: larger than %d bytes", SIG_MAX);
+    if (rc == CSIGN_OK)
+        rc = verify_detached(p, sig, len, x->file, &x->r);
+    free(sig);
+    x->rc = rc;
+    if (rc != CSIGN_OK)
+        snprintf(x->reason, sizeof(x->reason), "%s", err_msg());
+    (void)o;
+}
+
+static void report_text(const outcome *x)
+{
+    char f[PATH_MAX * 4], subject[4096];
+
+    cli_escape(x->file, f, sizeof(f));
+    if (x->rc == CSIGN_OK)
+        printf("OK %s signed by %s at %s\n", f,
+               cli_escape(x->r.subject ? x->r.subject : "", subject, sizeof(subject)),
+               x->r.signing_time[0] ? x->r.signing_time : "(no signing time)");
+    else
+        printf("FAIL %s: %s\n", f, x->reason);
+}
+
+static json_t *report_json(const outcome *x)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "path", cli_json_string(x->file));
+    json_object_set_new(j, "signature", cli_json_string(x->sig));
+    json_object_set_new(j, "verdict",
+                        json_string(x->rc == CSIGN_OK    ? "valid"
+                                    : x->rc == CSIGN_ENO ? "invalid"
+                                                         : "error"));
+    json_object_set_new(j, "reason", x->rc == CSIGN_OK ? json_null() : cli_json_string(x->reason));
+    json_object_set_new(j, "signer_subject", cli_json_string(x->r.subject));
+    json_object_set_new(j, "signer_issuer", cli_json_string(x->r.issuer));
+    json_object_set_new(j, "signer_serial",
+                        x->r.serial[0] ? json_string(x->r.serial) : json_null());
+    json_object_set_new(j, "signer_sha256",
+                        x->r.sha256[0] ? json_string(x->r.sha256) : json_null());
+    json_object_set_new(j, "signing_time",
+                        x->r.signing_time[0] ? json_string(x->r.signing_time) : json_null());
+    json_object_set_new(j, "digest_algorithm",
+                        x->r.digest ? json_string(x->r.digest) : json_null());
+    json_object_set_new(j, "exit_code", json_integer(x->rc));
+    return j;
+}
+
+static csign_rc run(int argc, char **argv)
+{
+    verify_opts o;
+    verify_policy p;
+    X509_NAME *subject = NULL;
+    outcome *xs = NULL;
+    int invalid = 0, errors = 0;
+    csign_rc worst = CSIGN_OK;
+    csign_rc rc = verify_parse(argc, argv, &o);
+
+    memset(&p, 0, sizeof(p));
+    if (rc != CSIGN_OK || o.c.help) {
+        free(o.files);
+        return rc == CSIGN_OK ? cli_help(&cmd_verify) : rc;
+    }
+    p.trust = X509_STORE_new();
+    p.untrusted = sk_X509_new_null();
+    p.at = o.at_set ? o.at : time(NULL);
+    p.min_rsa_bits = (int)o.min_rsa_bits;
+    p.expect_sha256 = o.expect_signer ? o.expect_sha256 : NULL;
+    if (p.trust == NULL || p.untrusted == NULL)
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.ntrust; i++)
+        rc = load_certs(o.trust[i], p.trust, NULL);
+    for (int i = 0; rc == CSIGN_OK && i < o.nuntrusted; i++)
+        rc = load_certs(o.untrusted[i], NULL, p.untrusted);
+    if (rc == CSIGN_OK && o.expect_subject != NULL &&
+        (rc = dn_parse(o.expect_subject, &subject)) == 0)
+        p.expect_subject = subject;
+    if (rc == CSIGN_OK && (xs = calloc((size_t)o.nfiles, sizeof(*xs))) == NULL)
+        rc = err_oom();
+    json_t *records = rc == CSIGN_OK && o.json ? json_array() : NULL;
+    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
+        outcome *x = &xs[i];
+        x->file = o.files[i];
+        if (o.sig != NULL)
+            snprintf(x->sig, sizeof(x->sig), "%s", o.sig);
+        else
+            snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
+        check_one(&o, &p, x);
+        invalid += x->rc == CSIGN_ENO;
+        errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
+        if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)
+            worst = x->rc;
+        if (records != NULL)
+            json_array_append_new(records, report_json(x));
+        else
+            report_text(x);
+        verify_result_clear(&x->r);
+    }
+    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2)) == 0)
+        fputc('\n', stdout);
+    json_decref(records);
+    if (rc == CSIGN_OK && errors > 0)
+        rc = err_set(worst, "%d of %d files could not be checked", errors, o.nfiles);
+    else if (rc == CSIGN_OK && invalid > 0)
+        rc = err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o.nfiles);
+    X509_NAME_free(subject);
+    X509_STORE_free(p.trust);
+    sk_X509_pop_free(p.untrusted, X509_free);
+    free(xs);
+    free(o.files);
+    return rc;
+}
+
+const cli_command cmd_verify = {
+    .name = "verify",
+    .usage = "csign verify --trust FILE [options] FILE...",
+    .summary = "Check detached signatures strictly: content, signature, chain to an explicit "
+               "trust anchor, and code-signing usage of the signer certificate.",
+    .opts = opts,
+    .token = false,
+    .run = run,
+};

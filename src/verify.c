@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <openssl/pem.h>
+
+#include "csign/verify.h"
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/ess.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include "csign/cert.h"
+#include "csign/digest.h"
+
+/* Verification failures are answers, not errors: exit 1. */
+#define NO(...) err_set(CSIGN_ENO, __VA_ARGS__)
+
+void verify_result_clear(verify_result *r)
+{
+    free(r->subject);
+    free(r->issuer);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Parses the whole input as one CMS structure, DER or PEM. */
+static csign_rc parse(const unsigned char *sig, size_t len, CMS_ContentInfo **out)
+{
+    const unsigned char *p = sig;
+
+    *out = NULL;
+    if (len == 0)
+        return NO("malformed signature: empty");
+    if (len > 11 && memcmp(sig, "-----BEGIN ", 11) == 0) {
+        BIO *b = BIO_new_mem_buf(sig, (int)len);
+        *out = b ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : NULL;
+        char rest[2];
+        /* Only line ends may follow the PEM block. */
+        int extra = b ? BIO_read(b, rest, 1) : 0;
+        bool blank = extra <= 0 || rest[0] == '\n' || rest[0] == '\r';
+        if (*out != NULL && extra > 0)
+            while (blank && BIO_read(b, rest, 1) == 1)
+                blank = rest[0] == '\n' || rest[0] == '\r';
+        BIO_free(b);
+        ERR_clear_error();
+        if (*out == NULL)
+            return NO("malformed signature: not a PEM CMS structure");
+        if (!blank)
+            return NO("malformed signature: trailing data");
+        return CSIGN_OK;
+    }
+    *out = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+    ERR_clear_error();
+    if (*out == NULL)
+        return NO("malformed signature: not a DER CMS structure");
+    if (p != sig + len)
+        return NO("malformed signature: trailing data");
+    return CSIGN_OK;
+}
+
+/* The one value of the one signed attribute nid, or NULL with a reason. */
+static ASN1_TYPE *single_attr(CMS_SignerInfo *si, int nid, const char *name, csign_rc *rc)
+{
+    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
+
+    if (at < 0) {
+        *rc = NO("signed attribute %s is missing", name);
+        return NULL;
+    }
+    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0) {
+        *rc = NO("signed attribute %s appears twice", name);
+        return NULL;
+    }
+    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
+    if (X509_ATTRIBUTE_count(a) != 1) {
+        *rc = NO("signed attribute %s does not have exactly one value", name);
+        return NULL;
+    }
+    return X509_ATTRIBUTE_get0_type(a, 0);
+}
+
+static bool strong_digest(int nid)
+{
+    return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
+}
+
+/* Signature algorithms csign accepts in a SignerInfo. */
+static bool strong_signature(const X509_ALGOR *alg)
+{
+    switch (OBJ_obj2nid(alg->algorithm)) {
+    case NID_ecdsa_with_SHA256:
+    case NID_ecdsa_with_SHA384:
+    case NID_ecdsa_with_SHA512:
+    case NID_rsaEncryption:
+    case NID_sha256WithRSAEncryption:
+    case NID_sha384WithRSAEncryption:
+    case NID_sha512WithRSAEncryption:
+    case NID_X9_62_id_ecPublicKey:
+        return true;
+    }
+    return false;
+}
+
+/* Structure: SignedData, detached, id-data, one signer. */
+static csign_rc check_structure(CMS_ContentInfo *cms, CMS_SignerInfo **si)
+{
+    STACK_OF(CMS_SignerInfo) * sis;
+    ASN1_OCTET_STRING **content;
+
+    if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
+        return NO("malformed signature: not a CMS SignedData");
+    if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
+        return NO("signed content type is not id-data");
+    content = CMS_get0_content(cms);
+    if (content != NULL && *content != NULL)
+        return NO("the signature carries content of its own (not a detached signature)");
+    sis = CMS_get0_SignerInfos(cms);
+    if (sis == NULL || sk_CMS_SignerInfo_num(sis) != 1)
+        return NO("the signature has %d signers, not one", sis ? sk_CMS_SignerInfo_num(sis) : 0);
+    *si = sk_CMS_SignerInfo_value(sis, 0);
+    return CSIGN_OK;
+}
+
+/* Signed attributes and the content's digest. */
+static csign_rc check_content(CMS_SignerInfo *si, const char *path, verify_result *r)
+{
+    X509_ALGOR *dig = NULL, *sig = NULL;
+    csign_rc rc = CSIGN_OK;
+    digest_result d;
+
+    if (CMS_signed_get_attr_count(si) <= 0)
+        return NO("the signature has no signed attributes");
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+    int nid = OBJ_obj2nid(dig->algorithm);
+    if (!strong_digest(nid))
+        return NO("digest algorithm %s is not allowed (SHA-256, SHA-384, SHA-512 only)",
+                  nid == NID_undef ? "(unknown)" : OBJ_nid2sn(nid));
+    if (!strong_signature(sig))
+        return NO("signature algorithm %s is not allowed",
+                  OBJ_obj2nid(sig->algorithm) == NID_undef
+                      ? "(unknown)"
+                      : OBJ_nid2sn(OBJ_obj2nid(sig->algorithm)));
+    r->digest = digest_name(EVP_get_digestbynid(nid));
+    ASN1_TYPE *ct = single_attr(si, NID_pkcs9_contentType, "contentType", &rc);
+    if (ct == NULL)
+        return rc;
+    if (ct->type != V_ASN1_OBJECT || OBJ_obj2nid(ct->value.object) != NID_pkcs7_data)
+        return NO("signed attribute contentType is not id-data");
+    ASN1_TYPE *md = single_attr(si, NID_pkcs9_messageDigest, "messageDigest", &rc);
+    if (md == NULL)
+        return rc;
+    if (md->type != V_ASN1_OCTET_STRING)
+        return NO("signed attribute messageDigest is not an OCTET STRING");
+    rc = digest_path(path, EVP_get_digestbynid(nid), &d);
+    if (rc != CSIGN_OK)
+        return rc == CSIGN_EINPUT ? NO("%s", err_msg()) : rc;
+    if ((unsigned)ASN1_STRING_length(md->value.octet_string) != d.len ||
+        CRYPTO_memcmp(ASN1_STRING_get0_data(md->value.octet_string), d.value, d.len) != 0)
+        return NO("content does not match the signature");
+    ASN1_TYPE *st = NULL;
+    if (CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1) >= 0 &&
+        (st = single_attr(si, NID_pkcs9_signingTime, "signingTime", &rc)) == NULL)
+        return rc;
+    struct tm tm;
+    if (st != NULL && (st->type == V_ASN1_UTCTIME || st->type == V_ASN1_GENERALIZEDTIME) &&
+        ASN1_TIME_to_tm((ASN1_TIME *)st->value.asn1_string, &tm) == 1)
+        strftime(r->signing_time, sizeof(r->signing_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return CSIGN_OK;
+}
+
+/* The certificate the SignerInfo names, from the signature or untrusted. */
+static csign_rc find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs, X509 **signer)
+{
+    *signer = NULL;
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *x = sk_X509_value(certs, i);
+        if (CMS_SignerInfo_cert_cmp(si, x) == 0) {
+            *signer = x;
+            return CSIGN_OK;
+        }
+    }
+    return NO("signer certificate not found in the signature or --untrusted");
+}
+
+/* signingCertificateV2 (and v1), when present, must name the signer. */
+static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
+{
+    ASN1_STRING *v2 = CMS_signed_get0_data_by_OBJ(
+        si, OBJ_nid2obj(NID_id_smime_aa_signingCertificateV2), -3, V_ASN1_SEQUENCE);
+    ASN1_STRING *v1 = CMS_signed_get0_data_by_OBJ(
+        si, OBJ_nid2obj(NID_id_smime_aa_signingCertificate), -3, V_ASN1_SEQUENCE);
+    ESS_SIGNING_CERT_V2 *ss2 = NULL;
+    ESS_SIGNING_CERT *ss1 = NULL;
+    STACK_OF(X509) *one = sk_X509_new_null();
+    csign_rc rc = CSIGN_OK;
+
+    if (v2 != NULL) {
+        const unsigned char *p = ASN1_STRING_get0_data(v2);
+        ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2));
+        if (ss2 == NULL)
+            rc = NO("signed attribute signingCertificateV2 is malformed");
+    }
+    if (rc == CSIGN_OK && v1 != NULL) {
+        const unsigned char *p = ASN1_STRING_get0_data(v1);
+        ss1 = d2i_ESS_SIGNING_CERT(NULL, &p, ASN1_STRING_length(v1));
+        if (ss1 == NULL)
+            rc = NO("signed attribute signingCertificate is malformed");
+    }
+    if (rc == CSIGN_OK && (ss1 != NULL || ss2 != NULL) &&
+        (one == NULL || !sk_X509_push(one, signer) ||
+         OSSL_ESS_check_signing_certs(ss1, ss2, one, 0) != 1))
+        rc = NO("signingCertificateV2 does not match the signer certificate");
+    ERR_clear_error();
+    sk_X509_free(one);
+    ESS_SIGNING_CERT_V2_free(ss2);
+    ESS_SIGNING_CERT_free(ss1);
+    return rc;
+}
+
+static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509) * untrusted)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    csign_rc rc = CSIGN_OK;
+
+    if (ctx == NULL || !X509_STORE_CTX_init(ctx, p->trust, signer, untrusted))
+        rc = err_oom();
+    if (rc == CSIGN_OK) {
+        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
+        X509_VERIFY_PARAM_set_time(vp, p->at);
+        /* Level 2: no SHA-1 certificate signatures, no keys under 112 bits. */
+        X509_VERIFY_PARAM_set_auth_level(vp, 2);
+        if (X509_verify_cert(ctx) != 1)
+            rc = NO("signer not trusted: %s",
+                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    }
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    return rc;
+}
+
+static csign_rc check_key(const verify_policy *p, X509 *signer)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(signer);
+
+    if (pk != NULL && EVP_PKEY_is_a(pk, "RSA")) {
+        if (EVP_PKEY_get_bits(pk) < p->min_rsa_bits)
+            return NO("signer RSA key has %d bits, fewer than %d", EVP_PKEY_get_bits(pk),
+                      p->min_rsa_bits);
+        return CSIGN_OK;
+    }
+    if (pk != NULL && EVP_PKEY_is_a(pk, "EC")) {
+        char group[64] = "";
+        size_t glen = 0;
+        EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen);
+        if (strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0 ||
+            strcmp(group, "secp521r1") == 0)
+            return CSIGN_OK;
+        return NO("signer EC key is on curve %s; only P-256, P-384 and P-521 are allowed",
+                  group[0] ? group : "(unknown)");
+    }
+    return NO("signer key is neither RSA nor EC");
+}
+
+static void describe(X509 *signer, verify_result *r)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(signer), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+    r->subject = cert_subject(signer);
+    r->issuer = cert_name_text(X509_get_issuer_name(signer));
+    snprintf(r->serial, sizeof(r->serial), "%s", hex ? hex : "");
+    cert_fingerprint(signer, r->sha256);
+    OPENSSL_free(hex);
+    BN_free(bn);
+}
+
+csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_t len,
+                         const char *content_path, verify_result *r)
+{
+    CMS_ContentInfo *cms = NULL;
+    CMS_SignerInfo *si = NULL;
+    STACK_OF(X509) *certs = NULL;
+    X509 *signer = NULL;
+    csign_rc rc = parse(sig, len, &cms);
+
+    memset(r, 0, sizeof(*r));
+    if (rc == CSIGN_OK)
+        rc = check_structure(cms, &si);
+    if (rc == CSIGN_OK)
+        rc = check_content(si, content_path, r);
+    if (rc == CSIGN_OK) {
+        certs = CMS_get1_certs(cms);
+        if (certs == NULL)
+            certs = sk_X509_new_null();
+        for (int i = 0; certs && p->untrusted && i < sk_X509_num(p->untrusted); i++)
+            if (X509_add_cert(certs, sk_X509_value(p->untrusted, i), X509_ADD_FLAG_UP_REF) != 1)
+                rc = err_oom();
+        if (certs == NULL)
+            rc = err_oom();
+    }
+    if (rc == CSIGN_OK)
+        rc = find_signer(si, certs, &signer);
+    if (rc == CSIGN_OK) {
+        describe(signer, r);
+        CMS_SignerInfo_set1_signer_cert(si, signer);
+        if (CMS_SignerInfo_verify(si) != 1)
+            rc = NO("the signature does not verify with the signer certificate's key");
+        ERR_clear_error();
+    }
+    if (rc == CSIGN_OK)
+        rc = check_signing_cert(si, signer);
+    if (rc == CSIGN_OK)
+        rc = check_key(p, signer);
+    if (rc == CSIGN_OK)
+        rc = check_chain(p, signer, certs);
+    if (rc == CSIGN_OK && (rc = cert_check_code_signing(signer, NULL, p->at)) != CSIGN_OK)
+        rc = NO("%s", err_msg());
+    if (rc == CSIGN_OK && p->expect_sha256 != NULL) {
+        unsigned char fp[32];
+        unsigned int n = 0;
+        if (X509_digest(signer, EVP_sha256(), fp, &n) != 1 || n != 32 ||
+            memcmp(fp, p->expect_sha256, 32) != 0)
+            rc = NO("signer is not the expected certificate (--expect-signer)");
+    }
+    if (rc == CSIGN_OK && p->expect_subject != NULL &&
+        X509_NAME_cmp(X509_get_subject_name(signer), p->expect_subject) != 0)
+        rc = NO("signer subject is not the expected one (--expect-subject)");
+    sk_X509_pop_free(certs, X509_free);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return rc;
+}

@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# csign verify: csign's and openssl's signatures, and every way one can be
+# wrong. Software keys made with the openssl CLI stand in for signers where
+# the token is not the point.
+. "$(dirname "$0")/lib.sh"
+
+KEY='pkcs11:token=dev;object=rel'
+
+# pki: a root CA and three leaves issued by it (software keys, openssl CLI):
+# leaf (codeSigning), server (serverAuth only), noeku (no EKU), noku (no KU),
+# old (expired in 2020).
+pki() {
+    local d=$CASE/pki
+    mkdir -p "$d"
+    : >"$d/index"
+    echo 01 >"$d/serial"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
+        -subj "/CN=Verify Test CA" -days 30 -addext basicConstraints=critical,CA:TRUE \
+        -addext keyUsage=critical,keyCertSign -out "$d/ca.pem" 2>/dev/null || fail "CA"
+    cat >"$d/conf" <<CONF
+[ca]
+default_ca = t
+[t]
+dir = $d
+database = \$dir/index
+serial = \$dir/serial
+new_certs_dir = \$dir
+certificate = \$dir/ca.pem
+private_key = \$dir/ca.key
+default_md = sha256
+policy = any
+unique_subject = no
+[any]
+commonName = supplied
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+[server]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+[noeku]
+keyUsage = critical,digitalSignature
+[noku]
+extendedKeyUsage = codeSigning
+[anyeku]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = anyExtendedKeyUsage
+CONF
+    for l in leaf server noeku noku anyeku old; do
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout "$d/$l.key" -subj "/CN=$l" -out "$d/$l.csr" 2>/dev/null
+        local ext=$l dates=(-days 10)
+        [ $l = old ] && ext=leaf dates=(-startdate 20200101000000Z -enddate 20200201000000Z)
+        openssl ca -batch -config "$d/conf" -extensions "$ext" "${dates[@]}" -notext \
+            -in "$d/$l.csr" -out "$d/$l.pem" >/dev/null 2>&1 || fail "issue $l"
+    done
+    echo "content to sign" >"$CASE/f"
+}
+
+# osign NAME [openssl cms options]: detached signature of $CASE/f by leaf NAME.
+osign() {
+    local who=$1
+    shift
+    openssl cms -sign -binary -in "$CASE/f" -signer "$CASE/pki/$who.pem" \
+        -inkey "$CASE/pki/$who.key" -outform DER -out "$CASE/f.p7s" "$@" 2>/dev/null ||
+        fail "openssl cms -sign $*"
+}
+
+verify_fails() { # verify_fails REASON [csign verify args...]
+    local reason=$1
+    shift
+    run csign verify --trust "$CASE/pki/ca.pem" "$@" "$CASE/f"
+    expect_rc 1
+    expect_out "FAIL $CASE/f: $reason"
+    expect_no_out "OK "
+}
+
+t_accepts_openssl_signature() {
+    pki
+    osign leaf -md sha256
+    run csign verify --trust "$CASE/pki/ca.pem" "$CASE/f"
+    expect_rc 0
+    expect_out "OK $CASE/f signed by CN=leaf at "
+}
+
+t_accepts_csign_signatures() {
+    for type in ec:p256 ec:p384 rsa:3072; do
+        setup_case
+        new_token dev
+        run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY" --type $type
+        run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Rel' --import \
+            -o "$CASE/root.pem"
+        echo data >"$CASE/g"
+        run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/g"
+        expect_rc 0
+        run csign verify --trust "$CASE/root.pem" "$CASE/g"
+        expect_rc 0
+        expect_out "OK $CASE/g signed by CN=Rel"
+        run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --pem -o "$CASE/g.pem" "$CASE/g"
+        run csign verify --trust "$CASE/root.pem" --sig "$CASE/g.pem" "$CASE/g"
+        expect_rc 0
+    done
+}
+
+t_content_changes() {
+    pki
+    osign leaf
+    cp "$CASE/f" "$CASE/orig"
+    printf '\x01' | dd of="$CASE/f" bs=1 seek=3 conv=notrunc 2>/dev/null
+    verify_fails "content does not match the signature"
+    head -c -1 "$CASE/orig" >"$CASE/f"
+    verify_fails "content does not match the signature"
+    { cat "$CASE/orig"; echo; } >"$CASE/f"
+    verify_fails "content does not match the signature"
+    : >"$CASE/f"
+    verify_fails "content does not match the signature"
+}
+
+t_wrong_anchor() {
+    pki
+    osign leaf
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$CASE/o.key" \
+        -subj "/CN=Other CA" -days 3 -out "$CASE/other.pem" 2>/dev/null
+    run csign verify --trust "$CASE/other.pem" "$CASE/f"
+    expect_rc 1
+    expect_out "FAIL $CASE/f: signer not trusted: unable to get local issuer certificate"
+}
+
+t_leaf_usage() {
+    pki
+    osign server
+    verify_fails "certificate lacks codeSigning usage"
+    osign noeku
+    verify_fails "certificate lacks codeSigning usage"
+    osign anyeku
+    verify_fails "certificate lacks codeSigning usage"
+    osign noku
+    verify_fails "certificate lacks digitalSignature usage"
+}
+
+t_expired() {
+    pki
+    osign leaf
+    verify_fails "signer not trusted: certificate has expired" --at-time 2099-01-01T00:00:00Z
+    verify_fails "signer not trusted: certificate is not yet valid" --at-time 2001-01-01T00:00:00Z
+    osign old
+    verify_fails "signer not trusted: certificate has expired"
+    # When the old leaf was valid, its CA (made today) was not: still no.
+    run csign verify --trust "$CASE/pki/ca.pem" --at-time 2020-01-15T12:00:00+01:00 "$CASE/f"
+    expect_rc 1
+    expect_out "not yet valid" # the CA itself was made today
+}
+
+t_weak_digest() {
+    pki
+    osign leaf -md sha1
+    verify_fails "digest algorithm SHA1 is not allowed"
+}
+
+t_trailing_bytes() {
+    pki
+    osign leaf
+    printf 'x' >>"$CASE/f.p7s"
+    verify_fails "malformed signature: trailing data"
+}
+
+t_malformed() {
+    pki
+    : >"$CASE/f.p7s"
+    verify_fails "malformed signature: empty"
+    echo "not cms" >"$CASE/f.p7s"
+    verify_fails "malformed signature: not a DER CMS structure"
+    osign leaf
+    head -c 100 "$CASE/f.p7s" >"$CASE/t" && mv "$CASE/t" "$CASE/f.p7s"
+    verify_fails "malformed signature"
+}
+
+t_attached_signature_over_other_content() {
+    pki
+    echo "other content" >"$CASE/other"
+    openssl cms -sign -binary -nodetach -in "$CASE/other" -signer "$CASE/pki/leaf.pem" \
+        -inkey "$CASE/pki/leaf.key" -outform DER -out "$CASE/f.p7s" 2>/dev/null
+    verify_fails "the signature carries content of its own"
+}
+
+t_two_signers() {
+    pki
+    osign leaf -signer "$CASE/pki/server.pem" -inkey "$CASE/pki/server.key"
+    verify_fails "the signature has 2 signers, not one"
+}
+
+t_no_signed_attributes() {
+    pki
+    osign leaf -noattr
+    verify_fails "the signature has no signed attributes"
+}
+
+t_expect_signer_and_subject() {
+    pki
+    osign leaf
+    fp=$(openssl x509 -in "$CASE/pki/leaf.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g')
+    run csign verify --trust "$CASE/pki/ca.pem" --expect-signer "SHA256:$fp" \
+        --expect-subject CN=leaf "$CASE/f"
+    expect_rc 0
+    verify_fails "signer is not the expected certificate" --expect-signer "SHA256:$(printf '0%.0s' $(seq 64))"
+    verify_fails "signer subject is not the expected one" --expect-subject CN=someone
+}
+
+t_min_rsa_bits() {
+    pki
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$CASE/pki/r.key" -subj "/CN=rsa" \
+        -out "$CASE/pki/r.csr" 2>/dev/null
+    openssl ca -batch -config "$CASE/pki/conf" -extensions leaf -days 5 -notext \
+        -in "$CASE/pki/r.csr" -out "$CASE/pki/r.pem" >/dev/null 2>&1
+    osign r
+    run csign verify --trust "$CASE/pki/ca.pem" "$CASE/f"
+    expect_rc 0
+    verify_fails "signer RSA key has 2048 bits, fewer than 3072" --min-rsa-bits 3072
+}
+
+t_untrusted_intermediate() {
+    pki
+    # A leaf issued by an intermediate; the signature carries only the leaf.
+    local d=$CASE/pki
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/int.key" \
+        -subj "/CN=Intermediate" -out "$d/int.csr" 2>/dev/null
+    printf '[v3_int]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n' >"$d/int.ext"
+    openssl x509 -req -in "$d/int.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -days 5 \
+        -extfile "$d/int.ext" -extensions v3_int -out "$d/int.pem" 2>/dev/null
+    printf '[l]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >"$d/l.ext"
+    openssl x509 -req -in "$d/leaf.csr" -CA "$d/int.pem" -CAkey "$d/int.key" -days 5 \
+        -extfile "$d/l.ext" -extensions l -out "$d/l2.pem" 2>/dev/null
+    openssl cms -sign -binary -in "$CASE/f" -signer "$d/l2.pem" -inkey "$d/leaf.key" \
+        -outform DER -out "$CASE/f.p7s" 2>/dev/null
+    verify_fails "signer not trusted: unable to get local issuer certificate"
+    run csign verify --trust "$d/ca.pem" --untrusted "$d/int.pem" "$CASE/f"
+    expect_rc 0
+}
+
+t_usage_and_io_errors() {
+    pki
+    osign leaf
+    run csign verify "$CASE/f"
+    expect_rc 2
+    expect_err "--trust is required"
+    run csign verify --trust "$CASE/pki/ca.pem" "$CASE/missing"
+    expect_rc 4
+    expect_err "could not be checked"
+    run csign verify --trust "$CASE/pki/ca.pem" --at-time yesterday "$CASE/f"
+    expect_rc 2
+    expect_err "RFC 3339"
+    run csign verify --trust "$CASE/nope.pem" "$CASE/f"
+    expect_rc 4
+}
+
+t_json_and_stdin() {
+    pki
+    osign leaf
+    "$CSIGN_BIN" verify --trust "$CASE/pki/ca.pem" --sig "$CASE/f.p7s" --json - \
+        <"$CASE/f" >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    serial=$(openssl x509 -in "$CASE/pki/leaf.pem" -noout -serial | cut -d= -f2)
+    jq -e --arg s "$serial" '.[0] | .verdict == "valid" and .signer_subject == "CN=leaf"
+        and .signer_issuer == "CN=Verify Test CA" and .signer_serial == $s
+        and .digest_algorithm == "sha256" and (.signing_time | test("Z$"))
+        and (.signer_sha256 | length == 64) and .reason == null' "$CASE/out" >/dev/null ||
+        fail "JSON record"
+    echo changed >>"$CASE/f"
+    run csign verify --trust "$CASE/pki/ca.pem" --json "$CASE/f"
+    expect_rc 1
+    jq -e '.[0] | .verdict == "invalid" and .reason == "content does not match the signature"
+        and .exit_code == 1' "$CASE/out" >/dev/null || fail "JSON failure record"
+}
+
+t_file_names_escaped() {
+    pki
+    local name
+    name="$CASE/$(printf 'evil\nOK fake')"
+    echo data >"$name"
+    run csign verify --trust "$CASE/pki/ca.pem" "$name"
+    expect_rc 4
+    [ "$(grep -c '^OK' "$CASE/out")" -eq 0 ] || fail "a forged OK line"
+    expect_out 'evil\x0aOK fake'
+}
+
+t_huge_sparse_file_and_pipe() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY"
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Rel' --import -o "$CASE/root.pem"
+    truncate -s 4G "$CASE/huge"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/huge"
+    expect_rc 0
+    "$CSIGN_MAXRSS" "$CSIGN_BIN" verify --trust "$CASE/root.pem" "$CASE/huge" \
+        >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    kib=$(awk '/^maxrss_kib/{print $2}' "$CASE/err")
+    [ -n "$kib" ] && [ "$kib" -lt 32768 ] || fail "peak RSS ${kib} KiB is not under 32 MiB"
+    head -c 5000000 /dev/zero | "$CSIGN_BIN" verify --trust "$CASE/root.pem" \
+        --sig "$CASE/huge.p7s" - >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 1
+    expect_out "content does not match"
+}
+
+run_tests
