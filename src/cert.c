@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "csign/cert.h"
 
+#include "csign/io.h"
+
 #include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -150,5 +154,40 @@ csign_rc cert_check_code_signing(X509 *cert, const EVP_PKEY *pub, time_t at)
         time_text(X509_get0_notAfter(cert), when, sizeof(when));
         return err_set(CSIGN_EINPUT, "certificate expired at %s", when);
     }
+    return CSIGN_OK;
+}
+
+/* Certificate files larger than this are not certificate files. */
+#define CERT_FILE_MAX (4 * 1024 * 1024)
+
+csign_rc cert_read_file(const char *path, STACK_OF(X509) * *out)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    csign_rc rc = certs ? io_read_file(path, CERT_FILE_MAX, &data, &len) : err_oom();
+    X509 *x;
+
+    if (rc == CSIGN_OK && strstr((char *)data, "-----BEGIN") != NULL) {
+        BIO *b = BIO_new_mem_buf(data, (int)len);
+        while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+            if (!sk_X509_push(certs, x))
+                X509_free(x);
+        BIO_free(b);
+    } else if (rc == CSIGN_OK) {
+        const unsigned char *p = data;
+        x = d2i_X509(NULL, &p, (long)len);
+        if (x != NULL && (p != data + len || !sk_X509_push(certs, x)))
+            X509_free(x);
+    }
+    ERR_clear_error();
+    free(data);
+    if (rc == CSIGN_OK && sk_X509_num(certs) == 0)
+        rc = err_set(CSIGN_EINPUT, "'%s' holds no PEM or DER certificate", path);
+    if (rc != CSIGN_OK) {
+        sk_X509_pop_free(certs, X509_free);
+        return rc;
+    }
+    *out = certs;
     return CSIGN_OK;
 }

@@ -323,6 +323,30 @@ csign_rc cli_key_open(const cli_common *c, const char *key_uri, bool rw, cli_tok
     return rc;
 }
 
+csign_rc cli_signing_key(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
+                         hsm_uri **uri, hsm_key *key, EVP_PKEY **pub, EVP_PKEY **priv)
+{
+    csign_rc rc = cli_key_open(c, key_uri, rw, t, uri, key);
+
+    *pub = *priv = NULL;
+    if (rc == CSIGN_OK)
+        rc = hsm_key_public(t->h, key, pub);
+    if (rc == CSIGN_OK)
+        rc = hsm_key_private(t->h, key, priv);
+    return rc;
+}
+
+csign_rc cli_output_bio(const char *path, BIO *b, bool encoded, const char *what, bool force)
+{
+    char *data = NULL;
+    long len;
+
+    if (b == NULL || !encoded)
+        return err_set_ssl(CSIGN_EINTERNAL, "cannot encode the %s", what);
+    len = BIO_get_mem_data(b, &data);
+    return cli_output(path, data, (size_t)len, force);
+}
+
 csign_rc cli_output(const char *path, const void *data, size_t len, bool force)
 {
     if (path != NULL && strcmp(path, "-") != 0)

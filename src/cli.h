@@ -7,6 +7,8 @@
  * Results go to stdout, diagnostics to stderr.
  */
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <stdbool.h>
 
 #include "csign/err.h"
@@ -105,9 +107,18 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src);
 csign_rc cli_key_open(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
                       hsm_uri **uri, hsm_key *key);
 
+/* cli_key_open(), then the key's public key and a token-backed private
+ * key (*pub, *priv; free *priv before closing t). */
+csign_rc cli_signing_key(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
+                         hsm_uri **uri, hsm_key *key, EVP_PKEY **pub, EVP_PKEY **priv);
+
 /* Writes a result to path (atomically, see io.h), or to stdout when path
  * is NULL or "-". */
 csign_rc cli_output(const char *path, const void *data, size_t len, bool force);
+
+/* cli_output() of what a memory BIO holds; what is the thing's name for
+ * the message when encoding failed (encoded is false). */
+csign_rc cli_output_bio(const char *path, BIO *b, bool encoded, const char *what, bool force);
 
 /* Parses a hex string ("0a1b", optionally with ':' between bytes) into
  * out (room for max bytes). CSIGN_EUSAGE naming option when malformed. */

@@ -71,16 +71,9 @@ csign_rc csr_parse(int argc, char **argv, csr_opts *o)
 static csign_rc emit(X509_REQ *req, const csr_opts *o)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    csign_rc rc = CSIGN_OK;
+    bool ok = b && (o->der ? i2d_X509_REQ_bio(b, req) : PEM_write_bio_X509_REQ(b, req)) == 1;
+    csign_rc rc = cli_output_bio(o->out, b, ok, "request", o->force);
 
-    if (b == NULL || (o->der ? i2d_X509_REQ_bio(b, req) : PEM_write_bio_X509_REQ(b, req)) != 1)
-        rc = err_set_ssl(CSIGN_EINTERNAL, "cannot encode the request");
-    if (rc == CSIGN_OK) {
-        len = BIO_get_mem_data(b, &data);
-        rc = cli_output(o->out, data, (size_t)len, o->force);
-    }
     BIO_free(b);
     return rc;
 }
@@ -106,11 +99,7 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK && o.out != NULL && strcmp(o.out, "-") != 0)
         rc = io_check_output(o.out, o.force);
     if (rc == CSIGN_OK)
-        rc = cli_key_open(&o.c, o.key, false, &t, &uri, &key);
-    if (rc == CSIGN_OK)
-        rc = hsm_key_public(t.h, &key, &pub);
-    if (rc == CSIGN_OK)
-        rc = hsm_key_private(t.h, &key, &priv);
+        rc = cli_signing_key(&o.c, o.key, false, &t, &uri, &key, &pub, &priv);
     if (rc == CSIGN_OK)
         rc = x509gen_csr(priv, pub, subject, o.email, &req);
     if (rc == CSIGN_OK)

@@ -7,13 +7,11 @@
 #include <string.h>
 
 #include "commands.h"
+#include "csign/cert.h"
 #include "csign/io.h"
 #include "csign/x509gen.h"
 
 enum { OPT_KEY = 1, OPT_CHAIN, OPT_FORCE };
-
-/* Certificate files larger than this are not certificates. */
-#define CERT_FILE_MAX (4 * 1024 * 1024)
 
 static const opt_spec opts[] = {
     {OPT_KEY, "key", 0, "URI", "the key on the token the certificate belongs to"},
@@ -53,41 +51,6 @@ csign_rc import_cert_parse(int argc, char **argv, import_cert_opts *o)
         rc = err_set(CSIGN_EUSAGE, "--key is required");
     free(operands);
     return rc;
-}
-
-/* Every certificate in a PEM bundle, or the one DER certificate. */
-static csign_rc read_certs(const char *path, STACK_OF(X509) * *out)
-{
-    unsigned char *data = NULL;
-    size_t len = 0;
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    csign_rc rc = certs ? io_read_file(path, CERT_FILE_MAX, &data, &len) : err_oom();
-
-    if (rc == CSIGN_OK && strstr((char *)data, "-----BEGIN") != NULL) {
-        BIO *b = BIO_new_mem_buf(data, (int)len);
-        X509 *x;
-        while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
-            if (!sk_X509_push(certs, x))
-                X509_free(x);
-        ERR_clear_error();
-        BIO_free(b);
-    } else if (rc == CSIGN_OK) {
-        const unsigned char *p = data;
-        X509 *x = d2i_X509(NULL, &p, (long)len);
-        if (x != NULL && p == data + len)
-            sk_X509_push(certs, x);
-        else
-            X509_free(x);
-    }
-    if (rc == CSIGN_OK && sk_X509_num(certs) == 0)
-        rc = err_set(CSIGN_EINPUT, "'%s' holds no PEM or DER certificate", path);
-    free(data);
-    if (rc != CSIGN_OK) {
-        sk_X509_pop_free(certs, X509_free);
-        return rc;
-    }
-    *out = certs;
-    return CSIGN_OK;
 }
 
 static bool same_der(const hsm_cert *c, const unsigned char *der, int len)
@@ -203,14 +166,14 @@ static csign_rc run(int argc, char **argv)
         return rc;
     if (o.c.help)
         return cli_help(&cmd_import_cert);
-    rc = read_certs(o.cert, &certs);
+    rc = cert_read_file(o.cert, &certs);
     if (rc == CSIGN_OK && sk_X509_num(certs) > 1)
         rc = err_set(CSIGN_EUSAGE,
                      "'%s' holds %d certificates; give the CA certificates with "
                      "--chain",
                      o.cert, sk_X509_num(certs));
     if (rc == CSIGN_OK && o.chain != NULL)
-        rc = read_certs(o.chain, &chain);
+        rc = cert_read_file(o.chain, &chain);
     for (int i = 0; rc == CSIGN_OK && chain != NULL && i < sk_X509_num(chain); i++)
         if (X509_check_ca(sk_X509_value(chain, i)) == 0)
             rc = err_set(CSIGN_EINPUT, "certificate %d of '%s' is not a CA certificate", i + 1,

@@ -105,16 +105,11 @@ static csign_rc write_pubout(cli_token *t, const hsm_key *k, const keygen_opts *
 {
     EVP_PKEY *pub = NULL;
     BIO *b = BIO_new(BIO_s_mem());
-    char *pem = NULL;
-    long len;
     csign_rc rc = b ? hsm_key_public(t->h, k, &pub) : err_oom();
 
-    if (rc == CSIGN_OK && PEM_write_bio_PUBKEY(b, pub) != 1)
-        rc = err_set_ssl(CSIGN_EINTERNAL, "cannot encode the public key");
-    if (rc == CSIGN_OK) {
-        len = BIO_get_mem_data(b, &pem);
-        rc = io_write_file(o->pubout, pem, (size_t)len, o->force);
-    }
+    if (rc == CSIGN_OK)
+        rc =
+            cli_output_bio(o->pubout, b, PEM_write_bio_PUBKEY(b, pub) == 1, "public key", o->force);
     EVP_PKEY_free(pub);
     BIO_free(b);
     return rc;

@@ -83,16 +83,9 @@ csign_rc selfsign_parse(int argc, char **argv, selfsign_opts *o)
 static csign_rc emit(X509 *x, const selfsign_opts *o)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    csign_rc rc = CSIGN_OK;
+    bool ok = b && (o->der ? i2d_X509_bio(b, x) : PEM_write_bio_X509(b, x)) == 1;
+    csign_rc rc = cli_output_bio(o->out, b, ok, "certificate", o->force);
 
-    if (b == NULL || (o->der ? i2d_X509_bio(b, x) : PEM_write_bio_X509(b, x)) != 1)
-        rc = err_set_ssl(CSIGN_EINTERNAL, "cannot encode the certificate");
-    if (rc == CSIGN_OK) {
-        len = BIO_get_mem_data(b, &data);
-        rc = cli_output(o->out, data, (size_t)len, o->force);
-    }
     BIO_free(b);
     return rc;
 }
@@ -118,11 +111,7 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK && o.out != NULL && strcmp(o.out, "-") != 0)
         rc = io_check_output(o.out, o.force);
     if (rc == CSIGN_OK)
-        rc = cli_key_open(&o.c, o.key, o.import, &t, &uri, &key);
-    if (rc == CSIGN_OK)
-        rc = hsm_key_public(t.h, &key, &pub);
-    if (rc == CSIGN_OK)
-        rc = hsm_key_private(t.h, &key, &priv);
+        rc = cli_signing_key(&o.c, o.key, o.import, &t, &uri, &key, &pub, &priv);
     if (rc == CSIGN_OK)
         rc = x509gen_selfsigned(priv, pub, subject, (int)o.days, &x);
     /* The token-backed key goes before the token does. */

@@ -169,57 +169,16 @@ static void catch_stop_signals(void)
 
 /* ---- Signer certificate and chain ---------------------------------------- */
 
-#define CERT_FILE_MAX (4 * 1024 * 1024)
-
-/* First certificate of a PEM or DER file. */
+/* The first certificate of a file. */
 static csign_rc cert_from_file(const char *path, X509 **out)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    csign_rc rc = io_read_file(path, CERT_FILE_MAX, &data, &len);
+    STACK_OF(X509) *certs = NULL;
+    csign_rc rc = cert_read_file(path, &certs);
 
     if (rc != CSIGN_OK)
         return rc;
-    BIO *b = BIO_new_mem_buf(data, (int)len);
-    const unsigned char *p = data;
-    *out = strstr((char *)data, "-----BEGIN") ? PEM_read_bio_X509(b, NULL, NULL, NULL)
-                                              : d2i_X509(NULL, &p, (long)len);
-    BIO_free(b);
-    free(data);
-    return *out ? CSIGN_OK : err_set_ssl(CSIGN_EINPUT, "'%s' holds no certificate", path);
-}
-
-/* Every certificate of a PEM bundle or DER file. */
-static csign_rc certs_from_file(const char *path, STACK_OF(X509) * *out)
-{
-    unsigned char *data = NULL;
-    size_t len = 0;
-    csign_rc rc = io_read_file(path, CERT_FILE_MAX, &data, &len);
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    X509 *x;
-
-    if (rc != CSIGN_OK || certs == NULL) {
-        free(data);
-        sk_X509_free(certs);
-        return rc != CSIGN_OK ? rc : err_oom();
-    }
-    if (strstr((char *)data, "-----BEGIN") != NULL) {
-        BIO *b = BIO_new_mem_buf(data, (int)len);
-        while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
-            if (!sk_X509_push(certs, x))
-                X509_free(x);
-        BIO_free(b);
-    } else {
-        const unsigned char *p = data;
-        if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && !sk_X509_push(certs, x))
-            X509_free(x);
-    }
-    free(data);
-    if (sk_X509_num(certs) == 0) {
-        sk_X509_free(certs);
-        return err_set_ssl(CSIGN_EINPUT, "'%s' holds no certificate", path);
-    }
-    *out = certs;
+    *out = sk_X509_shift(certs);
+    sk_X509_pop_free(certs, X509_free);
     return CSIGN_OK;
 }
 
@@ -310,7 +269,7 @@ static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
     else if (rc == CSIGN_OK)
         rc = cert_from_file(o->cert, cert);
     if (rc == CSIGN_OK)
-        rc = o->chain ? certs_from_file(o->chain, chain) : chain_from_token(certs, n, *cert, chain);
+        rc = o->chain ? cert_read_file(o->chain, chain) : chain_from_token(certs, n, *cert, chain);
     hsm_certs_free(certs, n);
     return rc;
 }

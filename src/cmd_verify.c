@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "csign/cert.h"
 #include "csign/io.h"
 #include "csign/verify.h"
 #include "csign/x509gen.h"
@@ -160,33 +161,23 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
     return CSIGN_OK;
 }
 
-/* Adds every certificate of a PEM (or one DER) file. */
+/* Adds every certificate of a file to the store or the stack. */
 static csign_rc load_certs(const char *path, X509_STORE *store, STACK_OF(X509) * stack)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    int added = 0;
-    csign_rc rc = io_read_file(path, SIG_MAX, &data, &len);
+    STACK_OF(X509) *certs = NULL;
+    csign_rc rc = cert_read_file(path, &certs);
     X509 *x;
 
-    if (rc != CSIGN_OK)
-        return rc;
-    BIO *b = BIO_new_mem_buf(data, (int)len);
-    const unsigned char *p = data;
-    bool pem = strstr((char *)data, "-----BEGIN") != NULL;
-    while ((x = pem ? PEM_read_bio_X509(b, NULL, NULL, NULL)
-                    : (added == 0 ? d2i_X509(NULL, &p, (long)len) : NULL)) != NULL) {
-        bool ok = store ? X509_STORE_add_cert(store, x) == 1 : sk_X509_push(stack, x) > 0;
-        if (store || !ok)
+    if (rc == CSIGN_EINPUT)
+        rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
+    while (rc == CSIGN_OK && (x = sk_X509_shift(certs)) != NULL) {
+        if (store != NULL ? X509_STORE_add_cert(store, x) != 1 : !sk_X509_push(stack, x))
+            rc = err_set_ssl(CSIGN_EINTERNAL, "cannot keep certificates of '%s'", path);
+        if (store != NULL || rc != CSIGN_OK)
             X509_free(x);
-        added++;
     }
-    ERR_clear_error();
-    BIO_free(b);
-    free(data);
-    if (added == 0)
-        return err_set(CSIGN_EUSAGE, "'%s' holds no certificate", path);
-    return CSIGN_OK;
+    sk_X509_pop_free(certs, X509_free);
+    return rc;
 }
 
 typedef struct {

@@ -38,6 +38,12 @@ csign_rc cert_check_code_signing(struct x509_st *cert, const struct evp_pkey_st 
 struct X509_name_st;
 char *cert_name_text(const struct X509_name_st *name);
 
+/* Every certificate in a file: a PEM bundle, or one DER certificate with
+ * nothing after it. CSIGN_EIO when it cannot be read, CSIGN_EINPUT when it
+ * holds no certificate. *out is owned by the caller. */
+struct stack_st_X509;
+csign_rc cert_read_file(const char *path, struct stack_st_X509 **out);
+
 /* The certificate's subject as RFC 4514 text (caller frees), or NULL. */
 char *cert_subject(struct x509_st *cert);
 
