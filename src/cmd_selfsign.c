@@ -116,10 +116,11 @@ static csign_rc run(int argc, char **argv)
         rc = x509gen_selfsigned(priv, pub, subject, (int)o.days, &x);
     /* The token-backed key goes before the token does. */
     EVP_PKEY_free(priv);
-    if (rc == CSIGN_OK && o.import)
-        rc = import_store(&t, &key, x, NULL, o.force);
+    /* The file first: a failure there must not leave the token changed. */
     if (rc == CSIGN_OK)
         rc = emit(x, &o);
+    if (rc == CSIGN_OK && o.import)
+        rc = import_store(&t, &key, x, NULL, o.force);
     X509_free(x);
     EVP_PKEY_free(pub);
     hsm_key_clear(&key);

@@ -103,6 +103,9 @@ static csign_rc parse_ava(const char **p, const char *stops, bool rfc4514, ava *
             keep = n; /* escaped characters (spaces too) are kept */
             continue;
         }
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return err_set(CSIGN_EUSAGE, "malformed DN: control character in the value of '%s'",
+                           a->type);
         a->value[n++] = *s++;
         if (a->value[n - 1] != ' ')
             keep = n;
@@ -148,7 +151,7 @@ static csign_rc split(const char *text, bool rfc4514, ava **out, size_t *n)
             break;
         new_rdn = *p != '+';
         p++;
-        if (!rfc4514 && *p == '\0')
+        if (!rfc4514 && *p == '\0' && new_rdn)
             break; /* "/CN=x/" */
     }
     if (rc != CSIGN_OK) {
@@ -164,17 +167,21 @@ static csign_rc add(X509_NAME *name, const ava *a, int set)
 {
     const char *type = canonical_type(a->type);
 
-    int nid = OBJ_txt2nid(type);
+    /* Names OpenSSL knows, or dotted OIDs, registered or not. */
+    bool dotted = strspn(type, "0123456789.") == strlen(type);
+    ASN1_OBJECT *obj = OBJ_txt2obj(type, dotted);
+    csign_rc rc = CSIGN_OK;
 
-    /* OBJ_txt2nid queues an error for names it does not know; that must
+    /* OBJ_txt2obj queues an error for names it does not know; that must
      * not show up in a later, unrelated message. */
     ERR_clear_error();
-    if (nid == NID_undef)
+    if (obj == NULL)
         return err_set(CSIGN_EUSAGE, "malformed DN: unknown attribute type '%s'", a->type);
-    if (X509_NAME_add_entry_by_txt(name, type, MBSTRING_UTF8, (const unsigned char *)a->value,
+    if (X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8, (const unsigned char *)a->value,
                                    (int)a->len, -1, set) != 1)
-        return err_set_ssl(CSIGN_EUSAGE, "malformed DN: bad value for '%s'", a->type);
-    return CSIGN_OK;
+        rc = err_set_ssl(CSIGN_EUSAGE, "malformed DN: bad value for '%s'", a->type);
+    ASN1_OBJECT_free(obj);
+    return rc;
 }
 
 csign_rc dn_parse(const char *text, X509_NAME **out)

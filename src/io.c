@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define TMP_SUFFIX 18 /* ".csign-tmp-XXXXXX" */
+
 /* The folder part of path, in buf. */
 static const char *folder_of(const char *path, char *buf, size_t size)
 {
@@ -25,6 +27,14 @@ csign_rc io_check_output(const char *path, bool force)
     struct stat st;
     const char *dir = folder_of(path, buf, sizeof(buf));
 
+    size_t plen = strlen(path);
+    char copy[PATH_MAX];
+    if (plen == 0 || path[plen - 1] == '/')
+        return err_set(CSIGN_EUSAGE, "output '%s' names a folder, not a file", path);
+    snprintf(copy, sizeof(copy), "%s", path);
+    /* The temporary name adds a suffix of up to TMP_SUFFIX bytes. */
+    if (strlen(basename(copy)) + TMP_SUFFIX > NAME_MAX)
+        return err_set(CSIGN_EUSAGE, "output name '%s' is too long", path);
     if (lstat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return err_set(CSIGN_EUSAGE, "output '%s' is a folder", path);
@@ -77,7 +87,15 @@ csign_rc io_write_file(const char *path, const void *data, size_t len, bool forc
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return err_set(CSIGN_EIO, "cannot create a file next to '%s': %s", path, strerror(errno));
-    if (fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    /* mkstemp makes 0600; give the mode a new file would get (0666 less
+     * the umask), or keep the mode of the file being replaced. */
+    mode_t mask = umask(0);
+    umask(mask);
+    mode_t mode = 0666 & ~mask;
+    struct stat old;
+    if (force && stat(path, &old) == 0 && S_ISREG(old.st_mode))
+        mode = old.st_mode & 07777;
+    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         csign_rc rc = err_set(CSIGN_EIO, "cannot write '%s': %s", path, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -88,13 +106,19 @@ csign_rc io_write_file(const char *path, const void *data, size_t len, bool forc
         unlink(tmp);
         return rc;
     }
-    int r = force ? rename(tmp, path) : link(tmp, path);
-    int saved = errno;
-    if (!force)
-        unlink(tmp);
-    if (r != 0) {
-        if (force)
+    /* Without force the final name must not exist: renameat2 with
+     * RENAME_NOREPLACE, or link() where the file system lacks it. */
+    int r;
+    if (force) {
+        r = rename(tmp, path);
+    } else {
+        r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+        if (r != 0 && (errno == EINVAL || errno == ENOSYS) && (r = link(tmp, path)) == 0)
             unlink(tmp);
+    }
+    int saved = errno;
+    if (r != 0) {
+        unlink(tmp);
         if (saved == EEXIST)
             return err_set(CSIGN_EUSAGE, "output '%s' exists; use --force to replace it", path);
         return err_set(CSIGN_EIO, "cannot create '%s': %s", path, strerror(saved));

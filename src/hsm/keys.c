@@ -308,7 +308,7 @@ static csign_rc check_template(hsm *h, CK_OBJECT_HANDLE priv)
         if (got != checks[i].want)
             return err_set(CSIGN_ETOKEN,
                            "token '%s' did not honour the key template: %s is %s, expected "
-                           "%s; the key pair was deleted",
+                           "%s",
                            h->token.label, checks[i].name,
                            got == HSM_UNKNOWN ? "unreadable"
                            : got == HSM_YES   ? "true"
@@ -316,6 +316,22 @@ static csign_rc check_template(hsm *h, CK_OBJECT_HANDLE priv)
                            checks[i].want == HSM_YES ? "true" : "false");
     }
     return CSIGN_OK;
+}
+
+/* Deletes a pair that must not stay, and says in the reason whether it is
+ * gone: a key csign refused must not be used by accident. */
+static void discard_pair(hsm *h, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub)
+{
+    CK_RV a = priv != CK_INVALID_HANDLE ? h->f->C_DestroyObject(h->session, priv) : CKR_OK;
+    CK_RV b = pub != CK_INVALID_HANDLE ? h->f->C_DestroyObject(h->session, pub) : CKR_OK;
+    csign_rc rc = CSIGN_ETOKEN;
+
+    if (a == CKR_OK && b == CKR_OK)
+        err_set(rc, "%s; the key pair was deleted", err_msg());
+    else
+        err_set(rc, "%s; deleting the key pair failed (%s), so it is still on the token: "
+                    "delete it with the token's tools",
+                err_msg(), hsm_ckr_name(a != CKR_OK ? a : b));
 }
 
 csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t id_len,
@@ -390,12 +406,11 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
                        hsm_ckr_name(rv));
     if (rv != CKR_OK) {
         /* Some modules leave half a pair behind on failure. */
-        if (priv != CK_INVALID_HANDLE)
-            (void)h->f->C_DestroyObject(h->session, priv);
-        if (pub != CK_INVALID_HANDLE)
-            (void)h->f->C_DestroyObject(h->session, pub);
-        return err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
-                       hsm_ckr_name(rv));
+        err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
+                hsm_ckr_name(rv));
+        if (priv != CK_INVALID_HANDLE || pub != CK_INVALID_HANDLE)
+            discard_pair(h, priv, pub);
+        return CSIGN_ETOKEN;
     }
 
     rc = check_template(h, priv);
@@ -410,8 +425,8 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
         if (rc == CSIGN_OK && (h->f->C_SetAttributeValue(h->session, priv, &set, 1) != CKR_OK ||
                                h->f->C_SetAttributeValue(h->session, pub, &set, 1) != CKR_OK))
             rc = err_set(CSIGN_ETOKEN,
-                         "token '%s' does not let csign set the key's id; the key pair was "
-                         "deleted (pass --id to set it at generation)",
+                         "token '%s' does not let csign set the key's id (pass --id to set it "
+                         "at generation)",
                          h->token.label);
         id = sha1;
         id_len = sizeof(sha1);
@@ -435,8 +450,7 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
             snprintf(made.curve, sizeof(made.curve), "P-%u", spec->bits);
     }
     if (rc != CSIGN_OK) {
-        (void)h->f->C_DestroyObject(h->session, priv);
-        (void)h->f->C_DestroyObject(h->session, pub);
+        discard_pair(h, priv, pub);
         hsm_key_clear(&made);
         return rc;
     }

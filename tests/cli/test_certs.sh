@@ -130,12 +130,31 @@ t_selfsign_extensions_and_signature() {
         serial=$(openssl x509 -in "$CASE/cert.pem" -noout -serial | cut -d= -f2)
         [ "${#serial}" -eq 32 ] || fail "serial is not 16 bytes: $serial"
         # The signature verifies against its own key.
-        openssl verify -CAfile "$CASE/cert.pem" -partial_chain "$CASE/cert.pem" >/dev/null ||
+        openssl verify -check_ss_sig -CAfile "$CASE/cert.pem" "$CASE/cert.pem" >/dev/null ||
             fail "$type: signature does not verify"
         start=$(date -d "$(openssl x509 -in "$CASE/cert.pem" -noout -startdate | cut -d= -f2)" +%s)
         end=$(date -d "$(openssl x509 -in "$CASE/cert.pem" -noout -enddate | cut -d= -f2)" +%s)
         [ $((end - start)) -eq 864000 ] || fail "validity is not 10 days"
     done
+}
+
+t_selfsign_faulty_token_caught() {
+    with_key
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_CORRUPT_SIGNATURE=1 csign selfsign --key "$KEY" \
+        --subject 'CN=x' --import --module "$CSIGN_SHIM"
+    expect_rc 5
+    expect_err "does not verify"
+    run csign list --json
+    jq -e '.tokens[0].certificates == []' "$CASE/out" >/dev/null || fail "stored anyway"
+}
+
+t_selfsign_output_failure_leaves_token_unchanged() {
+    with_key
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=x' --import \
+        -o "$CASE/nodir/x.pem"
+    expect_rc 4
+    run csign list --json
+    jq -e '.tokens[0].certificates == []' "$CASE/out" >/dev/null || fail "stored anyway"
 }
 
 t_selfsign_import_then_list() {
@@ -260,7 +279,7 @@ t_pkcs11_tool_key_works_with_all_commands() {
     openssl req -in "$CASE/req.pem" -verify -noout 2>/dev/null || fail "csr"
     run CSIGN_PIN=$USER_PIN csign selfsign --key "$k" --subject 'CN=Ext' -o "$CASE/self.pem"
     expect_rc 0
-    openssl verify -CAfile "$CASE/self.pem" -partial_chain "$CASE/self.pem" >/dev/null || fail "selfsign"
+    openssl verify -check_ss_sig -CAfile "$CASE/self.pem" "$CASE/self.pem" >/dev/null || fail "selfsign"
     make_ca "$CASE"
     issue "$CASE/req.pem" "$CASE/cert.pem"
     run CSIGN_PIN=$USER_PIN csign import-cert --key "$k" --chain "$CASE/ca.pem" "$CASE/cert.pem"

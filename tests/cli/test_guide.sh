@@ -11,11 +11,12 @@ t_guide_runs_as_written() {
     ln -s "$CSIGN_BIN" "$CASE/bin/csign"
     awk '/^```sh$/{on=1; next} /^```$/{on=0} on' "$guide" >"$CASE/guide.sh"
     [ "$(grep -c '^csign ' "$CASE/guide.sh")" -ge 6 ] || fail "guide blocks not found"
-    printf '%s\n%s\n' "$SO_PIN" "$USER_PIN" |
+    local pin=qzPIN-guide
+    printf '%s\n%s\n' "$SO_PIN" "$pin" |
         PATH="$CASE/bin:$PATH" bash -euo pipefail "$CASE/guide.sh" >"$CASE/out" 2>"$CASE/err"
     RC=$?
     expect_rc 0
-    expect_secret_absent "$USER_PIN"
+    expect_secret_absent "$pin"
     expect_out "token 'release'"
     expect_out "key 'signing'"
     expect_out "sensitive, never extractable, generated on the token, can sign"
@@ -24,7 +25,7 @@ t_guide_runs_as_written() {
     expect_out "certificate 'Example Test CA' (authority)"
     expect_out "ext. usage: codeSigning"
     # The self-signed certificate of the development key is on the token too.
-    run csign list --json
+    run CSIGN_PIN=$pin csign list --json
     jq -e '[.tokens[0].certificates[].subject] | sort ==
         ["CN=Development Signing","CN=Example Release Signing,O=Example Ltd,C=DE",
          "CN=Example Test CA"]' "$CASE/out" >/dev/null || fail "certificates on the token"

@@ -117,6 +117,15 @@ t_token_ignoring_template_is_caught() {
     [ -z "$(p11 --login --pin "$USER_PIN" -O 2>/dev/null)" ] || fail "objects left behind"
 }
 
+t_failed_delete_is_reported() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_IGNORE_TEMPLATE=1 CSIGN_SHIM_FAIL=C_DestroyObject=0x30 \
+        csign keygen --key "pkcs11:token=dev;object=weak" --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "deleting the key pair failed (CKR_DEVICE_ERROR), so it is still on the token"
+    expect_no_err "was deleted"
+}
+
 t_failed_id_update_leaves_nothing() {
     new_token dev
     run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL=C_SetAttributeValue=0x10 csign keygen \

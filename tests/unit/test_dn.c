@@ -103,6 +103,7 @@ static void test_good_table(void **state)
         {"2.5.4.10=Example,2.5.4.6=DE", "O=Example,C=DE", 2},
         {"STREET=Main 1", "street=Main 1", 1},
         {"cn=x,o=Example,c=DE", "CN=x,O=Example,C=DE", 3},
+        {"1.2.3.4.5.6.7.8.9=x", "1.2.3.4.5.6.7.8.9=#0C0178", 1}, /* unknown types print as DER */
         {"street=Main 1", "street=Main 1", 1},
         {"E=a@b.c", "emailAddress=a@b.c", 1},
         {"EMAIL=a@b.c", "emailAddress=a@b.c", 1},
@@ -313,7 +314,9 @@ static void test_bad_table(void **state)
         {"CN=a,O", "TYPE=VALUE"},
         {"FOO=bar", "FOO"},
         {"CN=a,FOO=bar", "unknown attribute type 'FOO'"},
-        {"1.2.3.4.5.6.7.8.9=x", "unknown attribute type"},
+        {"CN=a\tb", "control character"},
+        {"CN=a\nb", "control character"},
+        {"/CN=a+", "expected TYPE=VALUE"},
         {"C=DEU", "'C'"},
         {"C=D", "'C'"},
         {"CN=#04023132", "hex"},

@@ -297,7 +297,12 @@ static void test_check_output(void **state)
         {"file", true, CSIGN_OK, NULL},
         {"sub", false, CSIGN_EUSAGE, "is a folder"},
         {"sub", true, CSIGN_EUSAGE, "is a folder"},
-        {"sub/", false, CSIGN_EUSAGE, "is a folder"},
+        {"sub/", false, CSIGN_EUSAGE, "names a folder"},
+        {"nosuchdir/", false, CSIGN_EUSAGE, "names a folder"},
+        {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+         false, CSIGN_EUSAGE, "too long"}, /* 250 bytes: no room for the temporary name */
         {"sub/new", false, CSIGN_OK, NULL},
         {"dangling", false, CSIGN_EUSAGE, "exists"},
         {"dangling", true, CSIGN_OK, NULL},
