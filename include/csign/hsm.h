@@ -266,9 +266,11 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
  * Stores a DER certificate as a token object (CKC_X_509, public) with label
  * and id, CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER and the category
  * "authority" (CA certificates) or "token user". Read-write session.
+ * *handle (when not NULL) receives the new object's handle.
  */
 csign_rc hsm_cert_store(hsm *h, const unsigned char *der, size_t len, const char *label,
-                        const unsigned char *id, size_t id_len, bool authority);
+                        const unsigned char *id, size_t id_len, bool authority,
+                        unsigned long *handle);
 
 /* Destroys an object of the open session. */
 csign_rc hsm_object_destroy(hsm *h, unsigned long handle);

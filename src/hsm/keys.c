@@ -461,7 +461,8 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
 /* ---- Certificate objects ------------------------------------------------- */
 
 csign_rc hsm_cert_store(hsm *h, const unsigned char *der, size_t len, const char *label,
-                        const unsigned char *id, size_t id_len, bool authority)
+                        const unsigned char *id, size_t id_len, bool authority,
+                        unsigned long *handle)
 {
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -500,6 +501,8 @@ csign_rc hsm_cert_store(hsm *h, const unsigned char *der, size_t len, const char
     if (rv != CKR_OK)
         rc = err_set(CSIGN_ETOKEN, "cannot store the certificate on token '%s': %s", h->token.label,
                      hsm_ckr_name(rv));
+    else if (handle != NULL)
+        *handle = o;
 out:
     OPENSSL_free(subject);
     OPENSSL_free(issuer);

@@ -234,6 +234,50 @@ t_import_different_needs_force() {
         fail "old certificate not replaced"
 }
 
+t_failed_import_leaves_nothing() {
+    with_key
+    make_ca "$CASE"
+    run CSIGN_PIN=$USER_PIN csign csr --key "$KEY" --subject 'CN=Rel' -o "$CASE/req.pem"
+    issue "$CASE/req.pem" "$CASE/cert.pem"
+    # The chain goes first; storing the certificate itself fails.
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL=C_CreateObject@2=0x30 csign import-cert \
+        --key "$KEY" --chain "$CASE/ca.pem" "$CASE/cert.pem" --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "what this import had stored was removed again"
+    run csign list --json
+    jq -e '.tokens[0].certificates == []' "$CASE/out" >/dev/null || fail "partial import left"
+}
+
+t_failed_replacement_is_repaired_by_force() {
+    with_key
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=One' --import
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Two' -o "$CASE/two.pem"
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL=C_DestroyObject=0x30 csign import-cert \
+        --key "$KEY" --force "$CASE/two.pem" --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "an old one remains"
+    # Both are there now; the same import without --force is refused, not a no-op.
+    run CSIGN_PIN=$USER_PIN csign import-cert --key "$KEY" "$CASE/two.pem"
+    expect_rc 2
+    run CSIGN_PIN=$USER_PIN csign import-cert --key "$KEY" --force "$CASE/two.pem"
+    expect_rc 0
+    run csign list --json
+    jq -e '[.tokens[0].certificates[].subject] == ["CN=Two"]' "$CASE/out" >/dev/null ||
+        fail "not repaired"
+}
+
+t_chain_duplicates_stored_once() {
+    with_key
+    make_ca "$CASE"
+    run CSIGN_PIN=$USER_PIN csign csr --key "$KEY" --subject 'CN=Rel' -o "$CASE/req.pem"
+    issue "$CASE/req.pem" "$CASE/cert.pem"
+    cat "$CASE/ca.pem" "$CASE/ca.pem" >"$CASE/twice.pem"
+    run CSIGN_PIN=$USER_PIN csign import-cert --key "$KEY" --chain "$CASE/twice.pem" "$CASE/cert.pem"
+    expect_rc 0
+    run csign list --json
+    jq -e '.tokens[0].certificates | length == 2' "$CASE/out" >/dev/null || fail "CA stored twice"
+}
+
 t_import_certificate_of_other_key_refused() {
     with_key
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
