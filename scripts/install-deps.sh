@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libssl-dev openssl
-  libp11-dev libengine-pkcs11-openssl
+  libengine-pkcs11-openssl
   libp11-kit-dev p11-kit p11-kit-modules
   libjansson-dev
   libcmocka-dev

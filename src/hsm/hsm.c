@@ -12,10 +12,10 @@
  * Module loading, token discovery, the session and login. Object listing
  * and token set-up live in objects.c and init.c.
  *
- * Login goes straight through the module's function list rather than
- * through libp11's PKCS11_login(): libp11 keeps a copy of the PIN for as
- * long as the slot lives (to log in again after fork), and csign wipes the
- * PIN right after its one C_Login.
+ * Everything goes straight through the module's function list. libp11's
+ * PKCS11_login() keeps a copy of the PIN for as long as the slot lives (to
+ * log in again after fork), while csign wipes the PIN right after its one
+ * C_Login; signkey.c says why keys do not come from libp11 either.
  */
 
 csign_rc hsm_open(const char *path, hsm **out)
@@ -93,7 +93,7 @@ void hsm_close(hsm *h)
     if (h == NULL)
         return;
     hsm_session_close(h);
-    hsm_p11_release(h);
+    hsm_signkeys_release(h);
     if (h->finalize)
         (void)h->f->C_Finalize(NULL);
     hsm_token_clear(&h->token);

@@ -25,7 +25,8 @@ struct hsm {
     bool have_session;
     bool logged_in;
     hsm_token token; /* the session's token */
-    void *p11;       /* libp11 context and slots, made on first use (p11.c) */
+    struct sign_ref *sign_refs; /* for token-backed keys (signkey.c) */
+    size_t nsign_refs;
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -57,7 +58,7 @@ CK_RV hsm_get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned 
 hsm_bool hsm_get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
 CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt);
 
-/* Releases the libp11 context, if one was made (p11.c). */
-void hsm_p11_release(hsm *h);
+/* Releases what token-backed keys referred to (signkey.c). */
+void hsm_signkeys_release(hsm *h);
 
 #endif

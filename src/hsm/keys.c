@@ -329,8 +329,9 @@ static void discard_pair(hsm *h, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub)
     if (a == CKR_OK && b == CKR_OK)
         err_set(rc, "%s; the key pair was deleted", err_msg());
     else
-        err_set(rc, "%s; deleting the key pair failed (%s), so it is still on the token: "
-                    "delete it with the token's tools",
+        err_set(rc,
+                "%s; deleting the key pair failed (%s), so it is still on the token: "
+                "delete it with the token's tools",
                 err_msg(), hsm_ckr_name(a != CKR_OK ? a : b));
 }
 

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Token-backed EVP_PKEYs: the public key in software, with an RSA or EC
+ * method whose private operation is C_Sign on csign's own session.
+ *
+ * This replaces libp11's keys, which sign through a session pool of their
+ * own: with libp11 0.4.12 a single failed C_OpenSession in that pool (which
+ * SoftHSM answers now and then while another process writes the token)
+ * left the process waiting forever, a failed C_GetInfo made it finalise the
+ * module under csign's session, and every run had two sessions, not one.
+ *
+ * The legacy RSA_METHOD and EC_KEY_METHOD interfaces are the ones OpenSSL
+ * 3.0 offers for a key whose private half lives elsewhere, short of a
+ * provider; they are deprecated, hence OPENSSL_SUPPRESS_DEPRECATED.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#define _GNU_SOURCE
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* What a key's method needs to reach the token. */
+typedef struct sign_ref {
+    hsm *h;
+    CK_OBJECT_HANDLE obj;
+} sign_ref;
+
+static int rsa_index = -1, ec_index = -1;
+static RSA_METHOD *rsa_method;
+static EC_KEY_METHOD *ec_method;
+
+/* One C_SignInit + C_Sign on the run's session. */
+static CK_RV token_sign(const sign_ref *r, CK_MECHANISM_TYPE mech, const unsigned char *in,
+                        size_t inlen, unsigned char *out, CK_ULONG *outlen)
+{
+    CK_MECHANISM m = {mech, NULL, 0};
+    CK_RV rv = r->h->f->C_SignInit(r->h->session, &m, r->obj);
+
+    if (rv == CKR_OK)
+        rv = r->h->f->C_Sign(r->h->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
+    return rv;
+}
+
+/* RSA: OpenSSL pads (PKCS#1 DigestInfo, or PSS with no padding left to
+ * do) and the token does the private-key operation. */
+static int rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
+                        int padding)
+{
+    const sign_ref *r = RSA_get_ex_data(rsa, rsa_index);
+    CK_ULONG len = (CK_ULONG)RSA_size(rsa);
+    CK_MECHANISM_TYPE mech;
+
+    if (padding == RSA_PKCS1_PADDING)
+        mech = CKM_RSA_PKCS;
+    else if (padding == RSA_NO_PADDING)
+        mech = CKM_RSA_X_509;
+    else
+        return -1;
+    if (r == NULL || token_sign(r, mech, from, (size_t)flen, to, &len) != CKR_OK)
+        return -1;
+    return (int)len;
+}
+
+/* ECDSA: the token signs the hash (CKM_ECDSA) and returns r || s. */
+static ECDSA_SIG *ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
+                              const BIGNUM *rp, EC_KEY *key)
+{
+    const sign_ref *r = EC_KEY_get_ex_data(key, ec_index);
+    unsigned char sig[2 * 66];
+    CK_ULONG len = sizeof(sig);
+    ECDSA_SIG *out = NULL;
+    BIGNUM *br = NULL, *bs = NULL;
+
+    (void)kinv;
+    (void)rp;
+    if (r == NULL || token_sign(r, CKM_ECDSA, dgst, (size_t)dlen, sig, &len) != CKR_OK ||
+        len % 2 != 0)
+        return NULL;
+    br = BN_bin2bn(sig, (int)(len / 2), NULL);
+    bs = BN_bin2bn(sig + len / 2, (int)(len / 2), NULL);
+    out = ECDSA_SIG_new();
+    if (br == NULL || bs == NULL || out == NULL || ECDSA_SIG_set0(out, br, bs) != 1) {
+        BN_free(br);
+        BN_free(bs);
+        ECDSA_SIG_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static bool methods_ready(void)
+{
+    if (rsa_method != NULL && ec_method != NULL)
+        return true;
+    rsa_index = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    ec_index = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    rsa_method = RSA_meth_dup(RSA_get_default_method());
+    ec_method = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
+    if (rsa_method == NULL || ec_method == NULL || rsa_index < 0 || ec_index < 0)
+        return false;
+    RSA_meth_set1_name(rsa_method, "csign token RSA");
+    RSA_meth_set_flags(rsa_method, RSA_meth_get_flags(rsa_method) | RSA_FLAG_EXT_PKEY);
+    RSA_meth_set_priv_enc(rsa_method, rsa_priv_enc);
+    int (*sign)(int, const unsigned char *, int, unsigned char *, unsigned int *, const BIGNUM *,
+                const BIGNUM *, EC_KEY *) = NULL;
+    EC_KEY_METHOD_get_sign(ec_method, &sign, NULL, NULL);
+    EC_KEY_METHOD_set_sign(ec_method, sign, NULL, ec_sign_sig);
+    return true;
+}
+
+void hsm_signkeys_release(hsm *h)
+{
+    free(h->sign_refs);
+    h->sign_refs = NULL;
+    h->nsign_refs = 0;
+}
+
+csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
+{
+    EVP_PKEY *pub = NULL, *pk = NULL;
+    sign_ref *r;
+    csign_rc rc;
+
+    *out = NULL;
+    if (k->priv_handle == 0)
+        return err_set(CSIGN_ETOKEN, "key '%s' has no private key in this session", k->label);
+    if (!methods_ready())
+        return err_oom();
+    /* One reference per key, alive as long as the session. */
+    sign_ref *refs = realloc(h->sign_refs, (h->nsign_refs + 1) * sizeof(*refs));
+    if (refs == NULL)
+        return err_oom();
+    h->sign_refs = refs;
+    r = &refs[h->nsign_refs];
+    r->h = h;
+    r->obj = k->priv_handle;
+    rc = hsm_key_public(h, k, &pub);
+    if (rc != CSIGN_OK)
+        return rc;
+    pk = EVP_PKEY_new();
+    if (pk != NULL && k->type == HSM_KEY_RSA) {
+        RSA *rsa = EVP_PKEY_get1_RSA(pub);
+        if (rsa == NULL || RSA_set_method(rsa, rsa_method) != 1 ||
+            RSA_set_ex_data(rsa, rsa_index, r) != 1 || EVP_PKEY_assign_RSA(pk, rsa) != 1) {
+            RSA_free(rsa);
+            rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token RSA key");
+        }
+    } else if (pk != NULL && k->type == HSM_KEY_EC) {
+        EC_KEY *ec = EVP_PKEY_get1_EC_KEY(pub);
+        if (ec == NULL || EC_KEY_set_method(ec, ec_method) != 1 ||
+            EC_KEY_set_ex_data(ec, ec_index, r) != 1 || EVP_PKEY_assign_EC_KEY(pk, ec) != 1) {
+            EC_KEY_free(ec);
+            rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token EC key");
+        }
+    } else {
+        rc = pk ? err_set(CSIGN_EINPUT, "key '%s' is neither RSA nor EC", k->label) : err_oom();
+    }
+    EVP_PKEY_free(pub);
+    if (rc != CSIGN_OK) {
+        EVP_PKEY_free(pk);
+        return rc;
+    }
+    h->nsign_refs++;
+    *out = pk;
+    return CSIGN_OK;
+}
