@@ -22,6 +22,7 @@ enum {
     OPT_CERT,
     OPT_CHAIN,
     OPT_DIGEST,
+    OPT_PSS,
     OPT_PEM,
     OPT_OUT,
     OPT_OUT_DIR,
@@ -38,6 +39,7 @@ static const opt_spec opts[] = {
      "CA certificates to include (default: the issuers stored on the token)"},
     {OPT_DIGEST, "digest", 0, "ALG",
      "sha256, sha384 or sha512 (default: sha256; sha384 for P-384, sha512 for P-521)"},
+    {OPT_PSS, "pss", 0, NULL, "RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys)"},
     {OPT_PEM, "pem", 0, NULL, "write PEM instead of DER"},
     {OPT_OUT, "out", 'o', "FILE", "signature file (one input only; default FILE.p7s)"},
     {OPT_OUT_DIR, "out-dir", 0, "DIR", "write each signature into DIR"},
@@ -65,6 +67,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         o->md = digest_by_name(arg);
         if (o->md == NULL)
             return err_set(CSIGN_EUSAGE, "unknown digest '%s' (sha256, sha384 or sha512)", arg);
+        break;
+    case OPT_PSS:
+        o->pss = true;
         break;
     case OPT_PEM:
         o->pem = true;
@@ -370,6 +375,8 @@ static csign_rc open_signer(const sign_opts *o, signer_state *st)
         rc = hsm_key_find(st->t.h, st->uri, false, &st->key);
     if (rc == CSIGN_OK)
         rc = hsm_key_public(st->t.h, &st->key, &st->pub);
+    if (rc == CSIGN_OK && o->pss && !EVP_PKEY_is_a(st->pub, "RSA"))
+        rc = err_set(CSIGN_EUSAGE, "--pss needs an RSA key");
     if (rc == CSIGN_OK)
         rc = find_certs(o, &st->t, &st->key, &st->cert, &st->chain);
     if (rc == CSIGN_OK)
@@ -418,7 +425,7 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK)
         rc = open_signer(&o, &st);
     if (rc == CSIGN_OK) {
-        cms_signer s = {st.priv, st.cert, st.chain};
+        cms_signer s = {st.priv, st.cert, st.chain, o.pss};
         const EVP_MD *md = o.md ? o.md : x509gen_digest(st.pub);
         subject = cert_subject(st.cert);
         cert_fingerprint(st.cert, fingerprint);

@@ -7,6 +7,8 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/ess.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 /* signingCertificateV2 with the SHA-256 hash of cert and its issuer and
  * serial: a verifier can tell which certificate the signer meant. */
@@ -38,6 +40,48 @@ static int add_attributes(CMS_SignerInfo *si, X509 *cert, const digest_result *d
              add_signing_cert(si, cert);
 
     ASN1_TIME_free(now);
+    return ok;
+}
+
+/*
+ * The RSASSA-PSS AlgorithmIdentifier for digest md, MGF1 with md and a salt
+ * as long as the digest, which is what the signature was made with.
+ * OpenSSL 3.0 writes empty parameters for keys whose RSA operation is not
+ * its own (as token keys are), so csign writes them itself.
+ */
+static int set_pss_params(CMS_SignerInfo *si, const EVP_MD *md)
+{
+    X509_ALGOR *alg = NULL, *mgf_md = X509_ALGOR_new();
+    RSA_PSS_PARAMS *pp = RSA_PSS_PARAMS_new();
+    ASN1_STRING *mgf = NULL, *params = NULL;
+    int ok = 0;
+
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &alg);
+    if (alg == NULL || mgf_md == NULL || pp == NULL)
+        goto out;
+    X509_ALGOR_set_md(mgf_md, md);
+    pp->hashAlgorithm = X509_ALGOR_new();
+    pp->maskGenAlgorithm = X509_ALGOR_new();
+    pp->saltLength = ASN1_INTEGER_new();
+    mgf = ASN1_item_pack(mgf_md, ASN1_ITEM_rptr(X509_ALGOR), NULL);
+    if (pp->hashAlgorithm == NULL || pp->maskGenAlgorithm == NULL || pp->saltLength == NULL ||
+        mgf == NULL || !ASN1_INTEGER_set(pp->saltLength, EVP_MD_get_size(md)))
+        goto out;
+    X509_ALGOR_set_md(pp->hashAlgorithm, md);
+    if (!X509_ALGOR_set0(pp->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE, mgf))
+        goto out;
+    mgf = NULL;
+    params = ASN1_item_pack(pp, ASN1_ITEM_rptr(RSA_PSS_PARAMS), NULL);
+    if (params == NULL ||
+        !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params))
+        goto out;
+    params = NULL;
+    ok = 1;
+out:
+    ASN1_STRING_free(params);
+    ASN1_STRING_free(mgf);
+    RSA_PSS_PARAMS_free(pp);
+    X509_ALGOR_free(mgf_md);
     return ok;
 }
 
@@ -97,10 +141,20 @@ csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, 
         return err_set_ssl(CSIGN_EINTERNAL, "cannot start a signature");
     /* CMS_PARTIAL: the signature is made below, after csign's own
      * attributes; CMS_NOSMIMECAP: no S/MIME capabilities list. */
-    si = CMS_add1_signer(cms, s->cert, s->key, d->md, CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP);
+    si = CMS_add1_signer(cms, s->cert, s->key, d->md,
+                         CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP | (s->pss ? CMS_KEY_PARAM : 0));
     if (si == NULL) {
         rc = err_set_ssl(CSIGN_EINPUT, "cannot use this key and certificate to sign");
         goto out;
+    }
+    if (s->pss) {
+        EVP_PKEY_CTX *pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+        if (pctx == NULL || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, d->md) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0) {
+            rc = err_set_ssl(CSIGN_EINPUT, "cannot set up RSASSA-PSS");
+            goto out;
+        }
     }
     for (int i = 0; s->chain != NULL && i < sk_X509_num(s->chain); i++) {
         if (!CMS_add1_cert(cms, sk_X509_value(s->chain, i))) {
@@ -114,6 +168,10 @@ csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, 
     }
     if (CMS_SignerInfo_sign(si) != 1) {
         rc = err_set_ssl(CSIGN_ETOKEN, "the token could not sign");
+        goto out;
+    }
+    if (s->pss && !set_pss_params(si, d->md)) {
+        rc = err_set_ssl(CSIGN_EINTERNAL, "cannot describe the RSASSA-PSS parameters");
         goto out;
     }
     rc = encode(cms, pem, der, len);

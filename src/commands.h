@@ -80,6 +80,7 @@ typedef struct {
     const char *cert; /* FILE or pkcs11: URI */
     const char *chain;
     const EVP_MD *md; /* NULL: by key */
+    bool pss;
     bool pem;
     const char *out;
     const char *out_dir;

@@ -14,6 +14,7 @@ typedef struct {
     EVP_PKEY *key;          /* signs the attributes; may be token-backed */
     X509 *cert;             /* the signer's certificate */
     STACK_OF(X509) * chain; /* CA certificates to include; may be NULL */
+    bool pss;               /* RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys) */
 } cms_signer;
 
 /*

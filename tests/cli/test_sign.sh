@@ -67,7 +67,7 @@ CONF
 }
 
 t_interop_each_key_type() {
-    for spec in "ec:p256" "ec:p384" "rsa:3072"; do
+    for spec in "ec:p256" "ec:p384" "rsa:3072" "rsa:3072 --pss"; do
         set -- $spec
         setup_case
         signing_key "$1"
@@ -76,6 +76,8 @@ t_interop_each_key_type() {
         expect_rc 0
         expect_out "signed $CASE/data.bin -> $CASE/data.bin.p7s"
         ossl_verify "$CASE/data.bin" "$CASE/data.bin.p7s" || fail "$spec: openssl rejects: $(cat "$CASE/ossl.err")"
+        run csign verify --trust "$CASE/root.pem" "$CASE/data.bin"
+        expect_rc 0
         openssl cms -cmsout -print -inform DER -in "$CASE/data.bin.p7s" >"$CASE/print"
         grep -q "eContent: <ABSENT>" "$CASE/print" || fail "$spec: not detached"
         for attr in contentType messageDigest signingTime "id-smime-aa-signingCertificateV2"; do
@@ -84,6 +86,7 @@ t_interop_each_key_type() {
         [ "$(grep -c "signerInfos:" "$CASE/print")" -eq 1 ] || fail "signer count"
         case $spec in
         ec:p384) grep -q "algorithm: sha384" "$CASE/print" || fail "P-384 not SHA-384" ;;
+        *--pss) grep -q "rsassaPss" "$CASE/print" || fail "not PSS" ;;
         rsa:3072) grep -q "rsaEncryption" "$CASE/print" || fail "not PKCS#1 v1.5" ;;
         esac
     done
@@ -217,6 +220,14 @@ t_usage_errors() {
     run csign sign --key "$KEY" --out-dir d "$CASE/x/a" "$CASE/y/a"
     expect_rc 2
     expect_err "would both be signed to"
+}
+
+t_pss_needs_rsa() {
+    signing_key ec:p256
+    echo a >"$CASE/a"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --pss "$CASE/a"
+    expect_rc 2
+    expect_err "--pss needs an RSA key"
 }
 
 t_digest_override() {

@@ -158,6 +158,19 @@ t_weak_digest() {
     verify_fails "digest algorithm SHA1 is not allowed"
 }
 
+t_pss_with_sha1_mgf_refused() {
+    pki
+    openssl req -new -newkey rsa:3072 -nodes -keyout "$CASE/pki/r.key" -subj "/CN=rsa" \
+        -out "$CASE/pki/r.csr" 2>/dev/null
+    openssl ca -batch -config "$CASE/pki/conf" -extensions leaf -days 5 -notext \
+        -in "$CASE/pki/r.csr" -out "$CASE/pki/r.pem" >/dev/null 2>&1
+    osign r -keyopt rsa_padding_mode:pss
+    run csign verify --trust "$CASE/pki/ca.pem" "$CASE/f"
+    expect_rc 0
+    osign r -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1
+    verify_fails "signature algorithm RSASSA-PSS is not allowed"
+}
+
 t_trailing_bytes() {
     pki
     osign leaf
