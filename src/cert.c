@@ -170,9 +170,15 @@ csign_rc cert_read_file(const char *path, STACK_OF(X509) * *out)
 
     if (rc == CSIGN_OK && strstr((char *)data, "-----BEGIN") != NULL) {
         BIO *b = BIO_new_mem_buf(data, (int)len);
+        ERR_clear_error();
         while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
             if (!sk_X509_push(certs, x))
                 X509_free(x);
+        /* The loop ends at the end of the file (no more PEM blocks) or at
+         * a block that does not parse, which must not pass unnoticed. */
+        if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+            rc = err_set(CSIGN_EINPUT, "'%s': certificate %d does not parse", path,
+                         sk_X509_num(certs) + 1);
         BIO_free(b);
     } else if (rc == CSIGN_OK) {
         const unsigned char *p = data;

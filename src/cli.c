@@ -372,7 +372,8 @@ csign_rc cli_hex(const char *text, const char *option, unsigned char *out, size_
     size_t n = 0;
 
     for (const char *p = text; *p;) {
-        if (*p == ':' && p != text) {
+        /* ':' only between byte pairs: "0a:1b". */
+        if (*p == ':' && p != text && p[1] != '\0' && p[1] != ':') {
             p++;
             continue;
         }

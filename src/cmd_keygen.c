@@ -83,12 +83,14 @@ csign_rc keygen_parse(int argc, char **argv, keygen_opts *o)
 /* The label and id the new key gets, from the URI and --id. */
 static csign_rc naming(keygen_opts *o, const hsm_uri *uri, char **label)
 {
-    size_t uri_id_len = 0;
+    size_t uri_id_len = 0, label_len = 0;
     const unsigned char *uri_id = hsm_uri_object_id(uri, &uri_id_len);
 
-    *label = hsm_uri_object_label(uri);
+    *label = hsm_uri_object_label(uri, &label_len);
     if (*label == NULL || (*label)[0] == '\0')
         return err_set(CSIGN_EUSAGE, "--key needs object=LABEL, the new key's label");
+    if (strlen(*label) != label_len)
+        return err_set(CSIGN_EUSAGE, "the key's label cannot contain a NUL byte");
     if (uri_id != NULL && o->id_len > 0 &&
         (uri_id_len != o->id_len || memcmp(uri_id, o->id, o->id_len) != 0))
         return err_set(CSIGN_EUSAGE, "--id and the URI's id= differ");

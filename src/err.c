@@ -45,7 +45,9 @@ csign_rc err_set_ssl(csign_rc rc, const char *fmt, ...)
     vset(fmt, ap);
     va_end(ap);
 
-    unsigned long e = ERR_peek_error();
+    /* The most recent error is the one closest to what failed; older
+     * ones in the queue can be leftovers of unrelated calls. */
+    unsigned long e = ERR_peek_last_error();
     if (e != 0) {
         char buf[256];
         ERR_error_string_n(e, buf, sizeof(buf));

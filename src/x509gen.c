@@ -135,7 +135,7 @@ csign_rc x509gen_csr(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *subject, 
         goto out;
     }
     if (X509_REQ_sign(req, signer, x509gen_digest(pub)) <= 0) {
-        rc = err_set_ssl(CSIGN_EINPUT, "the token could not sign the request");
+        rc = err_set_ssl(CSIGN_ETOKEN, "the key could not sign the request");
         goto out;
     }
     /* A token that returns a wrong signature is caught here. */
@@ -191,7 +191,7 @@ csign_rc x509gen_selfsigned(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *su
     if (!ok) {
         rc = err_set_ssl(CSIGN_EINTERNAL, "cannot build the certificate");
     } else if (X509_sign(x, signer, x509gen_digest(pub)) <= 0) {
-        rc = err_set_ssl(CSIGN_EINPUT, "the token could not sign the certificate");
+        rc = err_set_ssl(CSIGN_ETOKEN, "the key could not sign the certificate");
     } else if (X509_verify(x, pub) != 1) {
         rc = err_set_ssl(CSIGN_EINPUT, "the token's signature on the certificate does not "
                                        "verify");

@@ -31,8 +31,8 @@ typedef enum {
  */
 csign_rc err_set(csign_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Like err_set(), then appends OpenSSL's first queued error (if any) and
- * clears OpenSSL's error queue. */
+/* Like err_set(), then appends OpenSSL's most recent queued error (if any)
+ * and clears OpenSSL's error queue. */
 csign_rc err_set_ssl(csign_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes the current reason with "<prefix>: " (for context added on the

@@ -38,9 +38,10 @@ void hsm_uri_free(hsm_uri *uri);
 const char *hsm_uri_module_path(const hsm_uri *uri);
 const char *hsm_uri_pin_source(const hsm_uri *uri);
 
-/* The URI's object label (object=) as a new string, or NULL when absent.
- * The caller frees it. */
-char *hsm_uri_object_label(const hsm_uri *uri);
+/* The URI's object label (object=) as a new NUL-terminated string, or NULL
+ * when absent; *len is its length in bytes (a NUL inside shows as len
+ * larger than strlen). The caller frees it. */
+char *hsm_uri_object_label(const hsm_uri *uri, size_t *len);
 
 /* The URI's id= bytes, borrowed (*len 0 and NULL when absent). */
 const unsigned char *hsm_uri_object_id(const hsm_uri *uri, size_t *len);

@@ -28,7 +28,8 @@ const EVP_MD *x509gen_digest(const EVP_PKEY *pub);
  * A PKCS#10 request for subject, requesting keyUsage digitalSignature
  * (critical), extendedKeyUsage codeSigning and, with email, a
  * subjectAltName e-mail address. CSIGN_EUSAGE for a bad e-mail address,
- * CSIGN_EINPUT when signing fails or the signature does not verify.
+ * CSIGN_ETOKEN when the key cannot sign (a token failure), CSIGN_EINPUT
+ * when the signature made does not verify.
  */
 csign_rc x509gen_csr(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *subject, const char *email,
                      X509_REQ **out);

@@ -149,13 +149,15 @@ const char *hsm_uri_pin_source(const hsm_uri *uri)
     return uri ? p11_kit_uri_get_pin_source(uri->p) : NULL;
 }
 
-char *hsm_uri_object_label(const hsm_uri *uri)
+char *hsm_uri_object_label(const hsm_uri *uri, size_t *len)
 {
     CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri->p, CKA_LABEL);
     char *s;
 
+    *len = 0;
     if (a == NULL)
         return NULL;
+    *len = a->ulValueLen;
     s = malloc(a->ulValueLen + 1);
     if (s != NULL) {
         memcpy(s, a->pValue, a->ulValueLen);

@@ -291,6 +291,26 @@ t_import_certificate_of_other_key_refused() {
     jq -e '.tokens[0].certificates == []' "$CASE/out" >/dev/null || fail "something stored"
 }
 
+t_broken_chain_block_refused() {
+    with_key
+    make_ca "$CASE"
+    run CSIGN_PIN=$USER_PIN csign csr --key "$KEY" --subject 'CN=Rel' -o "$CASE/req.pem"
+    issue "$CASE/req.pem" "$CASE/cert.pem"
+    { cat "$CASE/ca.pem"; printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'; } \
+        >"$CASE/broken.pem"
+    run CSIGN_PIN=$USER_PIN csign import-cert --key "$KEY" --chain "$CASE/broken.pem" "$CASE/cert.pem"
+    expect_rc 5
+    expect_err "certificate 2 does not parse"
+}
+
+t_token_signing_failure_is_exit_3() {
+    with_key
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL=C_Sign=0x30 csign csr --key "$KEY" --subject 'CN=x' \
+        --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_err "could not sign the request"
+}
+
 t_import_bad_inputs() {
     with_key
     echo "not a certificate" >"$CASE/junk"

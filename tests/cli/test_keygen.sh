@@ -152,6 +152,13 @@ t_rsa2048_warns() {
     expect_no_err "3072 bits"
 }
 
+t_label_with_nul_refused() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN csign keygen --key "pkcs11:token=dev;object=a%00b"
+    expect_rc 2
+    expect_err "cannot contain a NUL byte"
+}
+
 t_bad_type_and_missing_label() {
     run csign keygen --key "pkcs11:token=dev;object=k" --type dsa:1024
     expect_rc 2

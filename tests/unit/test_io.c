@@ -543,6 +543,8 @@ static void test_hex(void **state)
         {"", 8, CSIGN_EUSAGE, 0, {0}, "empty"},
         {":", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
         {":0a", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"0a::1b", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
+        {"0a:", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
         {"0:a1", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
         {"0a 1b", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
         {" 0a", 8, CSIGN_EUSAGE, 0, {0}, "hex"},
