@@ -458,7 +458,7 @@ static csign_rc run(int argc, char **argv)
             if (records == NULL || jobs[i].rc != CSIGN_OK)
                 report_text(&jobs[i]);
         }
-        if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2)) == 0)
+        if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
             fputc('\n', stdout);
         json_decref(records);
         if (failed > 0)

@@ -61,31 +61,62 @@ typedef struct {
     int nfiles;
 } verify_opts;
 
-/* RFC 3339: 2026-11-27T12:00:00Z or with an offset, seconds required. */
+/* Reads exactly n digits. */
+static bool digits(const char **p, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return false;
+        *out = *out * 10 + (**p - '0');
+    }
+    return true;
+}
+
+static bool expect(const char **p, char c)
+{
+    return **p == c ? ((*p)++, true) : false;
+}
+
+/* RFC 3339, strictly: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
 static bool parse_time(const char *s, time_t *out)
 {
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+    const char *p = s;
     struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    long offset = 0;
 
-    if (rest == NULL)
+    if (!digits(&p, 4, &y) || !expect(&p, '-') || !digits(&p, 2, &mo) || !expect(&p, '-') ||
+        !digits(&p, 2, &d) || !(expect(&p, 'T') || expect(&p, 't')) || !digits(&p, 2, &h) ||
+        !expect(&p, ':') || !digits(&p, 2, &mi) || !expect(&p, ':') || !digits(&p, 2, &sec))
         return false;
-    if (*rest == '.')
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            ;
-    if (*rest == 'Z' || *rest == 'z') {
-        rest++;
-    } else if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
-        int h = atoi(rest + 1), m = atoi(rest + 4);
-        offset = (*rest == '+' ? 1 : -1) * (h * 3600L + m * 60L);
-        rest += 6;
-    } else {
+    if (expect(&p, '.')) {
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == '+' || *p == '-') {
+        sign = *p++ == '+' ? 1 : -1;
+        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 || om > 59)
+            return false;
+    } else if (!(expect(&p, 'Z') || expect(&p, 'z'))) {
         return false;
     }
-    if (*rest != '\0')
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
         return false;
-    *out = timegm(&tm) - offset;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec == 60 ? 59 : sec;
+    time_t t = timegm(&tm);
+    struct tm back;
+    /* 31 February comes back as March: refuse days that do not exist. */
+    if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
+        return false;
+    *out = t - sign * (oh * 3600L + om * 60L);
     return true;
 }
 
@@ -155,9 +186,13 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
         return err_set(CSIGN_EUSAGE, "give the files to verify");
     if (o->sig != NULL && o->nfiles > 1)
         return err_set(CSIGN_EUSAGE, "--sig takes one input only");
-    for (int i = 0; i < o->nfiles; i++)
+    for (int i = 0; i < o->nfiles; i++) {
         if (strcmp(o->files[i], "-") == 0 && o->sig == NULL)
             return err_set(CSIGN_EUSAGE, "verifying standard input needs --sig");
+        if (strcmp(o->files[i], "-") == 0 && strcmp(o->sig, "-") == 0)
+            return err_set(CSIGN_EUSAGE, "the signature and the content cannot both come from "
+                                         "standard input");
+    }
     return CSIGN_OK;
 }
 
@@ -293,7 +328,7 @@ static csign_rc run(int argc, char **argv)
             report_text(x);
         verify_result_clear(&x->r);
     }
-    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2)) == 0)
+    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
         fputc('\n', stdout);
     json_decref(records);
     if (rc == CSIGN_OK && errors > 0)

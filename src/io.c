@@ -123,8 +123,13 @@ csign_rc io_write_file(const char *path, const void *data, size_t len, bool forc
             return err_set(CSIGN_EUSAGE, "output '%s' exists; use --force to replace it", path);
         return err_set(CSIGN_EIO, "cannot create '%s': %s", path, strerror(saved));
     }
-    if (sync_folder(dir) != 0)
-        return err_set(CSIGN_EIO, "cannot flush folder '%s': %s", dir, strerror(errno));
+    /* Not durable is not done: the file goes again rather than stay
+     * behind an error. */
+    if (sync_folder(dir) != 0) {
+        csign_rc rc = err_set(CSIGN_EIO, "cannot flush folder '%s': %s", dir, strerror(errno));
+        unlink(path);
+        return rc;
+    }
     return CSIGN_OK;
 }
 
@@ -163,6 +168,10 @@ csign_rc io_read_file(const char *path, size_t max, unsigned char **data, size_t
         if (n == 0)
             break;
         used += (size_t)n;
+        if (used > max) {
+            rc = err_set(CSIGN_EINPUT, "'%s' is larger than %zu bytes", path, max);
+            break;
+        }
     }
     if (!is_stdin)
         close(fd);

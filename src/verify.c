@@ -23,39 +23,61 @@ void verify_result_clear(verify_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Parses the whole input as one CMS structure, DER or PEM. */
-static csign_rc parse(const unsigned char *sig, size_t len, CMS_ContentInfo **out)
+/* DER of exactly one CMS structure, with nothing after it, in DER's one
+ * encoding (no BER indefinite lengths). */
+static csign_rc parse_der(const unsigned char *der, size_t len, CMS_ContentInfo **out)
 {
-    const unsigned char *p = sig;
+    const unsigned char *p = der;
+    unsigned char *again = NULL;
+    int n;
 
-    *out = NULL;
-    if (len == 0)
-        return NO("malformed signature: empty");
-    if (len > 11 && memcmp(sig, "-----BEGIN ", 11) == 0) {
-        BIO *b = BIO_new_mem_buf(sig, (int)len);
-        *out = b ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : NULL;
-        char rest[2];
-        /* Only line ends may follow the PEM block. */
-        int extra = b ? BIO_read(b, rest, 1) : 0;
-        bool blank = extra <= 0 || rest[0] == '\n' || rest[0] == '\r';
-        if (*out != NULL && extra > 0)
-            while (blank && BIO_read(b, rest, 1) == 1)
-                blank = rest[0] == '\n' || rest[0] == '\r';
-        BIO_free(b);
-        ERR_clear_error();
-        if (*out == NULL)
-            return NO("malformed signature: not a PEM CMS structure");
-        if (!blank)
-            return NO("malformed signature: trailing data");
-        return CSIGN_OK;
-    }
     *out = d2i_CMS_ContentInfo(NULL, &p, (long)len);
     ERR_clear_error();
     if (*out == NULL)
         return NO("malformed signature: not a DER CMS structure");
-    if (p != sig + len)
+    if (p != der + len)
         return NO("malformed signature: trailing data");
+    n = i2d_CMS_ContentInfo(*out, &again);
+    bool same = n > 0 && (size_t)n == len && memcmp(again, der, len) == 0;
+    OPENSSL_free(again);
+    if (!same)
+        return NO("malformed signature: not DER (BER or a non-canonical encoding)");
     return CSIGN_OK;
+}
+
+/* Parses the whole input as one CMS structure, DER or PEM. A PEM file is
+ * one CMS (or PKCS7) block without headers, followed only by line ends,
+ * whose bytes are then held to the same rules as DER. */
+static csign_rc parse(const unsigned char *sig, size_t len, CMS_ContentInfo **out)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long dlen = 0;
+    csign_rc rc;
+
+    *out = NULL;
+    if (len == 0)
+        return NO("malformed signature: empty");
+    if (len <= 11 || memcmp(sig, "-----BEGIN ", 11) != 0)
+        return parse_der(sig, len, out);
+    BIO *b = BIO_new_mem_buf(sig, (int)len);
+    if (b == NULL || PEM_read_bio(b, &name, &header, &der, &dlen) != 1) {
+        rc = NO("malformed signature: not a PEM CMS structure");
+    } else if ((strcmp(name, "CMS") != 0 && strcmp(name, "PKCS7") != 0) || header[0] != '\0') {
+        rc = NO("malformed signature: PEM block '%s' is not a plain CMS block", name);
+    } else {
+        char c;
+        bool blank = true;
+        while (blank && BIO_read(b, &c, 1) == 1)
+            blank = c == '\n' || c == '\r';
+        rc = blank ? parse_der(der, (size_t)dlen, out) : NO("malformed signature: trailing data");
+    }
+    ERR_clear_error();
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    BIO_free(b);
+    return rc;
 }
 
 /* The one value of the one signed attribute nid, or NULL with a reason. */
@@ -186,9 +208,13 @@ static csign_rc check_content(CMS_SignerInfo *si, const char *path, verify_resul
         (st = single_attr(si, NID_pkcs9_signingTime, "signingTime", &rc)) == NULL)
         return rc;
     struct tm tm;
-    if (st != NULL && (st->type == V_ASN1_UTCTIME || st->type == V_ASN1_GENERALIZEDTIME) &&
-        ASN1_TIME_to_tm((ASN1_TIME *)st->value.asn1_string, &tm) == 1)
+    if (st != NULL && ((st->type != V_ASN1_UTCTIME && st->type != V_ASN1_GENERALIZEDTIME) ||
+                       ASN1_TIME_to_tm((ASN1_TIME *)st->value.asn1_string, &tm) != 1))
+        return NO("signed attribute signingTime is malformed");
+    if (st != NULL)
         strftime(r->signing_time, sizeof(r->signing_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (CMS_unsigned_get_attr_count(si) > 0)
+        return NO("the signature has unsigned attributes, which csign does not accept");
     return CSIGN_OK;
 }
 
@@ -209,14 +235,33 @@ static csign_rc find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs, X509 **s
 /* signingCertificateV2 (and v1), when present, must name the signer. */
 static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
 {
-    ASN1_STRING *v2 = CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_id_smime_aa_signingCertificateV2), -3, V_ASN1_SEQUENCE);
-    ASN1_STRING *v1 = CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_id_smime_aa_signingCertificate), -3, V_ASN1_SEQUENCE);
+    ASN1_STRING *v1 = NULL, *v2 = NULL;
     ESS_SIGNING_CERT_V2 *ss2 = NULL;
     ESS_SIGNING_CERT *ss1 = NULL;
-    STACK_OF(X509) *one = sk_X509_new_null();
+    STACK_OF(X509) *one = NULL;
     csign_rc rc = CSIGN_OK;
+
+    /* Present means: exactly one value, a SEQUENCE; anything else is
+     * refused, not skipped. */
+    if (CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1) >= 0) {
+        ASN1_TYPE *t =
+            single_attr(si, NID_id_smime_aa_signingCertificateV2, "signingCertificateV2", &rc);
+        if (t == NULL)
+            return rc;
+        if (t->type != V_ASN1_SEQUENCE)
+            return NO("signed attribute signingCertificateV2 is malformed");
+        v2 = t->value.sequence;
+    }
+    if (CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificate, -1) >= 0) {
+        ASN1_TYPE *t =
+            single_attr(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
+        if (t == NULL)
+            return rc;
+        if (t->type != V_ASN1_SEQUENCE)
+            return NO("signed attribute signingCertificate is malformed");
+        v1 = t->value.sequence;
+    }
+    one = sk_X509_new_null();
 
     if (v2 != NULL) {
         const unsigned char *p = ASN1_STRING_get0_data(v2);
@@ -257,6 +302,18 @@ static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509)
         if (X509_verify_cert(ctx) != 1)
             rc = NO("signer not trusted: %s",
                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        /* OpenSSL 3.0 has no code-signing purpose to check EKU along the
+         * chain: a CA limited by its extendedKeyUsage to other uses must
+         * not vouch for code signing. */
+        STACK_OF(X509) *chain = rc == CSIGN_OK ? X509_STORE_CTX_get0_chain(ctx) : NULL;
+        for (int i = 1; chain != NULL && rc == CSIGN_OK && i < sk_X509_num(chain); i++) {
+            X509 *ca = sk_X509_value(chain, i);
+            if ((X509_get_extension_flags(ca) & EXFLAG_XKUSAGE) != 0 &&
+                (X509_get_extended_key_usage(ca) & (XKU_CODE_SIGN | XKU_ANYEKU)) == 0)
+                rc = NO("signer not trusted: CA certificate %d of the chain excludes code "
+                        "signing (extendedKeyUsage)",
+                        i);
+        }
     }
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);

@@ -25,7 +25,7 @@ struct hsm {
     bool have_session;
     bool logged_in;
     hsm_token token; /* the session's token */
-    struct sign_ref *sign_refs; /* for token-backed keys (signkey.c) */
+    struct sign_ref **sign_refs; /* for token-backed keys (signkey.c) */
     size_t nsign_refs;
 };
 

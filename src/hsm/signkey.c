@@ -115,6 +115,8 @@ static bool methods_ready(void)
 
 void hsm_signkeys_release(hsm *h)
 {
+    for (size_t i = 0; i < h->nsign_refs; i++)
+        free(h->sign_refs[i]);
     free(h->sign_refs);
     h->sign_refs = NULL;
     h->nsign_refs = 0;
@@ -131,12 +133,16 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
         return err_set(CSIGN_ETOKEN, "key '%s' has no private key in this session", k->label);
     if (!methods_ready())
         return err_oom();
-    /* One reference per key, alive as long as the session. */
-    sign_ref *refs = realloc(h->sign_refs, (h->nsign_refs + 1) * sizeof(*refs));
+    /* One reference per key, each allocated on its own (keys point at
+     * them), alive as long as the hsm. */
+    sign_ref **refs = realloc(h->sign_refs, (h->nsign_refs + 1) * sizeof(*refs));
     if (refs == NULL)
         return err_oom();
     h->sign_refs = refs;
-    r = &refs[h->nsign_refs];
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return err_oom();
+    refs[h->nsign_refs++] = r;
     r->h = h;
     r->obj = k->priv_handle;
     rc = hsm_key_public(h, k, &pub);
@@ -165,7 +171,6 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
         EVP_PKEY_free(pk);
         return rc;
     }
-    h->nsign_refs++;
     *out = pk;
     return CSIGN_OK;
 }

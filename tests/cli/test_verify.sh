@@ -171,6 +171,41 @@ t_pss_with_sha1_mgf_refused() {
     verify_fails "signature algorithm RSASSA-PSS is not allowed"
 }
 
+t_pem_with_hidden_trailing_data() {
+    pki
+    osign leaf
+    { echo "-----BEGIN CMS-----"; { cat "$CASE/f.p7s"; printf 'GARBAGE'; } | base64;
+      echo "-----END CMS-----"; } >"$CASE/f.pem"
+    verify_fails "malformed signature: trailing data" --sig "$CASE/f.pem"
+    { echo "-----BEGIN CMS-----"; base64 <"$CASE/f.p7s"; echo "-----END CMS-----"; } >"$CASE/ok.pem"
+    run csign verify --trust "$CASE/pki/ca.pem" --sig "$CASE/ok.pem" "$CASE/f"
+    expect_rc 0
+}
+
+t_ber_indefinite_length_refused() {
+    pki
+    osign leaf
+    [ "$(head -c 2 "$CASE/f.p7s" | od -An -tx1 | tr -d ' ')" = 3082 ] || fail "unexpected DER header"
+    { printf '\x30\x80'; tail -c +5 "$CASE/f.p7s"; printf '\x00\x00'; } >"$CASE/ber.p7s"
+    verify_fails "malformed signature: not DER" --sig "$CASE/ber.p7s"
+}
+
+t_ca_excluding_code_signing() {
+    pki
+    local d=$CASE/pki
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/tls.key" \
+        -subj "/CN=TLS only CA" -out "$d/tls.csr" 2>/dev/null
+    printf '[v]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nextendedKeyUsage=serverAuth\n' >"$d/tls.ext"
+    openssl x509 -req -in "$d/tls.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -days 5 \
+        -extfile "$d/tls.ext" -extensions v -out "$d/tls.pem" 2>/dev/null
+    printf '[l]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >"$d/l.ext"
+    openssl x509 -req -in "$d/leaf.csr" -CA "$d/tls.pem" -CAkey "$d/tls.key" -days 5 \
+        -extfile "$d/l.ext" -extensions l -out "$d/l3.pem" 2>/dev/null
+    openssl cms -sign -binary -in "$CASE/f" -signer "$d/l3.pem" -inkey "$d/leaf.key" \
+        -certfile "$d/tls.pem" -outform DER -out "$CASE/f.p7s" 2>/dev/null
+    verify_fails "signer not trusted: CA certificate 1 of the chain excludes code signing"
+}
+
 t_trailing_bytes() {
     pki
     osign leaf
@@ -260,9 +295,17 @@ t_usage_and_io_errors() {
     run csign verify --trust "$CASE/pki/ca.pem" "$CASE/missing"
     expect_rc 4
     expect_err "could not be checked"
-    run csign verify --trust "$CASE/pki/ca.pem" --at-time yesterday "$CASE/f"
+    for t in yesterday 2026-02-31T00:00:00Z 2026-11-27T12:00:00-9x:00 2026-1-1T1:1:1Z \
+        " 2026-11-27T12:00:00Z" 2026-11-27T12:00:00 2026-11-27T24:00:00Z 2026-11-27T12:00:00+ab:cd; do
+        run csign verify --trust "$CASE/pki/ca.pem" --at-time "$t" "$CASE/f"
+        expect_rc 2
+        expect_err "RFC 3339"
+    done
+    run csign verify --trust "$CASE/pki/ca.pem" --at-time 2099-01-01T00:00:00.5+01:00 "$CASE/f"
+    expect_rc 1
+    run csign verify --trust "$CASE/pki/ca.pem" --sig - -
     expect_rc 2
-    expect_err "RFC 3339"
+    expect_err "cannot both come from standard input"
     run csign verify --trust "$CASE/nope.pem" "$CASE/f"
     expect_rc 4
 }
