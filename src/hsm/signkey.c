@@ -3,11 +3,12 @@
  * Token-backed EVP_PKEYs: the public key in software, with an RSA or EC
  * method whose private operation is C_Sign on csign's own session.
  *
- * This replaces libp11's keys, which sign through a session pool of their
- * own: with libp11 0.4.12 a single failed C_OpenSession in that pool (which
- * SoftHSM answers now and then while another process writes the token)
- * left the process waiting forever, a failed C_GetInfo made it finalise the
- * module under csign's session, and every run had two sessions, not one.
+ * csign does not take keys from libp11, which signs through a session pool
+ * of its own: with libp11 0.4.12 a single failed C_OpenSession in that pool
+ * (which SoftHSM answers now and then while another process writes the
+ * token) leaves the process waiting forever, a failed C_GetInfo makes it
+ * finalise the module under csign's session, and every run would have two
+ * sessions, not one.
  *
  * The legacy RSA_METHOD and EC_KEY_METHOD interfaces are the ones OpenSSL
  * 3.0 offers for a key whose private half lives elsewhere, short of a
