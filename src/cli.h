@@ -26,6 +26,7 @@ typedef struct {
 } cli_command;
 
 extern const cli_command cmd_csr;
+extern const cli_command cmd_digest;
 extern const cli_command cmd_import_cert;
 extern const cli_command cmd_init_token;
 extern const cli_command cmd_keygen;

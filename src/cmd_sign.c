@@ -23,6 +23,7 @@ enum {
     OPT_CHAIN,
     OPT_DIGEST,
     OPT_PSS,
+    OPT_DIGEST_HEX,
     OPT_PEM,
     OPT_OUT,
     OPT_OUT_DIR,
@@ -40,6 +41,8 @@ static const opt_spec opts[] = {
     {OPT_DIGEST, "digest", 0, "ALG",
      "sha256, sha384 or sha512 (default: sha256; sha384 for P-384, sha512 for P-521)"},
     {OPT_PSS, "pss", 0, NULL, "RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys)"},
+    {OPT_DIGEST_HEX, "digest-hex", 0, "ALG:HEX",
+     "sign a digest computed elsewhere (csign digest) instead of files; needs -o"},
     {OPT_PEM, "pem", 0, NULL, "write PEM instead of DER"},
     {OPT_OUT, "out", 'o', "FILE", "signature file (one input only; default FILE.p7s)"},
     {OPT_OUT_DIR, "out-dir", 0, "DIR", "write each signature into DIR"},
@@ -71,6 +74,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_PSS:
         o->pss = true;
         break;
+    case OPT_DIGEST_HEX:
+        o->have_given = true;
+        return parse_digest_hex(arg, "--digest-hex", &o->given);
     case OPT_PEM:
         o->pem = true;
         break;
@@ -106,6 +112,16 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
         return rc;
     if (o->key == NULL)
         return err_set(CSIGN_EUSAGE, "--key is required");
+    if (o->have_given) {
+        if (o->nfiles > 0)
+            return err_set(CSIGN_EUSAGE, "--digest-hex signs a digest, not files");
+        if (o->out == NULL)
+            return err_set(CSIGN_EUSAGE, "--digest-hex needs -o");
+        if (o->md != NULL && o->md != o->given.md)
+            return err_set(CSIGN_EUSAGE, "--digest and the algorithm of --digest-hex differ");
+        /* One job, named after what is signed. */
+        o->files[o->nfiles++] = (char *)"(digest)";
+    }
     if (o->nfiles == 0)
         return err_set(CSIGN_EUSAGE, "give the files to sign");
     if (o->out != NULL && o->nfiles > 1)
@@ -115,6 +131,29 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     for (int i = 0; i < o->nfiles; i++)
         if (strcmp(o->files[i], "-") == 0 && o->out == NULL)
             return err_set(CSIGN_EUSAGE, "signing standard input needs -o");
+    return CSIGN_OK;
+}
+
+csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d)
+{
+    const char *colon = strchr(text, ':');
+    char alg[16];
+    size_t n = 0;
+
+    memset(d, 0, sizeof(*d));
+    if (colon == NULL || (size_t)(colon - text) >= sizeof(alg))
+        return err_set(CSIGN_EUSAGE, "%s needs ALG:HEX, such as sha256:9f86...", option);
+    memcpy(alg, text, (size_t)(colon - text));
+    alg[colon - text] = '\0';
+    d->md = digest_by_name(alg);
+    if (d->md == NULL)
+        return err_set(CSIGN_EUSAGE, "%s: unknown digest '%s' (sha256, sha384 or sha512)", option,
+                       alg);
+    if (cli_hex(colon + 1, option, d->value, sizeof(d->value), &n) != CSIGN_OK ||
+        n != (size_t)EVP_MD_get_size(d->md))
+        return err_set(CSIGN_EUSAGE, "%s: %s needs %d hex digits", option, alg,
+                       2 * EVP_MD_get_size(d->md));
+    d->len = (unsigned int)n;
     return CSIGN_OK;
 }
 
@@ -285,7 +324,12 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, const EVP_
 {
     unsigned char *sig = NULL;
     size_t len = 0;
-    csign_rc rc = digest_path(j->file, md, &j->digest);
+    csign_rc rc = CSIGN_OK;
+
+    if (o->have_given)
+        j->digest = o->given;
+    else
+        rc = digest_path(j->file, md, &j->digest);
 
     if (rc == CSIGN_OK)
         rc = cms_sign_digest(s, &j->digest, o->pem, &sig, &len);
@@ -426,7 +470,7 @@ static csign_rc run(int argc, char **argv)
         rc = open_signer(&o, &st);
     if (rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o.pss};
-        const EVP_MD *md = o.md ? o.md : x509gen_digest(st.pub);
+        const EVP_MD *md = o.have_given ? o.given.md : o.md ? o.md : x509gen_digest(st.pub);
         subject = cert_subject(st.cert);
         cert_fingerprint(st.cert, fingerprint);
         for (int i = 0; i < o.nfiles && stop_signal == 0; i++) {

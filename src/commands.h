@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "csign/digest.h"
 
 typedef struct {
     cli_common c;
@@ -81,6 +82,8 @@ typedef struct {
     const char *chain;
     const EVP_MD *md; /* NULL: by key */
     bool pss;
+    digest_result given; /* --digest-hex: a digest computed elsewhere */
+    bool have_given;
     bool pem;
     const char *out;
     const char *out_dir;
@@ -94,6 +97,19 @@ typedef struct {
 /* Parses sign's options; o->files points into a new array the caller
  * frees with free(o->files). */
 csign_rc sign_parse(int argc, char **argv, sign_opts *o);
+
+typedef struct {
+    cli_common c;
+    const EVP_MD *md;
+    char **files;
+    int nfiles;
+} digest_opts;
+
+csign_rc digest_parse(int argc, char **argv, digest_opts *o);
+
+/* Parses "sha256:HEX" (sha384, sha512) into d. CSIGN_EUSAGE naming option
+ * when the algorithm is unknown or the hex is not one digest long. */
+csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d);
 
 /*
  * Stores cert on the token as the certificate of key (same label and id):

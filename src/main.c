@@ -16,7 +16,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_init_token,  &cmd_list, &cmd_keygen, &cmd_csr, &cmd_selfsign,
-    &cmd_import_cert, &cmd_sign, &cmd_verify, NULL,
+    &cmd_import_cert, &cmd_sign, &cmd_verify, &cmd_digest, NULL,
 };
 
 enum { OPT_VERSION = OPT_HELP + 1 };
