@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "csign/cert.h"
@@ -24,6 +25,7 @@ enum {
     OPT_DIGEST,
     OPT_PSS,
     OPT_DIGEST_HEX,
+    OPT_JOBS,
     OPT_PEM,
     OPT_OUT,
     OPT_OUT_DIR,
@@ -49,6 +51,7 @@ static const opt_spec opts[] = {
     {OPT_FORCE, "force", 0, NULL, "replace existing signature files"},
     {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -74,6 +77,14 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_PSS:
         o->pss = true;
         break;
+    case OPT_JOBS: {
+        char *end = NULL;
+        long n = strtol(arg, &end, 10);
+        if (*end != '\0' || n < 1 || n > 64)
+            return err_set(CSIGN_EUSAGE, "--jobs needs a number from 1 to 64");
+        o->jobs = (int)n;
+        break;
+    }
     case OPT_DIGEST_HEX:
         o->have_given = true;
         return parse_digest_hex(arg, "--digest-hex", &o->given);
@@ -104,6 +115,8 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     csign_rc rc;
 
     memset(o, 0, sizeof(*o));
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
     o->files = calloc((size_t)argc + 1, sizeof(*o->files));
     if (o->files == NULL)
         return err_oom();
@@ -165,6 +178,7 @@ typedef struct {
     csign_rc rc;
     char reason[ERR_MAX];
     digest_result digest;
+    bool signed_ok;
 } job;
 
 static void fail_job(job *j, csign_rc rc)
@@ -320,7 +334,8 @@ static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
 
 /* ---- Signing ------------------------------------------------------------- */
 
-static void sign_one(job *j, const sign_opts *o, const cms_signer *s, const EVP_MD *md)
+/* Signs one hashed file (hash_all() ran first) or the given digest. */
+static void sign_one(job *j, const sign_opts *o, const cms_signer *s)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
@@ -328,8 +343,6 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, const EVP_
 
     if (o->have_given)
         j->digest = o->given;
-    else
-        rc = digest_path(j->file, md, &j->digest);
 
     if (rc == CSIGN_OK)
         rc = cms_sign_digest(s, &j->digest, o->pem, &sig, &len);
@@ -338,6 +351,7 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, const EVP_
     OPENSSL_free(sig);
     if (rc != CSIGN_OK)
         fail_job(j, rc);
+    j->signed_ok = rc == CSIGN_OK;
 }
 
 static void report_text(const job *j)
@@ -370,6 +384,34 @@ static json_t *report_json(const job *j, const char *subject, const char *finger
     json_object_set_new(r, "error", j->rc == CSIGN_OK ? json_null() : cli_json_string(j->reason));
     json_object_set_new(r, "exit_code", json_integer(j->rc));
     return r;
+}
+
+/* Hashes every file still in the running on o->jobs threads; the token
+ * is not involved, so the signing that follows stays on one session. */
+static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
+{
+    digest_job *dj = calloc((size_t)o->nfiles, sizeof(*dj));
+    size_t n = 0;
+
+    if (dj == NULL)
+        return err_oom();
+    for (int i = 0; i < o->nfiles; i++)
+        if (jobs[i].rc == CSIGN_OK)
+            dj[n++].path = jobs[i].file;
+    csign_rc rc = digest_many(dj, n, md, o->jobs);
+    for (int i = 0, k = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
+        if (jobs[i].rc != CSIGN_OK)
+            continue;
+        jobs[i].digest = dj[k].result;
+        if (dj[k].rc != CSIGN_OK) {
+            jobs[i].rc = dj[k].rc;
+            snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", dj[k].reason);
+            memset(&jobs[i].digest, 0, sizeof(jobs[i].digest));
+        }
+        k++;
+    }
+    free(dj);
+    return rc;
 }
 
 /* Outputs are checked before the PIN is used; two inputs must not share
@@ -473,9 +515,11 @@ static csign_rc run(int argc, char **argv)
         const EVP_MD *md = o.have_given ? o.given.md : o.md ? o.md : x509gen_digest(st.pub);
         subject = cert_subject(st.cert);
         cert_fingerprint(st.cert, fingerprint);
-        for (int i = 0; i < o.nfiles && stop_signal == 0; i++) {
+        if (!o.have_given)
+            rc = hash_all(&o, jobs, md);
+        for (int i = 0; rc == CSIGN_OK && i < o.nfiles && stop_signal == 0; i++) {
             if (jobs[i].rc == CSIGN_OK)
-                sign_one(&jobs[i], &o, &s, md);
+                sign_one(&jobs[i], &o, &s);
             if (jobs[i].rc != CSIGN_OK && o.fail_fast)
                 break;
         }
@@ -492,7 +536,7 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK) {
         json_t *records = o.json ? json_array() : NULL;
         for (int i = 0; i < o.nfiles; i++) {
-            bool done = jobs[i].rc != CSIGN_OK || jobs[i].digest.len > 0;
+            bool done = jobs[i].rc != CSIGN_OK || jobs[i].signed_ok;
             if (!done)
                 continue; /* not reached after --fail-fast */
             if (jobs[i].rc != CSIGN_OK && failed++ == 0)

@@ -82,6 +82,7 @@ typedef struct {
     const char *chain;
     const EVP_MD *md; /* NULL: by key */
     bool pss;
+    int jobs;            /* hashing threads */
     digest_result given; /* --digest-hex: a digest computed elsewhere */
     bool have_given;
     bool pem;

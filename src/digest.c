@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,4 +119,54 @@ void digest_hex(const digest_result *d, char *buf)
     for (unsigned int i = 0; i < d->len; i++)
         snprintf(buf + 2 * i, 3, "%02x", d->value[i]);
     buf[2 * d->len] = '\0';
+}
+
+typedef struct {
+    digest_job *jobs;
+    size_t n, next;
+    const EVP_MD *md;
+    pthread_mutex_t lock;
+} batch;
+
+static void *worker(void *arg)
+{
+    batch *b = arg;
+
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        size_t i = b->next < b->n ? b->next++ : b->n;
+        pthread_mutex_unlock(&b->lock);
+        if (i == b->n)
+            return NULL;
+        digest_job *j = &b->jobs[i];
+        j->rc = digest_path(j->path, b->md, &j->result);
+        if (j->rc != CSIGN_OK)
+            snprintf(j->reason, sizeof(j->reason), "%s", err_msg());
+    }
+}
+
+csign_rc digest_many(digest_job *jobs, size_t n, const EVP_MD *md, int threads)
+{
+    batch b = {jobs, n, 0, md, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t tids[64];
+    int started = 0;
+
+    if (threads < 1)
+        threads = 1;
+    if (threads > 64)
+        threads = 64;
+    if ((size_t)threads > n)
+        threads = n > 0 ? (int)n : 1;
+    if (threads == 1) {
+        worker(&b);
+        return CSIGN_OK;
+    }
+    for (; started < threads; started++)
+        if (pthread_create(&tids[started], NULL, worker, &b) != 0)
+            break;
+    if (started == 0)
+        worker(&b); /* no thread could start: hash here */
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    return CSIGN_OK;
 }

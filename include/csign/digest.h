@@ -44,6 +44,22 @@ void digest_set_cancel(const volatile sig_atomic_t *flag);
 /* Opens path ("-": standard input) and hashes it with digest_fd(). */
 csign_rc digest_path(const char *path, const EVP_MD *md, digest_result *out);
 
+/* One file of a batch for digest_many(). */
+typedef struct {
+    const char *path;     /* in */
+    digest_result result; /* out */
+    csign_rc rc;          /* out: CSIGN_OK or why hashing failed */
+    char reason[256];     /* out: the reason, when rc is not CSIGN_OK */
+} digest_job;
+
+/*
+ * Hashes every job's file with md on up to threads threads (at least 1),
+ * each with its own buffer, so memory grows with threads, not with file
+ * sizes. Results do not depend on threads. Returns CSIGN_OK; when no
+ * thread can be started the files are hashed on the calling thread.
+ */
+csign_rc digest_many(digest_job *jobs, size_t n, const EVP_MD *md, int threads);
+
 /* Lowercase hex of the digest into buf (2 * len + 1 bytes). */
 void digest_hex(const digest_result *d, char *buf);
 

@@ -142,6 +142,32 @@ t_many_files_one_login() {
     done
 }
 
+t_jobs_give_identical_digests() {
+    signing_key
+    mkdir "$CASE/files"
+    local files=()
+    for i in $(seq 12); do
+        head -c $((i * 37000)) /dev/urandom >"$CASE/files/f$i"
+        files+=("$CASE/files/f$i")
+    done
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --jobs 1 --json "${files[@]}"
+    expect_rc 0
+    jq -c '[.[] | {path, digest}]' "$CASE/out" >"$CASE/one"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --jobs 2 --json --force "${files[@]}"
+    expect_rc 0
+    jq -c '[.[] | {path, digest}]' "$CASE/out" >"$CASE/two"
+    cmp -s "$CASE/one" "$CASE/two" || fail "--jobs 1 and --jobs 2 differ"
+    [ "$(jq length "$CASE/one")" -eq 12 ] || fail "not 12 records"
+    for i in $(seq 12); do
+        want=$(sha256sum "$CASE/files/f$i" | cut -d' ' -f1)
+        jq -e --arg f "$CASE/files/f$i" --arg d "$want" '.[] | select(.path == $f) | .digest == $d' \
+            "$CASE/out" >/dev/null || fail "f$i digest"
+    done
+    run csign sign --key "$KEY" --jobs 0 "$CASE/files/f1"
+    expect_rc 2
+    expect_err "--jobs needs a number"
+}
+
 t_one_failure_does_not_stop_the_others() {
     signing_key
     echo a >"$CASE/a"
