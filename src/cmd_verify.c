@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "csign/cert.h"
@@ -25,6 +27,7 @@ enum {
     OPT_EXPECT_SUBJECT,
     OPT_MIN_RSA_BITS,
     OPT_JSON,
+    OPT_JOBS,
 };
 
 static const opt_spec opts[] = {
@@ -37,6 +40,7 @@ static const opt_spec opts[] = {
     {OPT_EXPECT_SUBJECT, "expect-subject", 0, "DN", "the signer must have this subject"},
     {OPT_MIN_RSA_BITS, "min-rsa-bits", 0, "N", "smallest RSA key accepted (default 2048)"},
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -57,6 +61,7 @@ typedef struct {
     const char *expect_subject;
     long min_rsa_bits;
     bool json;
+    int jobs;
     char **files;
     int nfiles;
 } verify_opts;
@@ -163,6 +168,12 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_JSON:
         o->json = true;
         break;
+    case OPT_JOBS:
+        errno = 0;
+        o->jobs = (int)strtol(arg, &end, 10);
+        if (*end != '\0' || errno != 0 || o->jobs < 1 || o->jobs > 64)
+            return err_set(CSIGN_EUSAGE, "--jobs needs a number from 1 to 64");
+        break;
     }
     return CSIGN_OK;
 }
@@ -173,6 +184,8 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
 
     memset(o, 0, sizeof(*o));
     o->min_rsa_bits = 2048;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
     o->files = calloc((size_t)argc + 1, sizeof(*o->files));
     if (o->files == NULL)
         return err_oom();
@@ -238,6 +251,44 @@ static void check_one(const verify_opts *o, const verify_policy *p, outcome *x)
     if (rc != CSIGN_OK)
         snprintf(x->reason, sizeof(x->reason), "%s", err_msg());
     (void)o;
+}
+
+/* Files are checked on a pool of threads; each check is independent (the
+ * trust store is only read) and results are reported in order after. */
+typedef struct {
+    const verify_opts *o;
+    const verify_policy *p;
+    outcome *xs;
+    int n, next;
+    pthread_mutex_t lock;
+} pool;
+
+static void *check_worker(void *arg)
+{
+    pool *w = arg;
+
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int i = w->next < w->n ? w->next++ : w->n;
+        pthread_mutex_unlock(&w->lock);
+        if (i == w->n)
+            return NULL;
+        check_one(w->o, w->p, &w->xs[i]);
+    }
+}
+
+static void check_all(const verify_opts *o, const verify_policy *p, outcome *xs, int n)
+{
+    pool w = {o, p, xs, n, 0, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t tids[64];
+    int threads = o->jobs < n ? o->jobs : n, started = 0;
+
+    for (; threads > 1 && started < threads; started++)
+        if (pthread_create(&tids[started], NULL, check_worker, &w) != 0)
+            break;
+    check_worker(&w); /* this thread helps, and does it all when alone */
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
 }
 
 static void report_text(const outcome *x)
@@ -309,7 +360,6 @@ static csign_rc run(int argc, char **argv)
         p.expect_subject = subject;
     if (rc == CSIGN_OK && (xs = calloc((size_t)o.nfiles, sizeof(*xs))) == NULL)
         rc = err_oom();
-    json_t *records = rc == CSIGN_OK && o.json ? json_array() : NULL;
     for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
         outcome *x = &xs[i];
         x->file = o.files[i];
@@ -317,7 +367,12 @@ static csign_rc run(int argc, char **argv)
             snprintf(x->sig, sizeof(x->sig), "%s", o.sig);
         else
             snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
-        check_one(&o, &p, x);
+    }
+    if (rc == CSIGN_OK)
+        check_all(&o, &p, xs, o.nfiles);
+    json_t *records = rc == CSIGN_OK && o.json ? json_array() : NULL;
+    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
+        outcome *x = &xs[i];
         invalid += x->rc == CSIGN_ENO;
         errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
         if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)

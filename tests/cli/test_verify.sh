@@ -330,6 +330,28 @@ t_json_and_stdin() {
         and .exit_code == 1' "$CASE/out" >/dev/null || fail "JSON failure record"
 }
 
+t_jobs_give_identical_verdicts() {
+    pki
+    local files=()
+    for i in $(seq 10); do
+        head -c $((i * 30000)) /dev/urandom >"$CASE/g$i"
+        openssl cms -sign -binary -in "$CASE/g$i" -signer "$CASE/pki/leaf.pem" \
+            -inkey "$CASE/pki/leaf.key" -outform DER -out "$CASE/g$i.p7s" 2>/dev/null
+        files+=("$CASE/g$i")
+    done
+    echo tampered >>"$CASE/g3"
+    rm "$CASE/g7.p7s"
+    run csign verify --trust "$CASE/pki/ca.pem" --jobs 1 --json "${files[@]}"
+    expect_rc 4
+    jq -c '[.[] | {path, verdict, reason}]' "$CASE/out" >"$CASE/one"
+    run csign verify --trust "$CASE/pki/ca.pem" --jobs 2 --json "${files[@]}"
+    expect_rc 4
+    jq -c '[.[] | {path, verdict, reason}]' "$CASE/out" >"$CASE/two"
+    cmp -s "$CASE/one" "$CASE/two" || fail "--jobs 1 and --jobs 2 differ"
+    jq -e '[.[] | .verdict] == ["valid","valid","invalid","valid","valid","valid","error",
+        "valid","valid","valid"]' "$CASE/one" >/dev/null || fail "verdicts: $(cat "$CASE/one")"
+}
+
 t_file_names_escaped() {
     pki
     local name
