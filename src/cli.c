@@ -200,6 +200,22 @@ csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler ha
     return opt_parse(t, argc, argv, dispatch, &d, operands, n_operands);
 }
 
+csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_handler handler,
+                           void *ctx, cli_common *common)
+{
+    char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+    int n = 0;
+    csign_rc rc;
+
+    if (operands == NULL)
+        return err_oom();
+    rc = cli_parse(cmd, argc, argv, handler, ctx, common, operands, &n);
+    if (rc == CSIGN_OK && n > 0)
+        rc = err_set(CSIGN_EUSAGE, "unexpected argument '%s'", operands[0]);
+    free(operands);
+    return rc;
+}
+
 csign_rc cli_help(const cli_command *cmd)
 {
     const opt_spec *t[4];

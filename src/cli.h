@@ -70,6 +70,11 @@ typedef struct {
 csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler handler, void *ctx,
                    cli_common *common, char **operands, int *n_operands);
 
+/* cli_parse() for commands that take options only: any operand is a
+ * usage error. */
+csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_handler handler,
+                           void *ctx, cli_common *common);
+
 /* Prints the command's --help to stdout. */
 csign_rc cli_help(const cli_command *cmd);
 

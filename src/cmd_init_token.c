@@ -36,19 +36,12 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 
 csign_rc init_token_parse(int argc, char **argv, init_token_opts *o)
 {
-    char **operands = calloc((size_t)argc + 1, sizeof(*operands));
-    int n = 0;
     csign_rc rc;
 
-    if (operands == NULL)
-        return err_oom();
     memset(o, 0, sizeof(*o));
-    rc = cli_parse(&cmd_init_token, argc, argv, on_opt, o, &o->c, operands, &n);
-    if (rc == CSIGN_OK && n > 0)
-        rc = err_set(CSIGN_EUSAGE, "unexpected argument '%s'", operands[0]);
+    rc = cli_parse_options(&cmd_init_token, argc, argv, on_opt, o, &o->c);
     if (rc == CSIGN_OK && !o->c.help && o->label == NULL)
         rc = err_set(CSIGN_EUSAGE, "--label is required");
-    free(operands);
     return rc;
 }
 

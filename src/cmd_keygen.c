@@ -62,21 +62,14 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 
 csign_rc keygen_parse(int argc, char **argv, keygen_opts *o)
 {
-    char **operands = calloc((size_t)argc + 1, sizeof(*operands));
-    int n = 0;
     csign_rc rc;
 
-    if (operands == NULL)
-        return err_oom();
     memset(o, 0, sizeof(*o));
     o->spec = types[0].spec;
     o->type_name = types[0].name;
-    rc = cli_parse(&cmd_keygen, argc, argv, on_opt, o, &o->c, operands, &n);
-    if (rc == CSIGN_OK && n > 0)
-        rc = err_set(CSIGN_EUSAGE, "unexpected argument '%s'", operands[0]);
+    rc = cli_parse_options(&cmd_keygen, argc, argv, on_opt, o, &o->c);
     if (rc == CSIGN_OK && !o->c.help && o->key == NULL)
         rc = err_set(CSIGN_EUSAGE, "--key is required");
-    free(operands);
     return rc;
 }
 

@@ -61,22 +61,15 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 
 csign_rc selfsign_parse(int argc, char **argv, selfsign_opts *o)
 {
-    char **operands = calloc((size_t)argc + 1, sizeof(*operands));
-    int n = 0;
     csign_rc rc;
 
-    if (operands == NULL)
-        return err_oom();
     memset(o, 0, sizeof(*o));
     o->days = 365;
-    rc = cli_parse(&cmd_selfsign, argc, argv, on_opt, o, &o->c, operands, &n);
-    if (rc == CSIGN_OK && n > 0)
-        rc = err_set(CSIGN_EUSAGE, "unexpected argument '%s'", operands[0]);
+    rc = cli_parse_options(&cmd_selfsign, argc, argv, on_opt, o, &o->c);
     if (rc == CSIGN_OK && !o->c.help && o->key == NULL)
         rc = err_set(CSIGN_EUSAGE, "--key is required");
     if (rc == CSIGN_OK && !o->c.help && o->subject == NULL)
         rc = err_set(CSIGN_EUSAGE, "--subject is required");
-    free(operands);
     return rc;
 }
 
