@@ -110,6 +110,20 @@ run_tests() {
     [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }
 
+# descendant_named PID NAME: prints the pid of the first process below PID
+# whose command name is NAME; fails when there is none.
+descendant_named() {
+    local kid
+    for kid in $(pgrep -P "$1"); do
+        if [ "$(cat "/proc/$kid/comm" 2>/dev/null)" = "$2" ]; then
+            echo "$kid"
+            return 0
+        fi
+        descendant_named "$kid" "$2" && return 0
+    done
+    return 1
+}
+
 # tty_dialog COMMAND ANSWER...: runs COMMAND (a shell string) on a
 # pseudo-terminal made by script(1). Before typing each ANSWER it waits for
 # a prompt (text up to a ':' that mentions "PIN" or "confirm"), as a person

@@ -236,12 +236,11 @@ PROBE
     exec {rfd}<&"${TTY[0]}"
     IFS= read -r -d ':' -t 20 chunk <&"$rfd" || fail "no prompt"
     [[ $chunk == *PIN* ]] || fail "no prompt: $chunk"
-    sleep 0.2
-    # script(1) runs sh, which runs csign; signal that csign only.
-    local sh_pid csign_pid
-    sh_pid=$(pgrep -P "$pid" | head -n 1)
-    csign_pid=$(pgrep -P "$sh_pid" -x csign)
-    [ -n "$csign_pid" ] || fail "csign not running"
+    # script(1) runs the shell, which runs csign; signal that csign only.
+    # How many shells stand between them depends on $SHELL, so search all
+    # of script's descendants.
+    local csign_pid
+    csign_pid=$(descendant_named "$pid" csign) || fail "csign not running"
     kill -INT "$csign_pid"
     timeout 20 cat <&"$rfd" | tr -d '\r' >"$CASE/out"
     wait "$pid"
