@@ -11,7 +11,7 @@ packages=(
   libjansson-dev
   libcmocka-dev
   softhsm2 opensc
-  util-linux procps jq
+  util-linux procps jq strace time
 )
 
 missing=()

@@ -17,6 +17,7 @@
 #include "csign/cms.h"
 #include "csign/io.h"
 #include "csign/x509gen.h"
+#include "signer.h"
 
 enum {
     OPT_KEY = 1,
@@ -178,6 +179,8 @@ typedef struct {
     csign_rc rc;
     char reason[ERR_MAX];
     digest_result digest;
+    bool staged; /* its signature waits in the output batch */
+    io_outcome written;
     bool signed_ok;
 } job;
 
@@ -225,133 +228,65 @@ static void catch_stop_signals(void)
     digest_set_cancel(&stop_signal);
 }
 
-/* ---- Signer certificate and chain ---------------------------------------- */
-
-/* The first certificate of a file. */
-static csign_rc cert_from_file(const char *path, X509 **out)
-{
-    STACK_OF(X509) *certs = NULL;
-    csign_rc rc = cert_read_file(path, &certs);
-
-    if (rc != CSIGN_OK)
-        return rc;
-    *out = sk_X509_shift(certs);
-    sk_X509_pop_free(certs, X509_free);
-    return CSIGN_OK;
-}
-
-static X509 *parse_der(const hsm_cert *c)
-{
-    const unsigned char *p = c->der;
-    return d2i_X509(NULL, &p, (long)c->der_len);
-}
-
-/* The one certificate on the token that a --cert URI names. */
-static csign_rc cert_from_uri(cli_token *t, const char *text, X509 **out)
-{
-    hsm_uri *u = NULL;
-    hsm_cert *one = NULL;
-    size_t n = 0;
-    csign_rc rc = hsm_uri_parse(text, &u);
-
-    if (rc == CSIGN_OK)
-        rc = hsm_certs(t->h, u, &one, &n);
-    if (rc == CSIGN_OK && n != 1)
-        rc =
-            err_set(n == 0 ? CSIGN_ETOKEN : CSIGN_EUSAGE, "--cert URI matches %zu certificates", n);
-    if (rc == CSIGN_OK && (*out = parse_der(&one[0])) == NULL)
-        rc = err_set(CSIGN_EINPUT, "the certificate on the token does not parse");
-    hsm_certs_free(one, n);
-    hsm_uri_free(u);
-    return rc;
-}
-
-/* The certificate on the token with the key's id. */
-static csign_rc cert_of_key(const hsm_cert *certs, size_t n, const hsm_key *key, X509 **out)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (certs[i].authority || key->id_len == 0 || certs[i].id_len != key->id_len ||
-            memcmp(certs[i].id, key->id, key->id_len) != 0)
-            continue;
-        *out = parse_der(&certs[i]);
-        return *out ? CSIGN_OK
-                    : err_set(CSIGN_EINPUT, "the key's certificate on the token does not parse");
-    }
-    return err_set(CSIGN_ETOKEN,
-                   "key '%s' has no certificate on the token; store one with import-cert or "
-                   "give --cert",
-                   key->label);
-}
-
-/* The issuers of cert stored on the token, followed upwards. */
-static csign_rc chain_from_token(const hsm_cert *certs, size_t n, X509 *cert, STACK_OF(X509) * *out)
-{
-    STACK_OF(X509) *chain = sk_X509_new_null();
-    X509 *at = cert;
-
-    if (chain == NULL)
-        return err_oom();
-    /* A bounded walk: a loop of certificates must not hang csign. */
-    for (int depth = 0; depth < 8 && X509_check_issued(at, at) != X509_V_OK; depth++) {
-        X509 *next = NULL;
-        for (size_t i = 0; next == NULL && i < n; i++) {
-            X509 *c = certs[i].authority ? parse_der(&certs[i]) : NULL;
-            if (c != NULL && X509_check_issued(c, at) == X509_V_OK && sk_X509_push(chain, c))
-                next = c;
-            else
-                X509_free(c);
-        }
-        if (next == NULL)
-            break;
-        at = next;
-    }
-    *out = chain;
-    return CSIGN_OK;
-}
-
-/* The signer certificate (--cert, else the token's certificate of the
- * key) and the chain to include (--chain, else issuers on the token). */
-static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key, X509 **cert,
-                           STACK_OF(X509) * *chain)
-{
-    hsm_cert *certs = NULL;
-    size_t n = 0;
-    csign_rc rc = hsm_certs(t->h, NULL, &certs, &n);
-
-    *cert = NULL;
-    *chain = NULL;
-    if (rc == CSIGN_OK && o->cert == NULL)
-        rc = cert_of_key(certs, n, key, cert);
-    else if (rc == CSIGN_OK && strncmp(o->cert, "pkcs11:", 7) == 0)
-        rc = cert_from_uri(t, o->cert, cert);
-    else if (rc == CSIGN_OK)
-        rc = cert_from_file(o->cert, cert);
-    if (rc == CSIGN_OK)
-        rc = o->chain ? cert_read_file(o->chain, chain) : chain_from_token(certs, n, *cert, chain);
-    hsm_certs_free(certs, n);
-    return rc;
-}
-
 /* ---- Signing ------------------------------------------------------------- */
 
-/* Signs one hashed file (hash_all() ran first) or the given digest. */
-static void sign_one(job *j, const sign_opts *o, const cms_signer *s)
+/* Signs one hashed file (hash_all() ran first) or the given digest; the
+ * signature joins the output batch. */
+static void sign_one(job *j, const sign_opts *o, const cms_signer *s, io_batch *out)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
-    csign_rc rc = CSIGN_OK;
 
     if (o->have_given)
         j->digest = o->given;
-
+    csign_rc rc = cms_sign_digest(s, &j->digest, o->pem, &sig, &len);
     if (rc == CSIGN_OK)
-        rc = cms_sign_digest(s, &j->digest, o->pem, &sig, &len);
-    if (rc == CSIGN_OK)
-        rc = io_write_file(j->out, sig, len, o->force);
+        rc = io_batch_add(out, j->out, sig, len, o->force, &j->written);
     OPENSSL_free(sig);
     if (rc != CSIGN_OK)
         fail_job(j, rc);
-    j->signed_ok = rc == CSIGN_OK;
+    j->staged = rc == CSIGN_OK;
+}
+
+/* Signatures are flushed to disk a batch at a time: about one flush per
+ * batch instead of one per file. Small enough to keep few files open. */
+#define OUTPUT_BATCH 128
+
+/* Puts the batch's signatures in place; each job learns its outcome. */
+static void commit_outputs(io_batch *out, job *jobs, int upto)
+{
+    io_batch_commit(out);
+    for (int i = 0; i < upto; i++) {
+        if (!jobs[i].staged)
+            continue;
+        jobs[i].staged = false;
+        jobs[i].signed_ok = jobs[i].written.rc == CSIGN_OK;
+        if (!jobs[i].signed_ok) {
+            jobs[i].rc = jobs[i].written.rc;
+            snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", jobs[i].written.reason);
+        }
+    }
+}
+
+/* Signs every job still in the running, in order, on the one session. */
+static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s)
+{
+    io_batch *out = io_batch_new();
+
+    if (out == NULL)
+        return err_oom();
+    for (int i = 0; i < o->nfiles && stop_signal == 0; i++) {
+        if (jobs[i].rc == CSIGN_OK)
+            sign_one(&jobs[i], o, s, out);
+        if (io_batch_size(out) == OUTPUT_BATCH || i + 1 == o->nfiles ||
+            (jobs[i].rc != CSIGN_OK && o->fail_fast))
+            commit_outputs(out, jobs, i + 1);
+        if (jobs[i].rc != CSIGN_OK && o->fail_fast)
+            break;
+    }
+    /* Interrupted: what is not committed goes, temporary files and all. */
+    io_batch_free(out);
+    return CSIGN_OK;
 }
 
 static void report_text(const job *j)
@@ -436,64 +371,10 @@ static csign_rc plan(const sign_opts *o, job *jobs)
     return CSIGN_OK;
 }
 
-typedef struct {
-    cli_token t;
-    hsm_uri *uri;
-    hsm_key key;
-    EVP_PKEY *pub, *priv;
-    X509 *cert;
-    STACK_OF(X509) * chain;
-} signer_state;
-
-/* Opens the token, checks the certificate, then logs in (once). */
-static csign_rc open_signer(const sign_opts *o, signer_state *st)
-{
-    pin_source src;
-    csign_rc rc = hsm_uri_parse(o->key, &st->uri);
-
-    if (rc == CSIGN_OK && !hsm_uri_names_object(st->uri))
-        rc = err_set(CSIGN_EUSAGE, "--key needs a URI that names a key (object= or id=)");
-    if (rc == CSIGN_OK)
-        rc = cli_pin_source(&o->c, st->uri, &src);
-    if (rc == CSIGN_OK)
-        rc = cli_token_open(&o->c, st->uri, false, false, &st->t);
-    if (rc == CSIGN_OK)
-        rc = hsm_key_find(st->t.h, st->uri, false, &st->key);
-    if (rc == CSIGN_OK)
-        rc = hsm_key_public(st->t.h, &st->key, &st->pub);
-    if (rc == CSIGN_OK && o->pss && !EVP_PKEY_is_a(st->pub, "RSA"))
-        rc = err_set(CSIGN_EUSAGE, "--pss needs an RSA key");
-    if (rc == CSIGN_OK)
-        rc = find_certs(o, &st->t, &st->key, &st->cert, &st->chain);
-    if (rc == CSIGN_OK)
-        rc = cert_check_code_signing(st->cert, st->pub, time(NULL));
-    if (rc == CSIGN_OK)
-        rc = cli_login(&st->t, &o->c, &src);
-    if (rc == CSIGN_OK) {
-        hsm_key_clear(&st->key);
-        rc = hsm_key_find(st->t.h, st->uri, true, &st->key);
-    }
-    if (rc == CSIGN_OK)
-        rc = hsm_key_private(st->t.h, &st->key, &st->priv);
-    return rc;
-}
-
-static void close_signer(signer_state *st)
-{
-    /* The token-backed key goes before the token does. */
-    EVP_PKEY_free(st->priv);
-    EVP_PKEY_free(st->pub);
-    X509_free(st->cert);
-    sk_X509_pop_free(st->chain, X509_free);
-    hsm_key_clear(&st->key);
-    cli_token_close(&st->t);
-    hsm_uri_free(st->uri);
-}
-
 static csign_rc run(int argc, char **argv)
 {
     sign_opts o;
-    signer_state st;
+    signer st;
     job *jobs = NULL;
     char *subject = NULL, fingerprint[65] = "";
     int failed = 0;
@@ -509,7 +390,7 @@ static csign_rc run(int argc, char **argv)
     jobs = calloc((size_t)o.nfiles, sizeof(*jobs));
     rc = jobs ? plan(&o, jobs) : err_oom();
     if (rc == CSIGN_OK)
-        rc = open_signer(&o, &st);
+        rc = signer_open(&o, &st);
     if (rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o.pss};
         const EVP_MD *md = o.have_given ? o.given.md : o.md ? o.md : x509gen_digest(st.pub);
@@ -517,14 +398,10 @@ static csign_rc run(int argc, char **argv)
         cert_fingerprint(st.cert, fingerprint);
         if (!o.have_given)
             rc = hash_all(&o, jobs, md);
-        for (int i = 0; rc == CSIGN_OK && i < o.nfiles && stop_signal == 0; i++) {
-            if (jobs[i].rc == CSIGN_OK)
-                sign_one(&jobs[i], &o, &s);
-            if (jobs[i].rc != CSIGN_OK && o.fail_fast)
-                break;
-        }
+        if (rc == CSIGN_OK)
+            rc = sign_all(&o, jobs, &s);
     }
-    close_signer(&st);
+    signer_close(&st);
     if (stop_signal != 0) {
         /* Nothing half-written remains (outputs are atomic) and the
          * session is closed: end as the signal asked. */

@@ -24,6 +24,48 @@ csign_rc io_check_output(const char *path, bool force);
  * and !force; CSIGN_EIO on any I/O failure (nothing is left behind). */
 csign_rc io_write_file(const char *path, const void *data, size_t len, bool force);
 
+/*
+ * Many files written as one batch cost about one flush, not one each:
+ * io_batch_add() writes each temporary file; io_batch_commit() starts the
+ * write-back of all of them at once, waits for each, renames each to its
+ * final name, then flushes each folder once. Every file stays atomic: a
+ * final name only ever holds a complete, flushed file. A batch belongs to
+ * one thread.
+ */
+typedef struct io_batch io_batch;
+
+/* What happened to one file of a batch; filled by io_batch_commit(). */
+typedef struct {
+    csign_rc rc;
+    char reason[ERR_MAX];
+} io_outcome;
+
+/* A new, empty batch (NULL when out of memory). */
+io_batch *io_batch_new(void);
+
+/* Files staged and not yet committed. */
+size_t io_batch_size(const io_batch *b);
+
+/*
+ * Writes data to a temporary file beside path (not flushed yet). outcome
+ * is borrowed until the commit, which fills it. On failure returns the
+ * code (as io_write_file() would) and stages nothing.
+ */
+csign_rc io_batch_add(io_batch *b, const char *path, const void *data, size_t len, bool force,
+                      io_outcome *outcome);
+
+/*
+ * Puts every staged file in place as described above and fills each
+ * outcome. Returns CSIGN_OK when all are in place, else the code of the
+ * first that is not (its reason is also left as the error). A file that
+ * failed leaves nothing behind. The batch is empty afterwards.
+ */
+csign_rc io_batch_commit(io_batch *b);
+
+/* Removes the temporary files of anything staged and not committed, then
+ * frees the batch. NULL is a no-op. */
+void io_batch_free(io_batch *b);
+
 /* Reads a whole file of at most max bytes. *data is malloc'd (with a NUL
  * after the bytes) and owned by the caller. "-" reads standard input.
  * CSIGN_EIO when it cannot be read, CSIGN_EINPUT when it is larger. */

@@ -99,6 +99,8 @@ count_calls() {
 run_tests() {
     local passed=0 failed=0 names t
     names=$(declare -F | awk '{print $3}' | grep '^t_' || true)
+    # CSIGN_ONLY=REGEX runs only the matching tests (while working on them).
+    [ -z "${CSIGN_ONLY:-}" ] || names=$(grep -E -- "$CSIGN_ONLY" <<<"$names" || true)
     for t in $names; do
         if (setup_case; "$t"); then
             passed=$((passed + 1)); echo "ok   $t"

@@ -142,6 +142,29 @@ t_many_files_one_login() {
     done
 }
 
+t_outputs_flushed_per_batch() {
+    # 300 outputs in one folder: every file is flushed, but the folder once
+    # per batch of 128, not once per file.
+    command -v strace >/dev/null || fail "strace is missing (scripts/install-deps.sh)"
+    signing_key
+    mkdir "$CASE/files"
+    for i in $(seq 300); do echo "file $i" >"$CASE/files/f$i"; done
+    CSIGN_PIN=$USER_PIN strace -f -qq -e trace=fsync,fdatasync -o "$CASE/strace" \
+        "$CSIGN_BIN" sign --key "$KEY" "$CASE"/files/f* >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    expect_rc 0
+    [ "$(grep -c '^signed ' "$CASE/out")" -eq 300 ] || fail "not 300 signed"
+    local data dirs
+    data=$(grep -c 'fdatasync(' "$CASE/strace")
+    dirs=$(grep -c 'fsync(' "$CASE/strace")
+    [ "$data" -eq 300 ] || fail "$data file flushes for 300 files"
+    [ "$dirs" -eq 3 ] || fail "$dirs folder flushes for 300 files in 3 batches"
+    ! ls "$CASE/files" | grep -q csign-tmp || fail "temporary file left"
+    for i in 1 128 129 256 257 300; do
+        ossl_verify "$CASE/files/f$i" "$CASE/files/f$i.p7s" || fail "f$i does not verify"
+    done
+}
+
 t_jobs_give_identical_digests() {
     signing_key
     mkdir "$CASE/files"

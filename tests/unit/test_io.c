@@ -357,6 +357,93 @@ static void test_check_output_unwritable(void **state)
 
 /* ---- io_read_file ------------------------------------------------------- */
 
+/* ---- io_batch ------------------------------------------------------------ */
+
+static void test_batch_commits_all(void **state)
+{
+    char sub[PATH_MAX + 8];
+    io_outcome out[40];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_non_null(b);
+    for (int i = 0; i < 40; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), i % 2 ? "sub/f%d" : "f%d", i);
+        assert_int_equal(io_batch_add(b, in_dir(name), name, strlen(name), false, &out[i]),
+                         CSIGN_OK);
+        /* Staged files have no final name yet. */
+        assert_int_equal(access(in_dir(name), F_OK), -1);
+    }
+    assert_int_equal(io_batch_size(b), 40);
+    assert_int_equal(io_batch_commit(b), CSIGN_OK);
+    assert_int_equal(io_batch_size(b), 0);
+    for (int i = 0; i < 40; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), i % 2 ? "sub/f%d" : "f%d", i);
+        assert_int_equal(out[i].rc, CSIGN_OK);
+        check_file(in_dir(name), name, strlen(name));
+    }
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(temp_files(sub), 0);
+    assert_int_equal(entries(dir), 21);
+    assert_int_equal(entries(sub), 20);
+    io_batch_free(b);
+}
+
+static void test_batch_one_fails_others_land(void **state)
+{
+    io_outcome out[3];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("a"), "A", 1, false, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("b"), "B", 1, false, &out[1]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("c"), "C", 1, false, &out[2]), CSIGN_OK);
+    /* Someone else creates b between staging and commit. */
+    put(in_dir("b"), "theirs", 6);
+    assert_int_equal(io_batch_commit(b), CSIGN_EUSAGE);
+    assert_contains(err_msg(), "exists");
+    assert_int_equal(out[0].rc, CSIGN_OK);
+    assert_int_equal(out[1].rc, CSIGN_EUSAGE);
+    assert_contains(out[1].reason, "exists");
+    assert_int_equal(out[2].rc, CSIGN_OK);
+    check_file(in_dir("a"), "A", 1);
+    check_file(in_dir("b"), "theirs", 6);
+    check_file(in_dir("c"), "C", 1);
+    assert_int_equal(temp_files(dir), 0);
+    io_batch_free(b);
+}
+
+static void test_batch_freed_leaves_nothing(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("x"), "X", 1, false, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("y"), "Y", 1, true, &out[1]), CSIGN_OK);
+    assert_int_equal(temp_files(dir), 2);
+    io_batch_free(b);
+    assert_int_equal(entries(dir), 0);
+    io_batch_free(NULL);
+}
+
+static void test_batch_add_missing_folder(void **state)
+{
+    io_outcome out;
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("none/x"), "X", 1, false, &out), CSIGN_EIO);
+    assert_contains(err_msg(), "cannot create");
+    assert_int_equal(io_batch_size(b), 0);
+    assert_int_equal(io_batch_commit(b), CSIGN_OK);
+    io_batch_free(b);
+}
+
 static void test_read_sizes(void **state)
 {
     static const size_t sizes[] = {0, 1, 2, 100, 4095, 4096, 4097, 8192, 8193, 70000};
@@ -777,6 +864,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_unwritable_folder, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_check_output, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_check_output_unwritable, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_commits_all, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_one_fails_others_land, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_freed_leaves_nothing, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_add_missing_folder, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_sizes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_nuls, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_small_max_big_file, make_dir, remove_dir),

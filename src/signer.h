@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef CSIGN_SIGNER_H
+#define CSIGN_SIGNER_H
+
+/* The signing side of `sign`: the key on the token, its certificate and
+ * the chain to include, checked before the PIN is used. */
+
+#include <openssl/x509.h>
+
+#include "commands.h"
+
+typedef struct {
+    cli_token t;
+    hsm_uri *uri;
+    hsm_key key;
+    EVP_PKEY *pub, *priv; /* priv is token-backed */
+    X509 *cert;
+    STACK_OF(X509) * chain;
+} signer;
+
+/*
+ * Opens the token, finds the key, the signer certificate (--cert, else the
+ * token's certificate with the key's id) and the chain (--chain, else the
+ * issuers stored on the token), checks the certificate for code signing
+ * with this key, then logs in once. On failure *st still needs
+ * signer_close().
+ */
+csign_rc signer_open(const sign_opts *o, signer *st);
+
+/* Frees everything, the token-backed key before the token. */
+void signer_close(signer *st);
+
+#endif
