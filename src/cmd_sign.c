@@ -33,6 +33,7 @@ enum {
     OPT_FORCE,
     OPT_FAIL_FAST,
     OPT_JSON,
+    OPT_MANIFEST,
 };
 
 static const opt_spec opts[] = {
@@ -53,6 +54,8 @@ static const opt_spec opts[] = {
     {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
+    {OPT_MANIFEST, "manifest", 0, "FILE",
+     "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -107,6 +110,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_JSON:
         o->json = true;
         break;
+    case OPT_MANIFEST:
+        o->manifest = arg;
+        break;
     }
     return CSIGN_OK;
 }
@@ -138,6 +144,12 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     }
     if (o->nfiles == 0)
         return err_set(CSIGN_EUSAGE, "give the files to sign");
+    if (o->manifest != NULL && (o->out != NULL || o->out_dir != NULL || o->have_given))
+        return err_set(CSIGN_EUSAGE, "--manifest writes FILE and FILE.p7s; it excludes -o, "
+                                     "--out-dir and --digest-hex");
+    for (int i = 0; o->manifest != NULL && i < o->nfiles; i++)
+        if (strcmp(o->files[i], "-") == 0)
+            return err_set(CSIGN_EUSAGE, "a manifest lists files, not standard input");
     if (o->out != NULL && o->nfiles > 1)
         return err_set(CSIGN_EUSAGE, "-o takes one input only; use --out-dir for several");
     if (o->out != NULL && o->out_dir != NULL)
@@ -371,37 +383,71 @@ static csign_rc plan(const sign_opts *o, job *jobs)
     return CSIGN_OK;
 }
 
+/* Prints one report per file that got a result; the first failure's code
+ * is the result. */
+static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st)
+{
+    char *subject = cert_subject(st->cert), fingerprint[65] = "";
+    json_t *records = o->json ? json_array() : NULL;
+    int failed = 0;
+    csign_rc first = CSIGN_OK;
+
+    cert_fingerprint(st->cert, fingerprint);
+    for (int i = 0; i < o->nfiles; i++) {
+        bool done = jobs[i].rc != CSIGN_OK || jobs[i].signed_ok;
+        if (!done)
+            continue; /* not reached after --fail-fast */
+        if (jobs[i].rc != CSIGN_OK && failed++ == 0)
+            first = jobs[i].rc;
+        if (records != NULL)
+            json_array_append_new(records, report_json(&jobs[i], subject, fingerprint));
+        if (records == NULL || jobs[i].rc != CSIGN_OK)
+            report_text(&jobs[i]);
+    }
+    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+        fputc('\n', stdout);
+    json_decref(records);
+    free(subject);
+    return failed > 0 ? err_set(first, "%d of %d files failed", failed, o->nfiles) : CSIGN_OK;
+}
+
+/* Signs each file (or the given digest) into its own signature file. */
+static csign_rc sign_files(const sign_opts *o)
+{
+    signer st;
+    job *jobs = calloc((size_t)o->nfiles, sizeof(*jobs));
+    csign_rc rc = jobs ? plan(o, jobs) : err_oom();
+
+    memset(&st, 0, sizeof(st));
+    if (rc == CSIGN_OK)
+        rc = signer_open(o, &st);
+    if (rc == CSIGN_OK) {
+        cms_signer s = {st.priv, st.cert, st.chain, o->pss};
+        const EVP_MD *md = o->have_given ? o->given.md : o->md ? o->md : x509gen_digest(st.pub);
+        if (!o->have_given)
+            rc = hash_all(o, jobs, md);
+        if (rc == CSIGN_OK)
+            rc = sign_all(o, jobs, &s);
+        if (rc == CSIGN_OK && stop_signal == 0)
+            rc = report_all(o, jobs, &st);
+    }
+    signer_close(&st);
+    free(jobs);
+    return rc;
+}
+
 static csign_rc run(int argc, char **argv)
 {
     sign_opts o;
-    signer st;
-    job *jobs = NULL;
-    char *subject = NULL, fingerprint[65] = "";
-    int failed = 0;
-    csign_rc first = CSIGN_OK;
     csign_rc rc = sign_parse(argc, argv, &o);
 
-    memset(&st, 0, sizeof(st));
     if (rc != CSIGN_OK || o.c.help) {
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_sign) : rc;
     }
     catch_stop_signals();
-    jobs = calloc((size_t)o.nfiles, sizeof(*jobs));
-    rc = jobs ? plan(&o, jobs) : err_oom();
-    if (rc == CSIGN_OK)
-        rc = signer_open(&o, &st);
-    if (rc == CSIGN_OK) {
-        cms_signer s = {st.priv, st.cert, st.chain, o.pss};
-        const EVP_MD *md = o.have_given ? o.given.md : o.md ? o.md : x509gen_digest(st.pub);
-        subject = cert_subject(st.cert);
-        cert_fingerprint(st.cert, fingerprint);
-        if (!o.have_given)
-            rc = hash_all(&o, jobs, md);
-        if (rc == CSIGN_OK)
-            rc = sign_all(&o, jobs, &s);
-    }
-    signer_close(&st);
+    rc = o.manifest ? sign_manifest(&o, &stop_signal) : sign_files(&o);
+    free(o.files);
     if (stop_signal != 0) {
         /* Nothing half-written remains (outputs are atomic) and the
          * session is closed: end as the signal asked. */
@@ -410,28 +456,6 @@ static csign_rc run(int argc, char **argv)
         signal(stop_signal, SIG_DFL);
         raise(stop_signal);
     }
-    if (rc == CSIGN_OK) {
-        json_t *records = o.json ? json_array() : NULL;
-        for (int i = 0; i < o.nfiles; i++) {
-            bool done = jobs[i].rc != CSIGN_OK || jobs[i].signed_ok;
-            if (!done)
-                continue; /* not reached after --fail-fast */
-            if (jobs[i].rc != CSIGN_OK && failed++ == 0)
-                first = jobs[i].rc;
-            if (records != NULL)
-                json_array_append_new(records, report_json(&jobs[i], subject, fingerprint));
-            if (records == NULL || jobs[i].rc != CSIGN_OK)
-                report_text(&jobs[i]);
-        }
-        if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-            fputc('\n', stdout);
-        json_decref(records);
-        if (failed > 0)
-            rc = err_set(first, "%d of %d files failed", failed, o.nfiles);
-    }
-    free(subject);
-    free(jobs);
-    free(o.files);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 /* Each command's parsed options, and its parser (no I/O, for unit tests). */
 
 #include <openssl/evp.h>
+#include <signal.h>
 
 #include "cli.h"
 #include "csign/digest.h"
@@ -91,6 +92,7 @@ typedef struct {
     bool force;
     bool fail_fast;
     bool json;
+    const char *manifest; /* --manifest: one signed checksum list */
     char **files;
     int nfiles;
 } sign_opts;
@@ -98,6 +100,11 @@ typedef struct {
 /* Parses sign's options; o->files points into a new array the caller
  * frees with free(o->files). */
 csign_rc sign_parse(int argc, char **argv, sign_opts *o);
+
+/* sign --manifest: hashes o->files, writes the checksum list o->manifest
+ * and its signature o->manifest + ".p7s", and prints the report. Once
+ * *stop is set nothing more is written. */
+csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop);
 
 typedef struct {
     cli_common c;

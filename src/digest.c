@@ -114,6 +114,16 @@ csign_rc digest_path(const char *path, const EVP_MD *md, digest_result *out)
     return rc;
 }
 
+csign_rc digest_buffer(const void *data, size_t len, const EVP_MD *md, digest_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->md = md;
+    out->bytes = len;
+    if (EVP_Digest(data, len, out->value, &out->len, md, NULL) != 1)
+        return err_set_ssl(CSIGN_EINTERNAL, "hashing failed");
+    return CSIGN_OK;
+}
+
 void digest_hex(const digest_result *d, char *buf)
 {
     for (unsigned int i = 0; i < d->len; i++)

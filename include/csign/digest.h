@@ -44,6 +44,9 @@ void digest_set_cancel(const volatile sig_atomic_t *flag);
 /* Opens path ("-": standard input) and hashes it with digest_fd(). */
 csign_rc digest_path(const char *path, const EVP_MD *md, digest_result *out);
 
+/* Hashes len bytes in memory (a manifest, say). */
+csign_rc digest_buffer(const void *data, size_t len, const EVP_MD *md, digest_result *out);
+
 /* One file of a batch for digest_many(). */
 typedef struct {
     const char *path;     /* in */
