@@ -28,6 +28,8 @@ enum {
     OPT_MIN_RSA_BITS,
     OPT_JSON,
     OPT_JOBS,
+    OPT_MANIFEST,
+    OPT_STRICT,
 };
 
 static const opt_spec opts[] = {
@@ -41,6 +43,10 @@ static const opt_spec opts[] = {
     {OPT_MIN_RSA_BITS, "min-rsa-bits", 0, "N", "smallest RSA key accepted (default 2048)"},
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
     {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
+    {OPT_MANIFEST, "manifest", 0, "FILE",
+     "verify a signed checksum list (signature FILE.p7s) and every file it lists"},
+    {OPT_STRICT, "strict", 0, NULL,
+     "with --manifest: files in the list's folder that it does not list fail too"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -62,6 +68,8 @@ typedef struct {
     long min_rsa_bits;
     bool json;
     int jobs;
+    const char *manifest;
+    bool strict;
     char **files;
     int nfiles;
 } verify_opts;
@@ -168,6 +176,12 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_JSON:
         o->json = true;
         break;
+    case OPT_MANIFEST:
+        o->manifest = arg;
+        break;
+    case OPT_STRICT:
+        o->strict = true;
+        break;
     case OPT_JOBS:
         errno = 0;
         o->jobs = (int)strtol(arg, &end, 10);
@@ -195,6 +209,16 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
     if (o->ntrust == 0)
         return err_set(CSIGN_EUSAGE, "--trust is required: csign never uses the system's "
                                      "trust store");
+    if (o->strict && o->manifest == NULL)
+        return err_set(CSIGN_EUSAGE, "--strict goes with --manifest");
+    if (o->manifest != NULL && o->nfiles > 0)
+        return err_set(CSIGN_EUSAGE, "--manifest checks the files the list names; give no "
+                                     "files");
+    if (o->manifest != NULL && strcmp(o->manifest, "-") == 0)
+        return err_set(CSIGN_EUSAGE, "--manifest needs a file: its paths are relative to its "
+                                     "folder");
+    if (o->manifest != NULL)
+        return CSIGN_OK;
     if (o->nfiles == 0)
         return err_set(CSIGN_EUSAGE, "give the files to verify");
     if (o->sig != NULL && o->nfiles > 1)
@@ -329,14 +353,53 @@ static json_t *report_json(const outcome *x)
     return j;
 }
 
+/* Checks each file against its own signature and reports in order. */
+static csign_rc verify_files(const verify_opts *o, const verify_policy *p)
+{
+    outcome *xs = calloc((size_t)o->nfiles, sizeof(*xs));
+    int invalid = 0, errors = 0;
+    csign_rc worst = CSIGN_OK;
+
+    if (xs == NULL)
+        return err_oom();
+    for (int i = 0; i < o->nfiles; i++) {
+        outcome *x = &xs[i];
+        x->file = o->files[i];
+        if (o->sig != NULL)
+            snprintf(x->sig, sizeof(x->sig), "%s", o->sig);
+        else
+            snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
+    }
+    check_all(o, p, xs, o->nfiles);
+    json_t *records = o->json ? json_array() : NULL;
+    for (int i = 0; i < o->nfiles; i++) {
+        outcome *x = &xs[i];
+        invalid += x->rc == CSIGN_ENO;
+        errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
+        if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)
+            worst = x->rc;
+        if (records != NULL)
+            json_array_append_new(records, report_json(x));
+        else
+            report_text(x);
+        verify_result_clear(&x->r);
+    }
+    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+        fputc('\n', stdout);
+    json_decref(records);
+    free(xs);
+    if (errors > 0)
+        return err_set(worst, "%d of %d files could not be checked", errors, o->nfiles);
+    if (invalid > 0)
+        return err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o->nfiles);
+    return CSIGN_OK;
+}
+
 static csign_rc run(int argc, char **argv)
 {
     verify_opts o;
     verify_policy p;
     X509_NAME *subject = NULL;
-    outcome *xs = NULL;
-    int invalid = 0, errors = 0;
-    csign_rc worst = CSIGN_OK;
     csign_rc rc = verify_parse(argc, argv, &o);
 
     memset(&p, 0, sizeof(p));
@@ -358,49 +421,23 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK && o.expect_subject != NULL &&
         (rc = dn_parse(o.expect_subject, &subject)) == 0)
         p.expect_subject = subject;
-    if (rc == CSIGN_OK && (xs = calloc((size_t)o.nfiles, sizeof(*xs))) == NULL)
-        rc = err_oom();
-    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
-        outcome *x = &xs[i];
-        x->file = o.files[i];
-        if (o.sig != NULL)
-            snprintf(x->sig, sizeof(x->sig), "%s", o.sig);
-        else
-            snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
+    if (rc == CSIGN_OK && o.manifest != NULL) {
+        manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs};
+        rc = verify_manifest(&m, &p);
+    } else if (rc == CSIGN_OK) {
+        rc = verify_files(&o, &p);
     }
-    if (rc == CSIGN_OK)
-        check_all(&o, &p, xs, o.nfiles);
-    json_t *records = rc == CSIGN_OK && o.json ? json_array() : NULL;
-    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
-        outcome *x = &xs[i];
-        invalid += x->rc == CSIGN_ENO;
-        errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
-        if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)
-            worst = x->rc;
-        if (records != NULL)
-            json_array_append_new(records, report_json(x));
-        else
-            report_text(x);
-        verify_result_clear(&x->r);
-    }
-    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-        fputc('\n', stdout);
-    json_decref(records);
-    if (rc == CSIGN_OK && errors > 0)
-        rc = err_set(worst, "%d of %d files could not be checked", errors, o.nfiles);
-    else if (rc == CSIGN_OK && invalid > 0)
-        rc = err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o.nfiles);
     X509_NAME_free(subject);
     X509_STORE_free(p.trust);
     sk_X509_pop_free(p.untrusted, X509_free);
-    free(xs);
     free(o.files);
     return rc;
 }
 
 const cli_command cmd_verify = {
     .name = "verify",
-    .usage = "csign verify --trust FILE [options] FILE...",
+    .usage = "csign verify --trust FILE [options] FILE...\n"
+             "       csign verify --trust FILE --manifest SHA256SUMS [--strict] [options]",
     .summary = "Check detached signatures strictly: content, signature, chain to an explicit "
                "trust anchor, and code-signing usage of the signer certificate.",
     .opts = opts,

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "csign/digest.h"
+#include "csign/verify.h"
 
 typedef struct {
     cli_common c;
@@ -114,6 +115,20 @@ typedef struct {
 } digest_opts;
 
 csign_rc digest_parse(int argc, char **argv, digest_opts *o);
+
+typedef struct {
+    const char *manifest; /* the checksum list */
+    const char *sig;      /* its signature; NULL: manifest + ".p7s" */
+    bool strict;          /* files the list does not name are an error */
+    bool json;
+    int jobs; /* hashing threads */
+} manifest_opts;
+
+/* verify --manifest: the list's signature under policy p, then every
+ * listed file re-hashed. Prints the report. CSIGN_OK only when the
+ * signature is valid and every file is as listed (and, with strict,
+ * nothing else is in the list's folder); CSIGN_ENO when not. */
+csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p);
 
 /* Parses "sha256:HEX" (sha384, sha512) into d. CSIGN_EUSAGE naming option
  * when the algorithm is unknown or the hex is not one digest long. */

@@ -167,8 +167,15 @@ static csign_rc check_structure(CMS_ContentInfo *cms, CMS_SignerInfo **si)
     return CSIGN_OK;
 }
 
+/* What was signed: a file, or bytes in memory when path is NULL. */
+typedef struct {
+    const char *path;
+    const unsigned char *data;
+    size_t len;
+} content;
+
 /* Signed attributes and the content's digest. */
-static csign_rc check_content(CMS_SignerInfo *si, const char *path, verify_result *r)
+static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_result *r)
 {
     X509_ALGOR *dig = NULL, *sig = NULL;
     csign_rc rc = CSIGN_OK;
@@ -197,7 +204,8 @@ static csign_rc check_content(CMS_SignerInfo *si, const char *path, verify_resul
         return rc;
     if (md->type != V_ASN1_OCTET_STRING)
         return NO("signed attribute messageDigest is not an OCTET STRING");
-    rc = digest_path(path, EVP_get_digestbynid(nid), &d);
+    const EVP_MD *alg = EVP_get_digestbynid(nid);
+    rc = c->path ? digest_path(c->path, alg, &d) : digest_buffer(c->data, c->len, alg, &d);
     if (rc != CSIGN_OK)
         return rc == CSIGN_EINPUT ? NO("%s", err_msg()) : rc;
     if ((unsigned)ASN1_STRING_length(md->value.octet_string) != d.len ||
@@ -356,8 +364,8 @@ static void describe(X509 *signer, verify_result *r)
     BN_free(bn);
 }
 
-csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_t len,
-                         const char *content_path, verify_result *r)
+static csign_rc verify_content(const verify_policy *p, const unsigned char *sig, size_t len,
+                               const content *c, verify_result *r)
 {
     CMS_ContentInfo *cms = NULL;
     CMS_SignerInfo *si = NULL;
@@ -369,7 +377,7 @@ csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_
     if (rc == CSIGN_OK)
         rc = check_structure(cms, &si);
     if (rc == CSIGN_OK)
-        rc = check_content(si, content_path, r);
+        rc = check_content(si, c, r);
     if (rc == CSIGN_OK) {
         certs = CMS_get1_certs(cms);
         if (certs == NULL)
@@ -411,4 +419,18 @@ csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_
     CMS_ContentInfo_free(cms);
     ERR_clear_error();
     return rc;
+}
+
+csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_t len,
+                         const char *content_path, verify_result *r)
+{
+    content c = {content_path, NULL, 0};
+    return verify_content(p, sig, len, &c, r);
+}
+
+csign_rc verify_detached_data(const verify_policy *p, const unsigned char *sig, size_t len,
+                              const unsigned char *data, size_t data_len, verify_result *r)
+{
+    content c = {NULL, data, data_len};
+    return verify_content(p, sig, len, &c, r);
 }

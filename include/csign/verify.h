@@ -45,6 +45,12 @@ typedef struct {
  */
 csign_rc verify_detached(const verify_policy *p, const unsigned char *sig, size_t len,
                          const char *content_path, verify_result *r);
+
+/* verify_detached() over content already in memory (a manifest that is
+ * parsed after, so that what is checked is what was verified). */
+csign_rc verify_detached_data(const verify_policy *p, const unsigned char *sig, size_t len,
+                              const unsigned char *data, size_t data_len, verify_result *r);
+
 void verify_result_clear(verify_result *r);
 
 #endif
