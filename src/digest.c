@@ -60,7 +60,11 @@ csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *ou
 {
     struct stat before, after;
     bool regular = fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
-    unsigned char *buf = malloc(DIGEST_BUFFER);
+    unsigned char *buf = NULL;
+    /* Page-aligned: a 128 KiB buffer from malloc (16 bytes into a page)
+     * hashed up to 30% slower in some runs. */
+    if (posix_memalign((void **)&buf, 4096, DIGEST_BUFFER) != 0)
+        buf = NULL;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     csign_rc rc = CSIGN_OK;
 

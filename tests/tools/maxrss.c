@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Test tool: runs a command and prints its peak resident set size in KiB
- * (from wait4's rusage) on stderr as "maxrss_kib N". Exits with the
+ * Test and benchmark tool: runs a command and prints its peak resident set
+ * size in KiB (from wait4's rusage) on stderr as "maxrss_kib N", then its
+ * wall time as "wall_s S" (monotonic clock, fork to exit). Exits with the
  * command's exit status. Usage: maxrss COMMAND [ARG...]
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -20,6 +22,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: maxrss COMMAND [ARG...]\n");
         return 2;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pid = fork();
     if (pid < 0)
         return 2;
@@ -29,6 +33,9 @@ int main(int argc, char **argv)
     }
     if (wait4(pid, &status, 0, &ru) != pid)
         return 2;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     fprintf(stderr, "maxrss_kib %ld\n", ru.ru_maxrss);
+    fprintf(stderr, "wall_s %.6f\n",
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
