@@ -103,29 +103,21 @@ static csign_rc encode(CMS_ContentInfo *cms, bool pem, unsigned char **out, size
 }
 
 /*
- * Reads the encoded signature back and verifies it with the certificate's
- * public key (not with the key that signed, which may be the token's): a
- * token that returns a wrong signature must not produce a file.
+ * Verifies the new SignerInfo with the certificate's public key (not with
+ * the key that signed, which may be the token's): a token that returns a
+ * wrong signature must not produce a file. The SignerInfo in memory is
+ * what gets encoded; reading the encoding back would only add the cost of
+ * decoding every certificate again.
  */
-static csign_rc check_own(const unsigned char *data, size_t len, bool pem, X509 *cert)
+static csign_rc check_own(CMS_SignerInfo *si, X509 *cert)
 {
-    BIO *b = BIO_new_mem_buf(data, (int)len);
-    CMS_ContentInfo *cms = NULL;
-    csign_rc rc = err_set(CSIGN_EINPUT, "the new signature does not verify with the "
-                                        "certificate's key; the token signed wrongly");
+    csign_rc rc = CSIGN_OK;
 
-    if (b != NULL)
-        cms = pem ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : d2i_CMS_bio(b, NULL);
-    STACK_OF(CMS_SignerInfo) *sis = cms ? CMS_get0_SignerInfos(cms) : NULL;
-    if (sis != NULL && sk_CMS_SignerInfo_num(sis) == 1) {
-        CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, 0);
-        CMS_SignerInfo_set1_signer_cert(si, cert);
-        if (CMS_SignerInfo_verify(si) == 1)
-            rc = CSIGN_OK;
-    }
+    CMS_SignerInfo_set1_signer_cert(si, cert);
+    if (CMS_SignerInfo_verify(si) != 1)
+        rc = err_set(CSIGN_EINPUT, "the new signature does not verify with the certificate's "
+                                   "key; the token signed wrongly");
     ERR_clear_error();
-    CMS_ContentInfo_free(cms);
-    BIO_free(b);
     return rc;
 }
 
@@ -174,11 +166,9 @@ csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, 
         rc = err_set_ssl(CSIGN_EINTERNAL, "cannot describe the RSASSA-PSS parameters");
         goto out;
     }
-    rc = encode(cms, pem, der, len);
-    if (rc == CSIGN_OK && (rc = check_own(*der, *len, pem, s->cert)) != CSIGN_OK) {
-        OPENSSL_free(*der);
-        *der = NULL;
-    }
+    rc = check_own(si, s->cert);
+    if (rc == CSIGN_OK)
+        rc = encode(cms, pem, der, len);
 out:
     CMS_ContentInfo_free(cms);
     return rc;
