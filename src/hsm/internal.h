@@ -56,6 +56,22 @@ bool hsm_uri_match_object(const hsm_uri *uri, CK_OBJECT_CLASS cls, const char *l
 CK_RV hsm_get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **val,
                    size_t *len);
 hsm_bool hsm_get_bool(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+
+/*
+ * Reads up to 8 attributes in one call to the module (each call costs a
+ * module such as SoftHSM a look at its files), falling back to one call
+ * each where the module refuses the batch.
+ *
+ * hsm_get_fixed: t[i].pValue points to a buffer of exactly t[i].ulValueLen
+ * bytes (a CK_BBOOL, a CK_ULONG); afterwards t[i].ulValueLen is
+ * CK_UNAVAILABLE_INFORMATION for each attribute that could not be read.
+ *
+ * hsm_get_attrs: t[i].pValue is ignored on entry; afterwards it is a new
+ * buffer (NUL-terminated for convenience; caller frees) holding
+ * t[i].ulValueLen bytes, or NULL when the attribute could not be read.
+ */
+void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n);
+void hsm_get_attrs(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n);
 CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt);
 
 /* Releases what token-backed keys referred to (signkey.c). */

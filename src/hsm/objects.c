@@ -53,6 +53,61 @@ CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_UL
     return v;
 }
 
+void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
+{
+    CK_ULONG want[8];
+
+    n = n > 8 ? 8 : n;
+    for (size_t i = 0; i < n; i++)
+        want[i] = t[i].ulValueLen;
+    bool batch = h->f->C_GetAttributeValue(h->session, o, t, n) == CKR_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (!batch) {
+            t[i].ulValueLen = want[i];
+            if (h->f->C_GetAttributeValue(h->session, o, &t[i], 1) != CKR_OK)
+                t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        }
+        if (t[i].ulValueLen != want[i])
+            t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    }
+}
+
+void hsm_get_attrs(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
+{
+    CK_ATTRIBUTE copy[8];
+    bool batch = n <= 8;
+
+    for (size_t i = 0; i < n; i++) {
+        t[i].pValue = NULL;
+        t[i].ulValueLen = 0;
+    }
+    /* Lengths, then values; any trouble and each goes on its own. */
+    if (batch && h->f->C_GetAttributeValue(h->session, o, t, n) != CKR_OK)
+        batch = false;
+    for (size_t i = 0; batch && i < n; i++) {
+        if (t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+            (t[i].pValue = calloc(1, t[i].ulValueLen + 1)) == NULL)
+            batch = false;
+        copy[i] = t[i];
+    }
+    if (batch && h->f->C_GetAttributeValue(h->session, o, t, n) != CKR_OK)
+        batch = false;
+    for (size_t i = 0; batch && i < n; i++)
+        if (t[i].ulValueLen != copy[i].ulValueLen)
+            batch = false;
+    if (batch)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].pValue);
+        unsigned char *v = NULL;
+        size_t len = 0;
+        if (hsm_get_attr(h, o, t[i].type, &v, &len) != CKR_OK)
+            len = 0;
+        t[i].pValue = v;
+        t[i].ulValueLen = len;
+    }
+}
+
 /* All objects of one class in the session; *objs is malloc'd. */
 static csign_rc find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, size_t *n)
 {
@@ -95,14 +150,12 @@ static csign_rc find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, s
 static csign_rc label_and_id(hsm *h, CK_OBJECT_HANDLE o, char **label, unsigned char **id,
                              size_t *id_len)
 {
-    size_t len = 0;
+    CK_ATTRIBUTE t[2] = {{CKA_LABEL, NULL, 0}, {CKA_ID, NULL, 0}};
 
-    if (hsm_get_attr(h, o, CKA_LABEL, (unsigned char **)label, &len) != CKR_OK)
-        *label = strdup("");
-    if (hsm_get_attr(h, o, CKA_ID, id, id_len) != CKR_OK) {
-        *id = calloc(1, 1);
-        *id_len = 0;
-    }
+    hsm_get_attrs(h, o, t, 2);
+    *label = t[0].pValue ? t[0].pValue : strdup("");
+    *id = t[1].pValue ? t[1].pValue : calloc(1, 1);
+    *id_len = t[1].pValue ? t[1].ulValueLen : 0;
     if (*label == NULL || *id == NULL) {
         free(*label);
         free(*id);
@@ -135,13 +188,13 @@ static void curve_info(const unsigned char *der, size_t len, hsm_key *k)
     }
 }
 
-/* Algorithm and size of a key object. */
-static void key_shape(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
+/* Algorithm and size of a key object of the given CKA_KEY_TYPE. */
+static void key_shape(hsm *h, CK_OBJECT_HANDLE o, CK_ULONG type, hsm_key *k)
 {
     unsigned char *v = NULL;
     size_t len = 0;
 
-    switch (hsm_get_ulong(h, o, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION)) {
+    switch (type) {
     case CKK_RSA:
         k->type = HSM_KEY_RSA;
         if (hsm_get_attr(h, o, CKA_MODULUS, &v, &len) == CKR_OK) {
@@ -213,6 +266,35 @@ static void unknown_private_attrs(hsm_key *k)
     k->never_extractable = k->local = k->sign = HSM_UNKNOWN;
 }
 
+static CK_ULONG key_type(hsm *h, CK_OBJECT_HANDLE o)
+{
+    return hsm_get_ulong(h, o, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
+}
+
+/* Shape and protection of a private key, its flags read in one call. */
+static void private_attrs(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
+{
+    CK_BBOOL v[6] = {0};
+    CK_ULONG type = CK_UNAVAILABLE_INFORMATION;
+    CK_ATTRIBUTE t[7] = {
+        {CKA_SENSITIVE, &v[0], sizeof(v[0])},   {CKA_ALWAYS_SENSITIVE, &v[1], sizeof(v[1])},
+        {CKA_EXTRACTABLE, &v[2], sizeof(v[2])}, {CKA_NEVER_EXTRACTABLE, &v[3], sizeof(v[3])},
+        {CKA_LOCAL, &v[4], sizeof(v[4])},       {CKA_SIGN, &v[5], sizeof(v[5])},
+        {CKA_KEY_TYPE, &type, sizeof(type)},
+    };
+    hsm_bool *flags[6] = {&k->sensitive,   &k->always_sensitive,
+                          &k->extractable, &k->never_extractable,
+                          &k->local,       &k->sign};
+
+    hsm_get_fixed(h, o, t, 7);
+    for (size_t i = 0; i < 6; i++)
+        *flags[i] = t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ? HSM_UNKNOWN
+                    : v[i]                                        ? HSM_YES
+                                                                  : HSM_NO;
+    key_shape(h, o,
+              t[6].ulValueLen == CK_UNAVAILABLE_INFORMATION ? CK_UNAVAILABLE_INFORMATION : type, k);
+}
+
 csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
 {
     CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
@@ -231,13 +313,7 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
             break;
         count++;
         k->has_private = true;
-        key_shape(h, priv[i], k);
-        k->sensitive = hsm_get_bool(h, priv[i], CKA_SENSITIVE);
-        k->always_sensitive = hsm_get_bool(h, priv[i], CKA_ALWAYS_SENSITIVE);
-        k->extractable = hsm_get_bool(h, priv[i], CKA_EXTRACTABLE);
-        k->never_extractable = hsm_get_bool(h, priv[i], CKA_NEVER_EXTRACTABLE);
-        k->local = hsm_get_bool(h, priv[i], CKA_LOCAL);
-        k->sign = hsm_get_bool(h, priv[i], CKA_SIGN);
+        private_attrs(h, priv[i], k);
         k->priv_handle = priv[i];
     }
     for (size_t i = 0; rc == CSIGN_OK && i < npub; i++) {
@@ -252,7 +328,7 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
             k->has_public = true;
             k->pub_handle = pub[i];
             if (k->bits == 0)
-                key_shape(h, pub[i], k);
+                key_shape(h, pub[i], key_type(h, pub[i]), k);
             free(label);
             free(id);
             continue;
@@ -264,7 +340,7 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
         k->has_public = true;
         k->pub_handle = pub[i];
         unknown_private_attrs(k);
-        key_shape(h, pub[i], k);
+        key_shape(h, pub[i], key_type(h, pub[i]), k);
     }
     /* Filter, then name each key by its private key's URI. Runs after a
      * failure too, to release what was collected. */
@@ -316,7 +392,11 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
         rc = err_oom();
     for (size_t i = 0; rc == CSIGN_OK && i < nobjs; i++) {
         hsm_cert *c = &certs[count];
-        if (hsm_get_ulong(h, objs[i], CKA_CERTIFICATE_TYPE, CKC_X_509) != CKC_X_509)
+        CK_ULONG type = CKC_X_509, category = 0;
+        CK_ATTRIBUTE t[2] = {{CKA_CERTIFICATE_TYPE, &type, sizeof(type)},
+                             {CKA_CERTIFICATE_CATEGORY, &category, sizeof(category)}};
+        hsm_get_fixed(h, objs[i], t, 2);
+        if (t[0].ulValueLen != CK_UNAVAILABLE_INFORMATION && type != CKC_X_509)
             continue;
         rc = label_and_id(h, objs[i], &c->label, &c->id, &c->id_len);
         if (rc != CSIGN_OK)
@@ -331,7 +411,7 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
         }
         if (hsm_get_attr(h, objs[i], CKA_VALUE, &c->der, &c->der_len) != CKR_OK)
             c->der_len = 0;
-        c->authority = hsm_get_ulong(h, objs[i], CKA_CERTIFICATE_CATEGORY, 0) == 2;
+        c->authority = t[1].ulValueLen != CK_UNAVAILABLE_INFORMATION && category == 2;
         c->handle = objs[i];
         c->uri = hsm_format_uri(&h->token, CKO_CERTIFICATE, c->label, c->id, c->id_len);
         if (c->uri == NULL)
