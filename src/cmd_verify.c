@@ -307,10 +307,12 @@ static void check_all(const verify_opts *o, const verify_policy *p, outcome *xs,
     pthread_t tids[64];
     int threads = o->jobs < n ? o->jobs : n, started = 0;
 
-    for (; threads > 1 && started < threads; started++)
+    /* threads - 1 helpers: this thread is the last worker, and does it all
+     * when alone. */
+    for (; started < threads - 1; started++)
         if (pthread_create(&tids[started], NULL, check_worker, &w) != 0)
             break;
-    check_worker(&w); /* this thread helps, and does it all when alone */
+    check_worker(&w);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
 }
