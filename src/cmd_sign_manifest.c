@@ -18,11 +18,11 @@
 #include "signer.h"
 
 typedef struct {
-    char sig[PATH_MAX];     /* the manifest's signature file */
-    char **rel;             /* each file's path in the manifest */
-    digest_job *jobs;       /* each file's hash */
-    manifest list;          /* what is written */
-    digest_result digest;   /* of the manifest's text */
+    char sig[PATH_MAX];   /* the manifest's signature file */
+    char **rel;           /* each file's path in the manifest */
+    digest_job *jobs;     /* each file's hash */
+    manifest list;        /* what is written */
+    digest_result digest; /* of the manifest's text */
     int failed;
 } plan;
 

@@ -182,16 +182,18 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
         json_array_append_new(files, file_json(c->extra[i], ST_EXTRA, NULL));
     json_object_set_new(j, "manifest", cli_json_string(m->manifest));
     json_object_set_new(j, "signature", cli_json_string(c->sig));
-    json_object_set_new(j, "verdict", json_string(rc == CSIGN_OK    ? "valid"
-                                                  : rc == CSIGN_ENO ? "invalid"
-                                                                    : "error"));
+    json_object_set_new(j, "verdict",
+                        json_string(rc == CSIGN_OK    ? "valid"
+                                    : rc == CSIGN_ENO ? "invalid"
+                                                      : "error"));
     json_object_set_new(j, "reason", rc == CSIGN_OK ? json_null() : cli_json_string(err_msg()));
     json_object_set_new(j, "signer_subject", cli_json_string(c->r.subject));
-    json_object_set_new(j, "signer_sha256", c->r.sha256[0] ? json_string(c->r.sha256) : json_null());
+    json_object_set_new(j, "signer_sha256",
+                        c->r.sha256[0] ? json_string(c->r.sha256) : json_null());
     json_object_set_new(j, "signing_time",
                         c->r.signing_time[0] ? json_string(c->r.signing_time) : json_null());
-    json_object_set_new(j, "digest_algorithm", c->list.md ? json_string(digest_name(c->list.md))
-                                                          : json_null());
+    json_object_set_new(j, "digest_algorithm",
+                        c->list.md ? json_string(digest_name(c->list.md)) : json_null());
     json_object_set_new(j, "files", files);
     json_object_set_new(j, "exit_code", json_integer(rc));
     if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
@@ -223,7 +225,8 @@ csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p)
 
     memset(&c, 0, sizeof(c));
     snprintf(c.sig, sizeof(c.sig), "%s", m->sig ? m->sig : "");
-    if (m->sig == NULL && (size_t)snprintf(c.sig, sizeof(c.sig), "%s.p7s", m->manifest) >= sizeof(c.sig))
+    if (m->sig == NULL &&
+        (size_t)snprintf(c.sig, sizeof(c.sig), "%s.p7s", m->manifest) >= sizeof(c.sig))
         return err_set(CSIGN_EUSAGE, "manifest path '%s' is too long", m->manifest);
     snprintf(copy, sizeof(copy), "%s", m->manifest);
     snprintf(c.dir, sizeof(c.dir), "%s", dirname(copy));

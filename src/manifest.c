@@ -131,12 +131,21 @@ static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lin
 
     if (esc)
         p++;
+    /* A list saved with CRLF line ends: coreutils drops the CR too, and a
+     * CR that belongs to a name is always written escaped. */
+    if (end > p && end[-1] == '\r')
+        end--;
     while (p + hex < end && hexval(p[hex]) >= 0)
         hex++;
-    const EVP_MD *md = hex == 64 ? EVP_sha256() : hex == 96 ? EVP_sha384() : hex == 128 ? EVP_sha512() : NULL;
-    if (md == NULL || p + hex + 2 >= end || p[hex] != ' ' || (p[hex + 1] != ' ' && p[hex + 1] != '*'))
-        return err_set(CSIGN_EINPUT, "manifest line %zu is not 'HEX  PATH' with a SHA-256, "
-                                     "SHA-384 or SHA-512 digest",
+    const EVP_MD *md = hex == 64    ? EVP_sha256()
+                       : hex == 96  ? EVP_sha384()
+                       : hex == 128 ? EVP_sha512()
+                                    : NULL;
+    if (md == NULL || p + hex + 2 >= end || p[hex] != ' ' ||
+        (p[hex + 1] != ' ' && p[hex + 1] != '*'))
+        return err_set(CSIGN_EINPUT,
+                       "manifest line %zu is not 'HEX  PATH' with a SHA-256, "
+                       "SHA-384 or SHA-512 digest",
                        lineno);
     if (m->md != NULL && m->md != md)
         return err_set(CSIGN_EINPUT, "manifest line %zu has a digest of another length", lineno);
@@ -220,15 +229,15 @@ csign_rc manifest_relative(const char *dir, const char *file, char **rel)
         return err_oom();
     snprintf(copy, sizeof(copy), "%s", file);
     if (realpath(dirname(copy), real) == NULL) {
-        csign_rc rc = err_set(CSIGN_EIO, "cannot resolve the folder of '%s': %s", file,
-                              strerror(errno));
+        csign_rc rc =
+            err_set(CSIGN_EIO, "cannot resolve the folder of '%s': %s", file, strerror(errno));
         free(name);
         return rc;
     }
     /* The root folder is "/", every other folder lacks the final slash. */
-    bool inside = strcmp(dir, "/") == 0 ? real[0] == '/'
-                                        : strncmp(real, dir, dlen) == 0 &&
-                                              (real[dlen] == '\0' || real[dlen] == '/');
+    bool inside = strcmp(dir, "/") == 0
+                      ? real[0] == '/'
+                      : strncmp(real, dir, dlen) == 0 && (real[dlen] == '\0' || real[dlen] == '/');
     if (!inside) {
         free(name);
         return err_set(CSIGN_EUSAGE, "'%s' is not inside the manifest's folder '%s'", file, dir);

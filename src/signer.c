@@ -158,4 +158,3 @@ void signer_close(signer *st)
     cli_token_close(&st->t);
     hsm_uri_free(st->uri);
 }
-

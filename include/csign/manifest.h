@@ -40,8 +40,9 @@ csign_rc manifest_format(const manifest *m, char **text, size_t *len);
 
 /*
  * Parses text into *m (which must be empty). Accepts what
- * manifest_format() writes and also "HEX *PATH" (coreutils' binary mark)
- * and a leading "./". Refuses, as CSIGN_EINPUT naming the line: other
+ * manifest_format() writes and also "HEX *PATH" (coreutils' binary mark),
+ * a leading "./" and CRLF line ends. Refuses, as CSIGN_EINPUT naming the
+ * line (or, for a path listed twice, the path): other
  * line shapes, digests of different lengths or of another length than
  * SHA-256/384/512, absolute paths, "." or ".." parts or empty parts, a
  * path listed twice, and an empty list.
