@@ -19,7 +19,7 @@ t_quick_run_prints_the_table() {
         "sign 4 ×" "verify 4 ×"; do
         expect_out "$what"
     done
-    [ "$(grep -c '^| ' "$CASE/out")" -eq 15 ] || fail "not 13 rows and a header"
+    [ "$(grep -c "^| " "$CASE/out")" -eq 16 ] || fail "not 14 rows under the header"
     ! grep -qiE 'nan|inf|  \|' "$CASE/out" || fail "a figure is missing"
     # Its temporary folder and token are gone.
     ! ls "$CASE" | grep -q csign-bench || fail "temporary folder left"
