@@ -96,6 +96,38 @@ static bool risky(unsigned long cp)
            (cp >= 0x2066 && cp <= 0x2069);
 }
 
+typedef struct {
+    const char *s;
+    size_t i;
+} indexed;
+
+static int by_string_then_index(const void *x, const void *y)
+{
+    const indexed *a = x, *b = y;
+    int c = strcmp(a->s, b->s);
+    return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+bool cli_find_duplicate(const char *const *v, size_t n, size_t *a, size_t *b)
+{
+    indexed *t = n > 1 ? malloc(n * sizeof(*t)) : NULL;
+    bool found = false;
+
+    for (size_t i = 0; t != NULL && i < n; i++)
+        t[i] = (indexed){v[i], i};
+    if (t != NULL)
+        qsort(t, n, sizeof(*t), by_string_then_index);
+    for (size_t i = 1; t != NULL && !found && i < n; i++) {
+        if (strcmp(t[i - 1].s, t[i].s) == 0) {
+            *a = t[i - 1].i;
+            *b = t[i].i;
+            found = true;
+        }
+    }
+    free(t);
+    return found;
+}
+
 const char *cli_escape(const char *s, char *buf, size_t size)
 {
     const unsigned char *p = (const unsigned char *)s;

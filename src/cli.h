@@ -135,6 +135,10 @@ csign_rc cli_hex(const char *text, const char *option, unsigned char *out, size_
  * \xNN. Cut to fit size. Returns buf. */
 const char *cli_escape(const char *s, char *buf, size_t size);
 
+/* Finds two equal strings among v[0..n) in O(n log n): true with their
+ * indices (*a < *b), false when all differ or memory runs out. */
+bool cli_find_duplicate(const char *const *v, size_t n, size_t *a, size_t *b);
+
 /* A JSON string for s; text that is not UTF-8 is escaped as cli_escape()
  * does. NULL s gives JSON null. */
 struct json_t;

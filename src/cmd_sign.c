@@ -264,9 +264,12 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, io_batch *
  * batch instead of one per file. Small enough to keep few files open. */
 #define OUTPUT_BATCH 128
 
-/* Puts the batch's signatures in place; each job learns its outcome. */
-static void commit_outputs(io_batch *out, job *jobs, int upto)
+/* Puts the batch's signatures in place; each job learns its outcome.
+ * True when any of them could not be put in place. */
+static bool commit_outputs(io_batch *out, job *jobs, int upto)
 {
+    bool failed = false;
+
     io_batch_commit(out);
     for (int i = 0; i < upto; i++) {
         if (!jobs[i].staged)
@@ -276,24 +279,29 @@ static void commit_outputs(io_batch *out, job *jobs, int upto)
         if (!jobs[i].signed_ok) {
             jobs[i].rc = jobs[i].written.rc;
             snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", jobs[i].written.reason);
+            failed = true;
         }
     }
+    return failed;
 }
 
-/* Signs every job still in the running, in order, on the one session. */
+/* Signs every job still in the running, in order, on the one session.
+ * With --fail-fast each signature is put in place on its own, so that a
+ * failure to write it stops the run at once. */
 static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s)
 {
     io_batch *out = io_batch_new();
+    size_t limit = o->fail_fast ? 1 : OUTPUT_BATCH;
 
     if (out == NULL)
         return err_oom();
     for (int i = 0; i < o->nfiles && stop_signal == 0; i++) {
         if (jobs[i].rc == CSIGN_OK)
             sign_one(&jobs[i], o, s, out);
-        if (io_batch_size(out) == OUTPUT_BATCH || i + 1 == o->nfiles ||
-            (jobs[i].rc != CSIGN_OK && o->fail_fast))
-            commit_outputs(out, jobs, i + 1);
-        if (jobs[i].rc != CSIGN_OK && o->fail_fast)
+        bool failed = jobs[i].rc != CSIGN_OK;
+        if (io_batch_size(out) >= limit || i + 1 == o->nfiles || (failed && o->fail_fast))
+            failed = commit_outputs(out, jobs, i + 1) || failed;
+        if (failed && o->fail_fast)
             break;
     }
     /* Interrupted: what is not committed goes, temporary files and all. */
@@ -365,15 +373,27 @@ static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
  * one output. */
 static csign_rc plan(const sign_opts *o, job *jobs)
 {
+    const char **outs = calloc((size_t)o->nfiles, sizeof(*outs));
+    size_t a = 0, b = 0;
+
+    if (outs == NULL)
+        return err_oom();
     for (int i = 0; i < o->nfiles; i++) {
         jobs[i].file = o->files[i];
         csign_rc rc = output_path(o, o->files[i], jobs[i].out, sizeof(jobs[i].out));
-        if (rc != CSIGN_OK)
+        if (rc != CSIGN_OK) {
+            free(outs);
             return rc;
-        for (int k = 0; k < i; k++)
-            if (strcmp(jobs[k].out, jobs[i].out) == 0)
-                return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'",
-                               jobs[k].file, jobs[i].file, jobs[i].out);
+        }
+        outs[i] = jobs[i].out;
+    }
+    bool twice = cli_find_duplicate(outs, (size_t)o->nfiles, &a, &b);
+    free(outs);
+    if (twice)
+        return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'", jobs[a].file,
+                       jobs[b].file, jobs[b].out);
+    for (int i = 0; i < o->nfiles; i++) {
+        csign_rc rc;
         if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
             fail_job(&jobs[i], rc);
             if (o->fail_fast)

@@ -2,6 +2,8 @@
 /* csign sign --manifest: one signed checksum list over many files. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -23,6 +25,7 @@ typedef struct {
     digest_job *jobs;     /* each file's hash */
     manifest list;        /* what is written */
     digest_result digest; /* of the manifest's text */
+    int dirfd;            /* the manifest's folder */
     int failed;
 } plan;
 
@@ -47,19 +50,24 @@ static csign_rc make_plan(const sign_opts *o, plan *p)
     if (p->rel == NULL || p->jobs == NULL)
         return err_oom();
     char *own = NULL, *own_sig = NULL;
+    size_t a = 0, b = 0;
     rc = manifest_relative(dir, o->manifest, &own);
     if (rc == CSIGN_OK)
         rc = manifest_relative(dir, p->sig, &own_sig);
+    if (rc == CSIGN_OK && (p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        rc = err_set(CSIGN_EIO, "cannot open folder '%s': %s", dir, strerror(errno));
+    /* Each file is hashed as the manifest names it, relative to its
+     * folder, opened as verify opens it: nothing may lead outside. */
     for (int i = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
-        p->jobs[i].path = o->files[i];
         rc = manifest_relative(dir, o->files[i], &p->rel[i]);
         if (rc == CSIGN_OK && (strcmp(p->rel[i], own) == 0 || strcmp(p->rel[i], own_sig) == 0))
             rc = err_set(CSIGN_EUSAGE, "'%s' is the manifest or its signature; leave it out",
                          o->files[i]);
-        for (int k = 0; rc == CSIGN_OK && k < i; k++)
-            if (strcmp(p->rel[k], p->rel[i]) == 0)
-                rc = err_set(CSIGN_EUSAGE, "'%s' is given twice", p->rel[i]);
+        p->jobs[i] = (digest_job){.path = p->rel[i], .beneath = true, .dirfd = p->dirfd};
     }
+    if (rc == CSIGN_OK &&
+        cli_find_duplicate((const char *const *)p->rel, (size_t)o->nfiles, &a, &b))
+        rc = err_set(CSIGN_EUSAGE, "'%s' and '%s' are the same file", o->files[a], o->files[b]);
     free(own);
     free(own_sig);
     return rc;
@@ -71,6 +79,8 @@ static void free_plan(const sign_opts *o, plan *p)
         free(p->rel[i]);
     free(p->rel);
     free(p->jobs);
+    if (p->dirfd >= 0)
+        close(p->dirfd);
     manifest_clear(&p->list);
 }
 
@@ -100,21 +110,24 @@ static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *md, char **text
     return rc;
 }
 
-/* Writes the list and its signature as one batch (one flush). Should the
- * signature fail to land after the list did, verification finds them
- * apart and fails; nothing unsigned passes. */
+/* Writes the signature and the list as one batch (one flush), both or
+ * neither: should one fail to land, the other is removed again, so no
+ * list stays behind without its signature. */
 static csign_rc write_both(const sign_opts *o, const plan *p, const char *text, size_t len,
-                           const unsigned char *sig, size_t siglen,
-                           const volatile sig_atomic_t *stop)
+                           const unsigned char *sig, size_t siglen)
 {
-    io_outcome list_out, sig_out;
+    io_outcome sig_out, list_out;
     io_batch *b = io_batch_new();
-    csign_rc rc = b ? io_batch_add(b, o->manifest, text, len, o->force, &list_out) : err_oom();
+    csign_rc rc = b ? io_batch_add(b, p->sig, sig, siglen, o->force, &sig_out) : err_oom();
 
     if (rc == CSIGN_OK)
-        rc = io_batch_add(b, p->sig, sig, siglen, o->force, &sig_out);
-    if (rc == CSIGN_OK && *stop == 0)
-        rc = io_batch_commit(b);
+        rc = io_batch_add(b, o->manifest, text, len, o->force, &list_out);
+    if (rc == CSIGN_OK && (rc = io_batch_commit(b)) != CSIGN_OK) {
+        if (sig_out.rc == CSIGN_OK)
+            unlink(p->sig);
+        if (list_out.rc == CSIGN_OK)
+            unlink(o->manifest);
+    }
     io_batch_free(b);
     return rc;
 }
@@ -163,6 +176,7 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     unsigned char *sig = NULL;
 
     memset(&p, 0, sizeof(p));
+    p.dirfd = -1;
     memset(&st, 0, sizeof(st));
     csign_rc rc = make_plan(o, &p);
     if (rc == CSIGN_OK)
@@ -170,15 +184,16 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     if (rc == CSIGN_OK) {
         const EVP_MD *md = o->md ? o->md : x509gen_digest(st.pub);
         rc = digest_many(p.jobs, (size_t)o->nfiles, md, o->jobs);
-        if (rc == CSIGN_OK)
+        /* Once interrupted, nothing more is built, signed or written. */
+        if (rc == CSIGN_OK && *stop == 0)
             rc = build(o, &p, md, &text, &len);
     }
     if (rc == CSIGN_OK && *stop == 0) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
         rc = cms_sign_digest(&s, &p.digest, o->pem, &sig, &siglen);
     }
-    if (rc == CSIGN_OK)
-        rc = write_both(o, &p, text, len, sig, siglen, stop);
+    if (rc == CSIGN_OK && *stop == 0)
+        rc = write_both(o, &p, text, len, sig, siglen);
     if (rc == CSIGN_OK && *stop == 0)
         report(o, &p, &st);
     signer_close(&st);

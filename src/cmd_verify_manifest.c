@@ -2,13 +2,14 @@
 /* csign verify --manifest: the list's signature, then every listed file. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "csign/io.h"
@@ -61,50 +62,47 @@ static csign_rc check_list(const manifest_opts *m, const verify_policy *p, check
     return rc;
 }
 
-/* Re-hashes every listed file on m->jobs threads. */
+/* Re-hashes every listed file on m->jobs threads. Files are opened so
+ * that no path or link leads outside the list's folder. */
 static csign_rc check_files(const manifest_opts *m, check *c)
 {
     size_t n = c->list.n;
     digest_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
-    char **paths = calloc(n ? n : 1, sizeof(*paths));
-    size_t *slot = calloc(n ? n : 1, sizeof(*slot));
-    size_t k = 0;
+    int dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     csign_rc rc = CSIGN_OK;
 
     c->files = calloc(n ? n : 1, sizeof(*c->files));
-    if (jobs == NULL || paths == NULL || slot == NULL || c->files == NULL)
+    if (jobs == NULL || c->files == NULL)
         rc = err_oom();
+    else if (dirfd < 0)
+        rc = err_set(CSIGN_EIO, "cannot open folder '%s': %s", c->dir, strerror(errno));
     for (size_t i = 0; rc == CSIGN_OK && i < n; i++) {
-        struct stat st;
         c->files[i].name = c->list.v[i].path;
-        if (asprintf(&paths[i], "%s/%s", c->dir, c->list.v[i].path) < 0) {
-            paths[i] = NULL;
-            rc = err_oom();
-        } else if (stat(paths[i], &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
-            c->files[i].status = ST_MISSING;
-        } else {
-            jobs[k].path = paths[i];
-            slot[k++] = i;
-        }
+        jobs[i].path = c->list.v[i].path;
+        jobs[i].beneath = true;
+        jobs[i].dirfd = dirfd;
     }
     c->nfiles = n;
     if (rc == CSIGN_OK)
-        rc = digest_many(jobs, k, c->list.md, m->jobs);
-    for (size_t j = 0; rc == CSIGN_OK && j < k; j++) {
-        file_check *f = &c->files[slot[j]];
-        const digest_result *d = &jobs[j].result;
-        if (jobs[j].rc != CSIGN_OK) {
-            f->status = ST_ERROR;
-            f->rc = jobs[j].rc;
-            snprintf(f->reason, sizeof(f->reason), "%s", jobs[j].reason);
-        } else if (CRYPTO_memcmp(d->value, c->list.v[slot[j]].value, d->len) != 0) {
-            f->status = ST_CHANGED;
+        rc = digest_many(jobs, n, c->list.md, m->jobs);
+    for (size_t i = 0; rc == CSIGN_OK && i < n; i++) {
+        file_check *f = &c->files[i];
+        const digest_result *d = &jobs[i].result;
+        int e = jobs[i].open_errno;
+        if (jobs[i].rc == CSIGN_OK) {
+            if (CRYPTO_memcmp(d->value, c->list.v[i].value, d->len) != 0)
+                f->status = ST_CHANGED;
+            continue;
         }
+        f->status = e == ENOENT || e == ENOTDIR  ? ST_MISSING
+                    : jobs[i].rc == CSIGN_EINPUT ? ST_CHANGED
+                                                 : ST_ERROR;
+        f->rc = jobs[i].rc;
+        if (f->status != ST_MISSING)
+            snprintf(f->reason, sizeof(f->reason), "%s", jobs[i].reason);
     }
-    for (size_t i = 0; paths != NULL && i < n; i++)
-        free(paths[i]);
-    free(paths);
-    free(slot);
+    if (dirfd >= 0)
+        close(dirfd);
     free(jobs);
     return rc;
 }
@@ -155,7 +153,7 @@ static void print_text(const manifest_opts *m, const check *c)
     for (size_t i = 0; i < c->nfiles; i++) {
         const file_check *f = &c->files[i];
         printf("%s %s%s%s\n", status_word[f->status], cli_escape(f->name, a, sizeof(a)),
-               f->status == ST_ERROR ? ": " : "", f->status == ST_ERROR ? f->reason : "");
+               f->reason[0] ? ": " : "", f->reason);
     }
     for (size_t i = 0; i < c->nextra; i++)
         printf("EXTRA %s\n", cli_escape(c->extra[i], a, sizeof(a)));
@@ -167,7 +165,7 @@ static json_t *file_json(const char *name, file_status s, const char *reason)
 
     json_object_set_new(f, "path", cli_json_string(name));
     json_object_set_new(f, "status", json_string(status_json[s]));
-    json_object_set_new(f, "reason", s == ST_ERROR ? cli_json_string(reason) : json_null());
+    json_object_set_new(f, "reason", reason && reason[0] ? cli_json_string(reason) : json_null());
     return f;
 }
 
@@ -201,20 +199,24 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
     json_decref(j);
 }
 
-/* The verdict over the files: an error reading any is that error; else
- * anything not OK makes the answer no. */
+/* The verdict over the files: any file CHANGED, MISSING or EXTRA makes
+ * the answer no (an unreadable file elsewhere must not hide that); else a
+ * file that could not be read is that error. */
 static csign_rc verdict(const check *c)
 {
     size_t bad = c->nextra;
+    const file_check *error = NULL;
 
     for (size_t i = 0; i < c->nfiles; i++) {
-        if (c->files[i].status == ST_ERROR)
-            return err_set(c->files[i].rc, "%s", c->files[i].reason);
-        bad += c->files[i].status != ST_OK;
+        if (c->files[i].status == ST_ERROR && error == NULL)
+            error = &c->files[i];
+        bad += c->files[i].status != ST_OK && c->files[i].status != ST_ERROR;
     }
     if (bad > 0)
         return err_set(CSIGN_ENO, "%zu of %zu files are not as the signed manifest lists", bad,
                        c->nfiles + c->nextra);
+    if (error != NULL)
+        return err_set(error->rc, "%s", error->reason);
     return CSIGN_OK;
 }
 
@@ -224,10 +226,10 @@ csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p)
     char copy[PATH_MAX];
 
     memset(&c, 0, sizeof(c));
-    snprintf(c.sig, sizeof(c.sig), "%s", m->sig ? m->sig : "");
-    if (m->sig == NULL &&
-        (size_t)snprintf(c.sig, sizeof(c.sig), "%s.p7s", m->manifest) >= sizeof(c.sig))
-        return err_set(CSIGN_EUSAGE, "manifest path '%s' is too long", m->manifest);
+    int len = m->sig ? snprintf(c.sig, sizeof(c.sig), "%s", m->sig)
+                     : snprintf(c.sig, sizeof(c.sig), "%s.p7s", m->manifest);
+    if (len < 0 || (size_t)len >= sizeof(c.sig) || strlen(m->manifest) >= sizeof(copy))
+        return err_set(CSIGN_EUSAGE, "the manifest's or its signature's path is too long");
     snprintf(copy, sizeof(copy), "%s", m->manifest);
     snprintf(c.dir, sizeof(c.dir), "%s", dirname(copy));
     csign_rc rc = c.rc = check_list(m, p, &c);

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Large enough that system calls cost little, small enough to stay in the
@@ -133,6 +135,33 @@ static csign_rc hash_path(const char *path, const EVP_MD *md, unsigned char *buf
     return rc;
 }
 
+/* A job's file, opened so that it cannot lead outside the job's folder. */
+static csign_rc hash_beneath(digest_job *j, const EVP_MD *md, unsigned char *buf)
+{
+    struct open_how how = {
+        .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+        .resolve = RESOLVE_BENEATH,
+    };
+    struct stat st;
+    int fd = (int)syscall(SYS_openat2, j->dirfd, j->path, &how, sizeof(how));
+
+    /* Kernels before 5.6: links are not followed at all. */
+    if (fd < 0 && errno == ENOSYS)
+        fd = openat(j->dirfd, j->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0) {
+        j->open_errno = errno;
+        if (errno == EXDEV || errno == ELOOP)
+            return err_set(CSIGN_EINPUT, "'%s' leads outside the manifest's folder", j->path);
+        return err_set(CSIGN_EIO, "cannot open '%s': %s", j->path, strerror(errno));
+    }
+    csign_rc rc =
+        fstat(fd, &st) != 0 ? err_set(CSIGN_EIO, "cannot read '%s': %s", j->path, strerror(errno))
+        : !S_ISREG(st.st_mode) ? err_set(CSIGN_EINPUT, "'%s' is not a regular file", j->path)
+                               : hash_fd(fd, j->path, md, buf, &j->result);
+    close(fd);
+    return rc;
+}
+
 csign_rc digest_path(const char *path, const EVP_MD *md, digest_result *out)
 {
     unsigned char *buf = new_buffer();
@@ -181,7 +210,8 @@ static void *worker(void *arg)
             return NULL;
         }
         digest_job *j = &b->jobs[i];
-        j->rc = hash_path(j->path, b->md, buf, &j->result);
+        j->rc =
+            j->beneath ? hash_beneath(j, b->md, buf) : hash_path(j->path, b->md, buf, &j->result);
         if (j->rc != CSIGN_OK)
             snprintf(j->reason, sizeof(j->reason), "%s", err_msg());
     }

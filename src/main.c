@@ -15,7 +15,7 @@
 #endif
 
 static const cli_command *const commands[] = {
-    &cmd_init_token,  &cmd_list, &cmd_keygen, &cmd_csr, &cmd_selfsign,
+    &cmd_init_token,  &cmd_list, &cmd_keygen, &cmd_csr,    &cmd_selfsign,
     &cmd_import_cert, &cmd_sign, &cmd_verify, &cmd_digest, NULL,
 };
 

@@ -15,14 +15,17 @@
 
 csign_rc manifest_add(manifest *m, const char *path, const unsigned char *value)
 {
-    manifest_entry *v = realloc(m->v, (m->n + 1) * sizeof(*v));
-
-    if (v == NULL)
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        manifest_entry *v = realloc(m->v, cap * sizeof(*v));
+        if (v == NULL)
+            return err_oom();
+        m->v = v;
+        m->cap = cap;
+    }
+    if ((m->v[m->n].path = strdup(path)) == NULL)
         return err_oom();
-    m->v = v;
-    if ((v[m->n].path = strdup(path)) == NULL)
-        return err_oom();
-    memcpy(v[m->n].value, value, (size_t)EVP_MD_get_size(m->md));
+    memcpy(m->v[m->n].value, value, (size_t)EVP_MD_get_size(m->md));
     m->n++;
     return CSIGN_OK;
 }
@@ -52,7 +55,7 @@ void manifest_clear(manifest *m)
         free(m->v[i].path);
     free(m->v);
     m->v = NULL;
-    m->n = 0;
+    m->n = m->cap = 0;
 }
 
 static bool needs_escape(const char *path)

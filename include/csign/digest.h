@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "csign/err.h"
@@ -49,10 +50,16 @@ csign_rc digest_buffer(const void *data, size_t len, const EVP_MD *md, digest_re
 
 /* One file of a batch for digest_many(). */
 typedef struct {
-    const char *path;     /* in */
+    const char *path; /* in */
+    /* in: when set, path is relative to the folder open as dirfd, neither
+     * it nor a symbolic link on the way may lead outside that folder
+     * (CSIGN_EINPUT), and it must be a regular file (CSIGN_EINPUT). */
+    bool beneath;
+    int dirfd;
     digest_result result; /* out */
     csign_rc rc;          /* out: CSIGN_OK or why hashing failed */
     char reason[256];     /* out: the reason, when rc is not CSIGN_OK */
+    int open_errno;       /* out: errno when the file could not be opened */
 } digest_job;
 
 /*

@@ -26,6 +26,7 @@ typedef struct {
     const EVP_MD *md;
     manifest_entry *v;
     size_t n;
+    size_t cap; /* entries allocated */
 } manifest;
 
 /* Adds an entry (path copied; value is EVP_MD_get_size(m->md) bytes). */

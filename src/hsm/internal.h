@@ -24,7 +24,7 @@ struct hsm {
     CK_SESSION_HANDLE session;
     bool have_session;
     bool logged_in;
-    hsm_token token; /* the session's token */
+    hsm_token token;             /* the session's token */
     struct sign_ref **sign_refs; /* for token-backed keys (signkey.c) */
     size_t nsign_refs;
 };

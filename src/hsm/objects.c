@@ -57,6 +57,8 @@ void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
 {
     CK_ULONG want[8];
 
+    for (size_t i = 8; i < n; i++)
+        t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION; /* more than a batch holds */
     n = n > 8 ? 8 : n;
     for (size_t i = 0; i < n; i++)
         want[i] = t[i].ulValueLen;
@@ -274,7 +276,9 @@ static CK_ULONG key_type(hsm *h, CK_OBJECT_HANDLE o)
 /* Shape and protection of a private key, its flags read in one call. */
 static void private_attrs(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
 {
-    CK_BBOOL v[6] = {0};
+    /* Neither CK_TRUE nor CK_FALSE: a module that claims success without
+     * writing a flag leaves it unknown, not false. */
+    CK_BBOOL v[6] = {0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5};
     CK_ULONG type = CK_UNAVAILABLE_INFORMATION;
     CK_ATTRIBUTE t[7] = {
         {CKA_SENSITIVE, &v[0], sizeof(v[0])},   {CKA_ALWAYS_SENSITIVE, &v[1], sizeof(v[1])},
@@ -288,9 +292,9 @@ static void private_attrs(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
 
     hsm_get_fixed(h, o, t, 7);
     for (size_t i = 0; i < 6; i++)
-        *flags[i] = t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ? HSM_UNKNOWN
-                    : v[i]                                        ? HSM_YES
-                                                                  : HSM_NO;
+        *flags[i] = t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION || v[i] > CK_TRUE ? HSM_UNKNOWN
+                    : v[i] == CK_TRUE                                               ? HSM_YES
+                                                                                    : HSM_NO;
     key_shape(h, o,
               t[6].ulValueLen == CK_UNAVAILABLE_INFORMATION ? CK_UNAVAILABLE_INFORMATION : type, k);
 }

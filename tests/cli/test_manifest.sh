@@ -200,6 +200,50 @@ t_foreign_list_accepted() {
     expect_out "OK sub/inner.bin"
 }
 
+t_links_and_special_files() {
+    signing_key
+    make_release
+    mkdir "$CASE/outside"
+    printf 'one' >"$CASE/outside/same"
+    # A link that stays inside the folder is followed, on both sides.
+    ln -s 'app one.tar' "$CASE/rel/latest"
+    (cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" \
+        --manifest SHA256SUMS -- latest 'app one.tar' sub/inner.bin -dash) >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    verify_release
+    expect_rc 0
+    expect_out "OK latest"
+    # Pointed outside (same bytes), replaced by a FIFO, by a folder: each
+    # is CHANGED with its reason, and nothing hangs.
+    ln -sfn "$CASE/outside/same" "$CASE/rel/latest"
+    rm "$CASE/rel/sub/inner.bin" && mkfifo "$CASE/rel/sub/inner.bin"
+    rm "$CASE/rel/-dash" && mkdir "$CASE/rel/-dash"
+    timeout 20 "$CSIGN_BIN" verify --trust "$CASE/root.pem" --manifest "$CASE/rel/SHA256SUMS" \
+        >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    expect_rc 1
+    expect_out "CHANGED latest: 'latest' leads outside the manifest's folder"
+    expect_out "CHANGED sub/inner.bin: 'sub/inner.bin' is not a regular file"
+    expect_out "CHANGED -dash"
+    expect_out "OK app one.tar"
+    # A folder that is a link to the outside is refused the same way.
+    rm -f "$CASE/rel/latest" && ln -s 'app one.tar' "$CASE/rel/latest"
+    rm -rf "$CASE/rel/sub" && mkdir -p "$CASE/outside/sub" && printf 'six' >"$CASE/outside/sub/inner.bin"
+    ln -s "$CASE/outside/sub" "$CASE/rel/sub"
+    verify_release
+    expect_rc 1
+    expect_out "CHANGED sub/inner.bin: 'sub/inner.bin' leads outside"
+    # And sign refuses to list a file through a link that leaves the folder.
+    ln -s "$CASE/outside/same" "$CASE/rel/escape"
+    (cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --force \
+        --manifest SHA256SUMS -- escape 'app one.tar') >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 5
+    expect_err "'escape' leads outside the manifest's folder"
+    expect_err "no manifest written"
+}
+
 t_malformed_lists_refused() {
     signing_key
     make_release

@@ -207,6 +207,32 @@ t_one_failure_does_not_stop_the_others() {
     expect_no_out "signed"
 }
 
+t_fail_fast_stops_at_a_write_failure() {
+    # An output that appears after the checks (another process, say) fails
+    # to land; --fail-fast must stop there, not sign on.
+    signing_key
+    for f in a b c d e; do echo "$f" >"$CASE/$f"; done
+    CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_SLOW=C_Sign \
+        "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" --fail-fast \
+        "$CASE"/a "$CASE"/b "$CASE"/c "$CASE"/d "$CASE"/e >"$CASE/out" 2>"$CASE/err" </dev/null &
+    local pid=$!
+    for _ in $(seq 200); do
+        [ "$(count_calls C_Sign)" -ge 2 ] && break
+        sleep 0.02
+    done
+    echo theirs >"$CASE/c.p7s"
+    wait "$pid"
+    RC=$?
+    [ "$(count_calls C_Sign)" -ge 2 ] || fail "signing never started"
+    expect_rc 2
+    expect_err "c.p7s' exists"
+    [ -f "$CASE/a.p7s" ] && [ -f "$CASE/b.p7s" ] || fail "a and b not signed"
+    [ "$(cat "$CASE/c.p7s")" = theirs ] || fail "c.p7s replaced"
+    [ ! -e "$CASE/d.p7s" ] && [ ! -e "$CASE/e.p7s" ] || fail "signed on after the failure"
+    [ "$(count_calls C_Sign)" -eq 3 ] || fail "$(count_calls C_Sign) token signatures, not 3"
+    ! ls "$CASE" | grep -q csign-tmp || fail "temporary file left"
+}
+
 t_existing_output_refused_before_login() {
     signing_key
     echo a >"$CASE/a"
