@@ -197,3 +197,34 @@ csign_rc cert_read_file(const char *path, STACK_OF(X509) * *out)
     *out = certs;
     return CSIGN_OK;
 }
+
+csign_rc cert_read_crls(const char *path, STACK_OF(X509_CRL) * crls)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int before = sk_X509_CRL_num(crls);
+    csign_rc rc = io_read_file(path, CERT_FILE_MAX, &data, &len);
+    X509_CRL *crl;
+
+    if (rc == CSIGN_OK && strstr((char *)data, "-----BEGIN") != NULL) {
+        BIO *b = BIO_new_mem_buf(data, (int)len);
+        ERR_clear_error();
+        while (b != NULL && (crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL)
+            if (!sk_X509_CRL_push(crls, crl))
+                X509_CRL_free(crl);
+        if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+            rc = err_set(CSIGN_EINPUT, "'%s': CRL %d does not parse", path,
+                         sk_X509_CRL_num(crls) - before + 1);
+        BIO_free(b);
+    } else if (rc == CSIGN_OK) {
+        const unsigned char *p = data;
+        crl = d2i_X509_CRL(NULL, &p, (long)len);
+        if (crl != NULL && (p != data + len || !sk_X509_CRL_push(crls, crl)))
+            X509_CRL_free(crl);
+    }
+    ERR_clear_error();
+    free(data);
+    if (rc == CSIGN_OK && sk_X509_CRL_num(crls) == before)
+        rc = err_set(CSIGN_EINPUT, "'%s' holds no PEM or DER CRL", path);
+    return rc;
+}

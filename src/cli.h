@@ -33,6 +33,7 @@ extern const cli_command cmd_keygen;
 extern const cli_command cmd_list;
 extern const cli_command cmd_selfsign;
 extern const cli_command cmd_sign;
+extern const cli_command cmd_timestamp;
 extern const cli_command cmd_verify;
 
 /* -1 quiet, 0 normal, 1 and more: -v given that often. */

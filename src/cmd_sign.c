@@ -56,6 +56,7 @@ static const opt_spec opts[] = {
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s"},
+    TSA_OPT_SPECS,
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -113,6 +114,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_MANIFEST:
         o->manifest = arg;
         break;
+    default:
+        return tsa_on_opt(&o->tsa, id, arg);
     }
     return CSIGN_OK;
 }
@@ -124,6 +127,7 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     memset(o, 0, sizeof(*o));
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
+    tsa_opts_init(&o->tsa);
     o->files = calloc((size_t)argc + 1, sizeof(*o->files));
     if (o->files == NULL)
         return err_oom();
@@ -191,7 +195,9 @@ typedef struct {
     csign_rc rc;
     char reason[ERR_MAX];
     digest_result digest;
-    bool staged; /* its signature waits in the output batch */
+    bool staged;           /* its signature waits in the output batch */
+    char warning[ERR_MAX]; /* signed, but without the timestamp asked for */
+    const char *tsa;       /* the TSA that stamped it */
     io_outcome written;
     bool signed_ok;
 } job;
@@ -244,20 +250,21 @@ static void catch_stop_signals(void)
 
 /* Signs one hashed file (hash_all() ran first) or the given digest; the
  * signature joins the output batch. */
-static void sign_one(job *j, const sign_opts *o, const cms_signer *s, io_batch *out)
+static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *ts, io_batch *out)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
 
     if (o->have_given)
         j->digest = o->given;
-    csign_rc rc = cms_sign_digest(s, &j->digest, o->pem, &sig, &len);
+    csign_rc rc = signer_sign(o, s, ts, &j->digest, &sig, &len, j->warning);
     if (rc == CSIGN_OK)
         rc = io_batch_add(out, j->out, sig, len, o->force, &j->written);
     OPENSSL_free(sig);
     if (rc != CSIGN_OK)
         fail_job(j, rc);
     j->staged = rc == CSIGN_OK;
+    j->tsa = rc == CSIGN_OK && ts != NULL && j->warning[0] == '\0' ? ts->used : NULL;
 }
 
 /* Signatures are flushed to disk a batch at a time: about one flush per
@@ -288,7 +295,7 @@ static bool commit_outputs(io_batch *out, job *jobs, int upto)
 /* Signs every job still in the running, in order, on the one session.
  * With --fail-fast each signature is put in place on its own, so that a
  * failure to write it stops the run at once. */
-static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s)
+static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, stamper *ts)
 {
     io_batch *out = io_batch_new();
     size_t limit = o->fail_fast ? 1 : OUTPUT_BATCH;
@@ -297,7 +304,7 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s)
         return err_oom();
     for (int i = 0; i < o->nfiles && stop_signal == 0; i++) {
         if (jobs[i].rc == CSIGN_OK)
-            sign_one(&jobs[i], o, s, out);
+            sign_one(&jobs[i], o, s, ts, out);
         bool failed = jobs[i].rc != CSIGN_OK;
         if (io_batch_size(out) >= limit || i + 1 == o->nfiles || (failed && o->fail_fast))
             failed = commit_outputs(out, jobs, i + 1) || failed;
@@ -309,15 +316,21 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s)
     return CSIGN_OK;
 }
 
-static void report_text(const job *j)
+/* The text report; with json only what goes to stderr. */
+static void report_text(const job *j, bool json)
 {
     char f[PATH_MAX * 4], out[PATH_MAX * 4];
 
     cli_escape(j->file, f, sizeof(f));
-    if (j->rc == CSIGN_OK)
-        printf("signed %s -> %s\n", f, cli_escape(j->out, out, sizeof(out)));
-    else
+    if (j->rc != CSIGN_OK) {
         fprintf(stderr, "csign: sign: %s: %s\n", f, j->reason);
+        return;
+    }
+    if (!json)
+        printf("signed %s -> %s%s%s\n", f, cli_escape(j->out, out, sizeof(out)),
+               j->tsa ? ", timestamped by " : "", j->tsa ? j->tsa : "");
+    if (j->warning[0])
+        fprintf(stderr, "csign: sign: %s: warning: %s\n", f, j->warning);
 }
 
 static json_t *report_json(const job *j, const char *subject, const char *fingerprint)
@@ -336,6 +349,8 @@ static json_t *report_json(const job *j, const char *subject, const char *finger
     json_object_set_new(r, "digest", hashed ? json_string(hex) : json_null());
     json_object_set_new(r, "signer_subject", subject ? cli_json_string(subject) : json_null());
     json_object_set_new(r, "signer_sha256", fingerprint ? json_string(fingerprint) : json_null());
+    json_object_set_new(r, "timestamp_authority", j->tsa ? cli_json_string(j->tsa) : json_null());
+    json_object_set_new(r, "warning", j->warning[0] ? cli_json_string(j->warning) : json_null());
     json_object_set_new(r, "error", j->rc == CSIGN_OK ? json_null() : cli_json_string(j->reason));
     json_object_set_new(r, "exit_code", json_integer(j->rc));
     return r;
@@ -421,8 +436,7 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st
             first = jobs[i].rc;
         if (records != NULL)
             json_array_append_new(records, report_json(&jobs[i], subject, fingerprint));
-        if (records == NULL || jobs[i].rc != CSIGN_OK)
-            report_text(&jobs[i]);
+        report_text(&jobs[i], records != NULL);
     }
     if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
         fputc('\n', stdout);
@@ -438,7 +452,13 @@ static csign_rc sign_files(const sign_opts *o)
     job *jobs = calloc((size_t)o->nfiles, sizeof(*jobs));
     csign_rc rc = jobs ? plan(o, jobs) : err_oom();
 
+    stamper ts;
+    bool stamping = o->tsa.nurls > 0;
+
     memset(&st, 0, sizeof(st));
+    memset(&ts, 0, sizeof(ts));
+    if (rc == CSIGN_OK && stamping)
+        rc = stamper_open(&o->tsa, &ts);
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (rc == CSIGN_OK) {
@@ -447,11 +467,12 @@ static csign_rc sign_files(const sign_opts *o)
         if (!o->have_given)
             rc = hash_all(o, jobs, md);
         if (rc == CSIGN_OK)
-            rc = sign_all(o, jobs, &s);
+            rc = sign_all(o, jobs, &s, stamping ? &ts : NULL);
         if (rc == CSIGN_OK && stop_signal == 0)
             rc = report_all(o, jobs, &st);
     }
     signer_close(&st);
+    stamper_close(&ts);
     free(jobs);
     return rc;
 }

@@ -132,13 +132,18 @@ static csign_rc write_both(const sign_opts *o, const plan *p, const char *text, 
     return rc;
 }
 
-static void report(const sign_opts *o, const plan *p, const signer *st)
+static void report(const sign_opts *o, const plan *p, const signer *st, const char *tsa,
+                   const char *warning)
 {
     char hex[2 * EVP_MAX_MD_SIZE + 1], a[PATH_MAX * 4], b[PATH_MAX * 4];
 
+    cli_escape(o->manifest, a, sizeof(a));
+    if (warning[0])
+        fprintf(stderr, "csign: sign: %s: warning: %s\n", a, warning);
     if (!o->json) {
-        printf("listed %d files in %s\n", o->nfiles, cli_escape(o->manifest, a, sizeof(a)));
-        printf("signed %s -> %s\n", a, cli_escape(p->sig, b, sizeof(b)));
+        printf("listed %d files in %s\n", o->nfiles, a);
+        printf("signed %s -> %s%s%s\n", a, cli_escape(p->sig, b, sizeof(b)),
+               tsa ? ", timestamped by " : "", tsa ? tsa : "");
         return;
     }
     char *subject = cert_subject(st->cert), fingerprint[65];
@@ -160,6 +165,8 @@ static void report(const sign_opts *o, const plan *p, const signer *st)
     json_object_set_new(r, "manifest_digest", json_string(hex));
     json_object_set_new(r, "signer_subject", cli_json_string(subject));
     json_object_set_new(r, "signer_sha256", json_string(fingerprint));
+    json_object_set_new(r, "timestamp_authority", tsa ? cli_json_string(tsa) : json_null());
+    json_object_set_new(r, "warning", warning[0] ? cli_json_string(warning) : json_null());
     json_object_set_new(r, "files", files);
     if (json_dumpf(r, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
         fputc('\n', stdout);
@@ -171,14 +178,18 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
 {
     plan p;
     signer st;
-    char *text = NULL;
+    stamper ts;
+    char *text = NULL, warning[ERR_MAX] = "";
     size_t len = 0, siglen = 0;
     unsigned char *sig = NULL;
 
     memset(&p, 0, sizeof(p));
     p.dirfd = -1;
     memset(&st, 0, sizeof(st));
+    memset(&ts, 0, sizeof(ts));
     csign_rc rc = make_plan(o, &p);
+    if (rc == CSIGN_OK && o->tsa.nurls > 0)
+        rc = stamper_open(&o->tsa, &ts);
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (rc == CSIGN_OK) {
@@ -190,13 +201,14 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     }
     if (rc == CSIGN_OK && *stop == 0) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
-        rc = cms_sign_digest(&s, &p.digest, o->pem, &sig, &siglen);
+        rc = signer_sign(o, &s, o->tsa.nurls ? &ts : NULL, &p.digest, &sig, &siglen, warning);
     }
     if (rc == CSIGN_OK && *stop == 0)
         rc = write_both(o, &p, text, len, sig, siglen);
     if (rc == CSIGN_OK && *stop == 0)
-        report(o, &p, &st);
+        report(o, &p, &st, o->tsa.nurls && !warning[0] ? ts.used : NULL, warning);
     signer_close(&st);
+    stamper_close(&ts);
     OPENSSL_free(sig);
     free(text);
     free_plan(o, &p);

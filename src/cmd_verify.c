@@ -30,6 +30,10 @@ enum {
     OPT_JOBS,
     OPT_MANIFEST,
     OPT_STRICT,
+    OPT_TSA_TRUST,
+    OPT_CRL,
+    OPT_REQUIRE_CRL,
+    OPT_REQUIRE_TIMESTAMP,
 };
 
 static const opt_spec opts[] = {
@@ -45,6 +49,12 @@ static const opt_spec opts[] = {
     {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "verify a signed checksum list (signature FILE.p7s) and every file it lists"},
+    {OPT_TSA_TRUST, "tsa-trust", 0, "FILE",
+     "anchors for timestamps (repeatable); without, a timestamp is shown but not used"},
+    {OPT_CRL, "crl", 0, "FILE", "CRLs to check the signer's chain against (repeatable)"},
+    {OPT_REQUIRE_CRL, "require-crl", 0, NULL, "every CA of the chain must have a CRL given"},
+    {OPT_REQUIRE_TIMESTAMP, "require-timestamp", 0, NULL,
+     "a signature without a trusted timestamp is not valid"},
     {OPT_STRICT, "strict", 0, NULL,
      "with --manifest: files in the list's folder that it does not list fail too"},
     {0, NULL, 0, NULL, NULL},
@@ -59,6 +69,11 @@ typedef struct {
     int ntrust;
     const char *untrusted[MAX_FILES];
     int nuntrusted;
+    const char *tsa_trust[MAX_FILES];
+    int ntsa_trust;
+    const char *crls[MAX_FILES];
+    int ncrls;
+    bool require_crl, require_timestamp;
     const char *sig;
     time_t at;
     bool at_set;
@@ -141,11 +156,19 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 
     switch (id) {
     case OPT_TRUST:
-    case OPT_UNTRUSTED: {
-        const char **list = id == OPT_TRUST ? o->trust : o->untrusted;
-        int *count = id == OPT_TRUST ? &o->ntrust : &o->nuntrusted;
+    case OPT_UNTRUSTED:
+    case OPT_TSA_TRUST:
+    case OPT_CRL: {
+        const char **list = id == OPT_TRUST       ? o->trust
+                            : id == OPT_UNTRUSTED ? o->untrusted
+                            : id == OPT_TSA_TRUST ? o->tsa_trust
+                                                  : o->crls;
+        int *count = id == OPT_TRUST       ? &o->ntrust
+                     : id == OPT_UNTRUSTED ? &o->nuntrusted
+                     : id == OPT_TSA_TRUST ? &o->ntsa_trust
+                                           : &o->ncrls;
         if (*count == MAX_FILES)
-            return err_set(CSIGN_EUSAGE, "too many certificate files");
+            return err_set(CSIGN_EUSAGE, "too many files for one option");
         list[(*count)++] = arg;
         break;
     }
@@ -181,6 +204,12 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         break;
     case OPT_STRICT:
         o->strict = true;
+        break;
+    case OPT_REQUIRE_CRL:
+        o->require_crl = true;
+        break;
+    case OPT_REQUIRE_TIMESTAMP:
+        o->require_timestamp = true;
         break;
     case OPT_JOBS:
         errno = 0;
@@ -322,12 +351,38 @@ static void report_text(const outcome *x)
     char f[PATH_MAX * 4], subject[4096];
 
     cli_escape(x->file, f, sizeof(f));
-    if (x->rc == CSIGN_OK)
-        printf("OK %s signed by %s at %s\n", f,
+    if (x->rc == CSIGN_OK) {
+        char tsa[4096];
+        bool stamped = x->r.timestamp && strcmp(x->r.timestamp, "absent") != 0;
+        bool trusted = stamped && strcmp(x->r.timestamp, "valid") == 0;
+        printf("OK %s signed by %s at %s", f,
                cli_escape(x->r.subject ? x->r.subject : "", subject, sizeof(subject)),
-               x->r.signing_time[0] ? x->r.signing_time : "(no signing time)");
-    else
+               trusted                ? x->r.timestamp_time
+               : x->r.signing_time[0] ? x->r.signing_time
+                                      : "(no signing time)");
+        if (stamped)
+            printf(" (%s by %s%s)", trusted ? "timestamped" : "timestamp",
+                   cli_escape(x->r.tsa_subject ? x->r.tsa_subject : "", tsa, sizeof(tsa)),
+                   trusted ? "" : ", not used: no --tsa-trust");
+        if (x->r.revocation != NULL)
+            printf(", revocation: %s", x->r.revocation);
+        printf("\n");
+    } else
         printf("FAIL %s: %s\n", f, x->reason);
+}
+
+/* {"status", "time", "tsa", "digest"}, or null when not reached. */
+static json_t *timestamp_json(const verify_result *r)
+{
+    if (r->timestamp == NULL)
+        return json_null();
+    json_t *t = json_object();
+    bool found = strcmp(r->timestamp, "absent") != 0;
+    json_object_set_new(t, "status", json_string(r->timestamp));
+    json_object_set_new(t, "time", found ? json_string(r->timestamp_time) : json_null());
+    json_object_set_new(t, "tsa", found ? cli_json_string(r->tsa_subject) : json_null());
+    json_object_set_new(t, "digest", found ? json_string(r->timestamp_digest) : json_null());
+    return t;
 }
 
 static json_t *report_json(const outcome *x)
@@ -351,6 +406,11 @@ static json_t *report_json(const outcome *x)
                         x->r.signing_time[0] ? json_string(x->r.signing_time) : json_null());
     json_object_set_new(j, "digest_algorithm",
                         x->r.digest ? json_string(x->r.digest) : json_null());
+    json_object_set_new(j, "timestamp", timestamp_json(&x->r));
+    json_object_set_new(j, "judged_at",
+                        x->r.judged_at[0] ? json_string(x->r.judged_at) : json_null());
+    json_object_set_new(j, "revocation",
+                        x->r.revocation ? json_string(x->r.revocation) : json_null());
     json_object_set_new(j, "exit_code", json_integer(x->rc));
     return j;
 }
@@ -420,6 +480,17 @@ static csign_rc run(int argc, char **argv)
         rc = load_certs(o.trust[i], p.trust, NULL);
     for (int i = 0; rc == CSIGN_OK && i < o.nuntrusted; i++)
         rc = load_certs(o.untrusted[i], NULL, p.untrusted);
+    if (rc == CSIGN_OK && o.ntsa_trust > 0 && (p.tsa_trust = X509_STORE_new()) == NULL)
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.ntsa_trust; i++)
+        rc = load_certs(o.tsa_trust[i], p.tsa_trust, NULL);
+    if (rc == CSIGN_OK && o.ncrls > 0 && (p.crls = sk_X509_CRL_new_null()) == NULL)
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.ncrls; i++)
+        if ((rc = cert_read_crls(o.crls[i], p.crls)) == CSIGN_EINPUT)
+            rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
+    p.require_crl = o.require_crl;
+    p.require_timestamp = o.require_timestamp;
     if (rc == CSIGN_OK && o.expect_subject != NULL &&
         (rc = dn_parse(o.expect_subject, &subject)) == 0)
         p.expect_subject = subject;
@@ -431,6 +502,8 @@ static csign_rc run(int argc, char **argv)
     }
     X509_NAME_free(subject);
     X509_STORE_free(p.trust);
+    X509_STORE_free(p.tsa_trust);
+    sk_X509_CRL_pop_free(p.crls, X509_CRL_free);
     sk_X509_pop_free(p.untrusted, X509_free);
     free(o.files);
     return rc;

@@ -9,6 +9,7 @@
 #include <openssl/ess.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <string.h>
 
 /* signingCertificateV2 with the SHA-256 hash of cert and its issuer and
  * serial: a verifier can tell which certificate the signer meant. */
@@ -171,5 +172,45 @@ csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, 
         rc = encode(cms, pem, der, len);
 out:
     CMS_ContentInfo_free(cms);
+    return rc;
+}
+
+csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn, void *ctx,
+                           unsigned char **out, size_t *out_len)
+{
+    bool pem = len >= 10 && memcmp(sig, "-----BEGIN", 10) == 0;
+    BIO *b = BIO_new_mem_buf(sig, (int)len);
+    const unsigned char *p = sig;
+    CMS_ContentInfo *cms = NULL;
+    unsigned char *token = NULL;
+    size_t token_len = 0;
+    csign_rc rc = CSIGN_OK;
+
+    if (b == NULL)
+        return err_oom();
+    cms = pem ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : d2i_CMS_ContentInfo(NULL, &p, (long)len);
+    STACK_OF(CMS_SignerInfo) *sis = cms ? CMS_get0_SignerInfos(cms) : NULL;
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_num(sis) == 1 ? sk_CMS_SignerInfo_value(sis, 0) : NULL;
+    if (cms == NULL || (!pem && p != sig + len))
+        rc = err_set(CSIGN_EINPUT, "not a CMS signature");
+    else if (si == NULL)
+        rc = err_set(CSIGN_EINPUT, "the signature has %d signers, not one",
+                     sk_CMS_SignerInfo_num(sis));
+    else if (CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1) >= 0)
+        rc = err_set(CSIGN_EINPUT, "the signature has a timestamp already");
+    if (rc == CSIGN_OK) {
+        ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
+        rc = fn(ctx, ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &token,
+                &token_len);
+    }
+    if (rc == CSIGN_OK && !CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken,
+                                                         V_ASN1_SEQUENCE, token, (int)token_len))
+        rc = err_set_ssl(CSIGN_EINTERNAL, "cannot add the timestamp");
+    if (rc == CSIGN_OK)
+        rc = encode(cms, pem, out, out_len);
+    OPENSSL_free(token);
+    CMS_ContentInfo_free(cms);
+    BIO_free(b);
+    ERR_clear_error();
     return rc;
 }

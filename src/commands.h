@@ -77,6 +77,60 @@ typedef struct {
 
 csign_rc import_cert_parse(int argc, char **argv, import_cert_opts *o);
 
+/* Time-stamping options, shared by sign and timestamp. */
+#define TSA_MAX_URLS 8
+typedef struct {
+    const char *urls[TSA_MAX_URLS]; /* --tsa, in order */
+    int nurls;
+    const EVP_MD *md;   /* --tsa-digest (default SHA-256) */
+    const char *policy; /* --tsa-policy */
+    int retries;        /* --tsa-retries (default 2) */
+    long timeout;       /* --tsa-timeout seconds (default 10) */
+    bool optional;      /* --tsa-optional: keep an unstamped signature */
+} tsa_opts;
+
+/* Option ids from OPT_TSA on are the TSA options; TSA_OPT_SPECS are their
+ * table entries, tsa_on_opt() their handler. */
+enum {
+    OPT_TSA = 100,
+    OPT_TSA_DIGEST,
+    OPT_TSA_POLICY,
+    OPT_TSA_RETRIES,
+    OPT_TSA_TIMEOUT,
+    OPT_TSA_OPTIONAL
+};
+#define TSA_OPT_SPECS                                                                              \
+    {OPT_TSA, "tsa", 0, "URL", "RFC 3161 time-stamping authority (repeatable; tried in order)"},   \
+        {OPT_TSA_DIGEST, "tsa-digest", 0, "ALG",                                                   \
+         "imprint digest: sha256 (default), sha384, sha512"},                                      \
+        {OPT_TSA_POLICY, "tsa-policy", 0, "OID", "ask the TSA for this policy"},                   \
+        {OPT_TSA_RETRIES, "tsa-retries", 0, "N",                                                   \
+         "more tries per TSA after a connection error or HTTP 5xx (default 2)"},                   \
+        {OPT_TSA_TIMEOUT, "tsa-timeout", 0, "SECONDS",                                             \
+         "give up on a TSA request after (default 10)"},                                           \
+    {                                                                                              \
+        OPT_TSA_OPTIONAL, "tsa-optional", 0, NULL,                                                 \
+            "keep the signature without a timestamp when no TSA gives one (with a warning)"        \
+    }
+void tsa_opts_init(tsa_opts *t);
+csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg);
+
+/* Time stamps for signature encodings, from the TSAs of a tsa_opts. */
+typedef struct {
+    struct http_client *http;
+    const tsa_opts *opts;
+    const char *used; /* the URL of the last timestamp */
+} stamper;
+
+/* Starts the HTTP client (main thread, before other threads). */
+csign_rc stamper_open(const tsa_opts *t, stamper *s);
+void stamper_close(stamper *s);
+
+/* sig (DER or PEM) with a timestamp added, in *out (OPENSSL_free). Errors
+ * as tsa_stamp() and cms_add_timestamp() give them. */
+csign_rc stamper_apply(stamper *s, const unsigned char *sig, size_t len, unsigned char **out,
+                       size_t *out_len);
+
 typedef struct {
     cli_common c;
     const char *key;
@@ -94,6 +148,7 @@ typedef struct {
     bool fail_fast;
     bool json;
     const char *manifest; /* --manifest: one signed checksum list */
+    tsa_opts tsa;
     char **files;
     int nfiles;
 } sign_opts;

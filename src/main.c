@@ -15,8 +15,8 @@
 #endif
 
 static const cli_command *const commands[] = {
-    &cmd_init_token,  &cmd_list, &cmd_keygen, &cmd_csr,    &cmd_selfsign,
-    &cmd_import_cert, &cmd_sign, &cmd_verify, &cmd_digest, NULL,
+    &cmd_init_token, &cmd_list,   &cmd_keygen, &cmd_csr,       &cmd_selfsign, &cmd_import_cert,
+    &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, NULL,
 };
 
 enum { OPT_VERSION = OPT_HELP + 1 };

@@ -3,10 +3,12 @@
 #include "signer.h"
 
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "csign/cert.h"
+#include "csign/cms.h"
 
 /* ---- Signer certificate and chain ---------------------------------------- */
 
@@ -157,4 +159,29 @@ void signer_close(signer *st)
     hsm_key_clear(&st->key);
     cli_token_close(&st->t);
     hsm_uri_free(st->uri);
+}
+
+csign_rc signer_sign(const sign_opts *o, const cms_signer *s, stamper *ts, const digest_result *d,
+                     unsigned char **sig, size_t *len, char *warning)
+{
+    unsigned char *stamped = NULL;
+    size_t stamped_len = 0;
+    csign_rc rc = cms_sign_digest(s, d, o->pem, sig, len);
+
+    warning[0] = '\0';
+    if (rc != CSIGN_OK || ts == NULL)
+        return rc;
+    rc = stamper_apply(ts, *sig, *len, &stamped, &stamped_len);
+    if (rc == CSIGN_OK) {
+        OPENSSL_free(*sig);
+        *sig = stamped;
+        *len = stamped_len;
+    } else if (o->tsa.optional && (rc == CSIGN_ENO || rc == CSIGN_EIO)) {
+        snprintf(warning, ERR_MAX, "signed without a timestamp: %s", err_msg());
+        rc = CSIGN_OK;
+    } else {
+        OPENSSL_free(*sig);
+        *sig = NULL;
+    }
+    return rc;
 }

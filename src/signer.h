@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "commands.h"
+#include "csign/cms.h"
 
 typedef struct {
     cli_token t;
@@ -29,5 +30,14 @@ csign_rc signer_open(const sign_opts *o, signer *st);
 
 /* Frees everything, the token-backed key before the token. */
 void signer_close(signer *st);
+
+/*
+ * The signature over d (cms_sign_digest()), with a timestamp from ts when
+ * it is not NULL. When no TSA gives one and --tsa-optional is set, the
+ * signature stays without and warning (ERR_MAX bytes) says why; otherwise
+ * that is the error. *sig is freed with OPENSSL_free().
+ */
+csign_rc signer_sign(const sign_opts *o, const cms_signer *s, stamper *ts, const digest_result *d,
+                     unsigned char **sig, size_t *len, char *warning);
 
 #endif

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "csign/cert.h"
+#include "csign/revoke.h"
+#include "csign/tsa.h"
 #include "csign/digest.h"
 
 /* Verification failures are answers, not errors: exit 1. */
@@ -20,6 +22,7 @@ void verify_result_clear(verify_result *r)
 {
     free(r->subject);
     free(r->issuer);
+    free(r->tsa_subject);
     memset(r, 0, sizeof(*r));
 }
 
@@ -221,8 +224,17 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
         return NO("signed attribute signingTime is malformed");
     if (st != NULL)
         strftime(r->signing_time, sizeof(r->signing_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (CMS_unsigned_get_attr_count(si) > 0)
-        return NO("the signature has unsigned attributes, which csign does not accept");
+    int unsigned_attrs = CMS_unsigned_get_attr_count(si);
+    if (unsigned_attrs > 0 &&
+        (unsigned_attrs != 1 ||
+         CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1) != 0))
+        return NO("the signature has unsigned attributes other than one timestamp");
+    if (unsigned_attrs == 1) {
+        X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, 0);
+        ASN1_TYPE *t = X509_ATTRIBUTE_count(a) == 1 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+        if (t == NULL || t->type != V_ASN1_SEQUENCE)
+            return NO("the timestamp attribute must hold exactly one token");
+    }
     return CSIGN_OK;
 }
 
@@ -294,7 +306,47 @@ static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
     return rc;
 }
 
-static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509) * untrusted)
+/* The timestamp, if any: when trusted, *at becomes its time. */
+static csign_rc check_timestamp(const verify_policy *p, CMS_SignerInfo *si,
+                                STACK_OF(X509) * untrusted, verify_result *r, time_t *at)
+{
+    int i = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1);
+    tsa_info info;
+
+    *at = p->at;
+    if (i < 0) {
+        r->timestamp = "absent";
+        return p->require_timestamp ? NO("the signature has no timestamp (--require-timestamp)")
+                                    : CSIGN_OK;
+    }
+    ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_unsigned_get_attr(si, i), 0);
+    ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
+    csign_rc rc =
+        tsa_check_token(ASN1_STRING_get0_data(t->value.sequence),
+                        (size_t)ASN1_STRING_length(t->value.sequence), ASN1_STRING_get0_data(value),
+                        (size_t)ASN1_STRING_length(value), NULL, 0, p->tsa_trust, untrusted, &info);
+    if (rc != CSIGN_OK)
+        return rc;
+    snprintf(r->timestamp_time, sizeof(r->timestamp_time), "%s", info.gen_time_text);
+    r->tsa_subject = info.tsa_subject;
+    r->timestamp_digest = info.digest;
+    /* A few minutes of clock skew, no more. */
+    if (info.gen_time > time(NULL) + 300)
+        return NO("the timestamp's time %s is in the future", info.gen_time_text);
+    if (p->tsa_trust == NULL) {
+        r->timestamp = "untrusted";
+        return p->require_timestamp ? NO("the timestamp is not trusted: no --tsa-trust "
+                                         "(--require-timestamp)")
+                                    : CSIGN_OK;
+    }
+    r->timestamp = "valid";
+    *at = info.gen_time;
+    return CSIGN_OK;
+}
+
+/* The chain at time at; *chain gets the verified chain. */
+static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509) * untrusted,
+                            time_t at, STACK_OF(X509) * *verified)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     csign_rc rc = CSIGN_OK;
@@ -304,7 +356,7 @@ static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509)
     if (rc == CSIGN_OK) {
         X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
         X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
-        X509_VERIFY_PARAM_set_time(vp, p->at);
+        X509_VERIFY_PARAM_set_time(vp, at);
         /* Level 2: no SHA-1 certificate signatures, no keys under 112 bits. */
         X509_VERIFY_PARAM_set_auth_level(vp, 2);
         if (X509_verify_cert(ctx) != 1)
@@ -322,6 +374,8 @@ static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509)
                         "signing (extendedKeyUsage)",
                         i);
         }
+        if (rc == CSIGN_OK)
+            *verified = X509_STORE_CTX_get1_chain(ctx);
     }
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);
@@ -401,10 +455,23 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         rc = check_signing_cert(si, signer);
     if (rc == CSIGN_OK)
         rc = check_key(p, signer);
+    time_t at = p->at;
+    STACK_OF(X509) *chain = NULL;
     if (rc == CSIGN_OK)
-        rc = check_chain(p, signer, certs);
-    if (rc == CSIGN_OK && (rc = cert_check_code_signing(signer, NULL, p->at)) != CSIGN_OK)
+        rc = check_timestamp(p, si, certs, r, &at);
+    if (rc == CSIGN_OK) {
+        struct tm tm;
+        if (gmtime_r(&at, &tm) != NULL)
+            strftime(r->judged_at, sizeof(r->judged_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        rc = check_chain(p, signer, certs, at, &chain);
+    }
+    if (rc == CSIGN_OK && (rc = cert_check_code_signing(signer, NULL, at)) != CSIGN_OK)
         rc = NO("%s", err_msg());
+    if (rc == CSIGN_OK && (p->crls != NULL || p->require_crl))
+        rc = revoke_check(chain, p->crls,
+                          r->timestamp && strcmp(r->timestamp, "valid") == 0 ? at : 0,
+                          p->require_crl, &r->revocation);
+    sk_X509_pop_free(chain, X509_free);
     if (rc == CSIGN_OK && p->expect_sha256 != NULL) {
         unsigned char fp[32];
         unsigned int n = 0;

@@ -44,6 +44,12 @@ char *cert_name_text(const struct X509_name_st *name);
 struct stack_st_X509;
 csign_rc cert_read_file(const char *path, struct stack_st_X509 **out);
 
+/* Every CRL in a file (PEM, or one DER CRL with nothing after it), added
+ * to crls. CSIGN_EIO when it cannot be read, CSIGN_EINPUT when it holds
+ * no CRL or one that does not parse. */
+struct stack_st_X509_CRL;
+csign_rc cert_read_crls(const char *path, struct stack_st_X509_CRL *crls);
+
 /* The certificate's subject as RFC 4514 text (caller frees), or NULL. */
 char *cert_subject(struct x509_st *cert);
 

@@ -31,4 +31,20 @@ typedef struct {
 csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, unsigned char **der,
                          size_t *len);
 
+/* Gets a timestamp token over a signature value, for cms_add_timestamp():
+ * *token is DER, freed by the caller of fn with OPENSSL_free(). */
+typedef csign_rc (*cms_stamp_fn)(void *ctx, const unsigned char *sigval, size_t len,
+                                 unsigned char **token, size_t *token_len);
+
+/*
+ * Adds a timestamp to a signature: sig (DER, or PEM when it starts with
+ * "-----BEGIN") must hold one SignerInfo and no timestamp yet (else
+ * CSIGN_EINPUT); fn is given that SignerInfo's signature value and its
+ * token becomes the unsigned attribute id-aa-timeStampToken (RFC 3161
+ * appendix A). *out (OPENSSL_free) is in the form of sig. fn's error is
+ * returned as is.
+ */
+csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn, void *ctx,
+                           unsigned char **out, size_t *out_len);
+
 #endif

@@ -16,6 +16,10 @@ typedef struct {
     int min_rsa_bits;
     const unsigned char *expect_sha256; /* signer fingerprint, 32 bytes, or NULL */
     const X509_NAME *expect_subject;    /* or NULL */
+    X509_STORE *tsa_trust;              /* anchors for timestamps; NULL: none used */
+    STACK_OF(X509_CRL) * crls;          /* may be NULL */
+    bool require_crl;
+    bool require_timestamp;
 } verify_policy;
 
 /* What verification found out. Strings are owned by the result. */
@@ -25,6 +29,14 @@ typedef struct {
     char sha256[65];
     char signing_time[32]; /* RFC 3339, "" when absent */
     const char *digest;    /* "sha256", ... or NULL */
+    /* "absent", "untrusted" (valid, but no --tsa-trust) or "valid"; NULL
+     * when not reached */
+    const char *timestamp;
+    char timestamp_time[32];      /* the token's genTime, RFC 3339 */
+    char *tsa_subject;            /* the TSA certificate's subject */
+    const char *timestamp_digest; /* the imprint's digest */
+    char judged_at[32];           /* the time the chain was judged at */
+    const char *revocation;       /* revoke_check()'s status, or NULL */
 } verify_result;
 
 /*
@@ -37,7 +49,11 @@ typedef struct {
  * signingCertificateV2 (if present) naming that certificate, the chain
  * valid at p->at up to one of p->trust's anchors, a leaf fit for code
  * signing, and only SHA-256/384/512, RSA of p->min_rsa_bits or more and
- * the P-256/384/521 curves.
+ * the P-256/384/521 curves. The only unsigned attribute allowed is one
+ * RFC 3161 timestamp (id-aa-timeStampToken), checked with
+ * tsa_check_token() against p->tsa_trust; when it is trusted, the chain is
+ * judged at its time instead of p->at. With p->crls the chain's
+ * revocation is checked (revoke_check()).
  *
  * Returns CSIGN_OK; CSIGN_ENO with the reason when the signature is not
  * valid; CSIGN_EIO when the content cannot be read. Fills *r as far as it

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* csign timestamp, and the time-stamping options that sign shares. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "csign/cms.h"
+#include "csign/io.h"
+#include "csign/tsa.h"
+
+#define SIG_MAX (16 * 1024 * 1024)
+
+void tsa_opts_init(tsa_opts *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->md = EVP_sha256();
+    t->retries = 2;
+    t->timeout = 10;
+}
+
+static bool small_number(const char *arg, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    *out = strtol(arg, &end, 10);
+    return *arg != '\0' && *end == '\0' && errno == 0 && *out >= lo && *out <= hi;
+}
+
+csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg)
+{
+    long n = 0;
+
+    switch (id) {
+    case OPT_TSA:
+        if (t->nurls == TSA_MAX_URLS)
+            return err_set(CSIGN_EUSAGE, "at most %d --tsa URLs", TSA_MAX_URLS);
+        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
+            return err_set(CSIGN_EUSAGE, "--tsa needs an http:// or https:// URL, not '%s'", arg);
+        t->urls[t->nurls++] = arg;
+        break;
+    case OPT_TSA_DIGEST:
+        if ((t->md = digest_by_name(arg)) == NULL)
+            return err_set(CSIGN_EUSAGE,
+                           "--tsa-digest: unknown digest '%s' (sha256, sha384 or "
+                           "sha512)",
+                           arg);
+        break;
+    case OPT_TSA_POLICY:
+        t->policy = arg;
+        break;
+    case OPT_TSA_RETRIES:
+        if (!small_number(arg, 0, 10, &n))
+            return err_set(CSIGN_EUSAGE, "--tsa-retries needs a number from 0 to 10");
+        t->retries = (int)n;
+        break;
+    case OPT_TSA_TIMEOUT:
+        if (!small_number(arg, 1, 600, &n))
+            return err_set(CSIGN_EUSAGE, "--tsa-timeout needs seconds from 1 to 600");
+        t->timeout = n;
+        break;
+    case OPT_TSA_OPTIONAL:
+        t->optional = true;
+        break;
+    }
+    return CSIGN_OK;
+}
+
+csign_rc stamper_open(const tsa_opts *t, stamper *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->opts = t;
+    return http_new(t->timeout, &s->http);
+}
+
+void stamper_close(stamper *s)
+{
+    http_free(s->http);
+    s->http = NULL;
+}
+
+static csign_rc stamp_cb(void *ctx, const unsigned char *sigval, size_t len, unsigned char **token,
+                         size_t *token_len)
+{
+    stamper *s = ctx;
+    tsa_request r = {s->opts->urls, s->opts->nurls, s->opts->retries, s->opts->md, s->opts->policy};
+    return tsa_stamp(s->http, &r, sigval, len, token, token_len, &s->used);
+}
+
+csign_rc stamper_apply(stamper *s, const unsigned char *sig, size_t len, unsigned char **out,
+                       size_t *out_len)
+{
+    return cms_add_timestamp(sig, len, stamp_cb, s, out, out_len);
+}
+
+/* ---- csign timestamp ------------------------------------------------------ */
+
+static const opt_spec opts[] = {
+    TSA_OPT_SPECS,
+    {0, NULL, 0, NULL, NULL},
+};
+
+typedef struct {
+    cli_common c;
+    tsa_opts tsa;
+    char **files;
+    int nfiles;
+} timestamp_opts;
+
+static csign_rc on_opt(void *ctx, int id, const char *arg)
+{
+    timestamp_opts *o = ctx;
+    return tsa_on_opt(&o->tsa, id, arg);
+}
+
+static csign_rc parse(int argc, char **argv, timestamp_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    tsa_opts_init(&o->tsa);
+    o->files = calloc((size_t)argc + 1, sizeof(*o->files));
+    if (o->files == NULL)
+        return err_oom();
+    csign_rc rc = cli_parse(&cmd_timestamp, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc != CSIGN_OK || o->c.help)
+        return rc;
+    if (o->tsa.nurls == 0)
+        return err_set(CSIGN_EUSAGE, "--tsa is required");
+    if (o->tsa.optional)
+        return err_set(CSIGN_EUSAGE, "--tsa-optional goes with sign, not timestamp");
+    if (o->nfiles == 0)
+        return err_set(CSIGN_EUSAGE, "give the signature files to timestamp");
+    for (int i = 0; i < o->nfiles; i++)
+        if (strcmp(o->files[i], "-") == 0)
+            return err_set(CSIGN_EUSAGE, "timestamp rewrites files; it cannot take standard input");
+    return CSIGN_OK;
+}
+
+typedef struct {
+    csign_rc rc;
+    char reason[ERR_MAX];
+    const char *used;
+    io_outcome written;
+} outcome;
+
+/* Reads, stamps and stages one signature file. */
+static void stamp_one(stamper *s, io_batch *b, const char *path, outcome *x)
+{
+    unsigned char *sig = NULL;
+    size_t len = 0;
+    csign_rc rc = io_read_file(path, SIG_MAX, &sig, &len);
+
+    if (rc == CSIGN_EINPUT)
+        rc = err_set(CSIGN_EINPUT, "'%s' is larger than a signature can be", path);
+    unsigned char *stamped = NULL;
+    size_t stamped_len = 0;
+    if (rc == CSIGN_OK)
+        rc = stamper_apply(s, sig, len, &stamped, &stamped_len);
+    if (rc == CSIGN_OK)
+        rc = io_batch_add(b, path, stamped, stamped_len, true, &x->written);
+    free(sig);
+    OPENSSL_free(stamped);
+    x->rc = rc;
+    x->used = s->used;
+    if (rc != CSIGN_OK)
+        snprintf(x->reason, sizeof(x->reason), "%s", err_msg());
+}
+
+static csign_rc run(int argc, char **argv)
+{
+    timestamp_opts o;
+    stamper s;
+    io_batch *b = NULL;
+    outcome *xs = NULL;
+    int failed = 0;
+    csign_rc first = CSIGN_OK;
+    csign_rc rc = parse(argc, argv, &o);
+
+    memset(&s, 0, sizeof(s));
+    if (rc != CSIGN_OK || o.c.help) {
+        free(o.files);
+        return rc == CSIGN_OK ? cli_help(&cmd_timestamp) : rc;
+    }
+    xs = calloc((size_t)o.nfiles, sizeof(*xs));
+    b = io_batch_new();
+    rc = xs && b ? stamper_open(&o.tsa, &s) : err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++)
+        stamp_one(&s, b, o.files[i], &xs[i]);
+    if (rc == CSIGN_OK)
+        io_batch_commit(b);
+    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
+        char f[PATH_MAX * 4];
+        outcome *x = &xs[i];
+        if (x->rc == CSIGN_OK && x->written.rc != CSIGN_OK) {
+            x->rc = x->written.rc;
+            snprintf(x->reason, sizeof(x->reason), "%s", x->written.reason);
+        }
+        cli_escape(o.files[i], f, sizeof(f));
+        if (x->rc == CSIGN_OK) {
+            printf("timestamped %s by %s\n", f, x->used);
+            continue;
+        }
+        fprintf(stderr, "csign: timestamp: %s: %s\n", f, x->reason);
+        if (failed++ == 0)
+            first = x->rc;
+    }
+    if (rc == CSIGN_OK && failed > 0)
+        rc = err_set(first, "%d of %d files failed", failed, o.nfiles);
+    stamper_close(&s);
+    io_batch_free(b);
+    free(xs);
+    free(o.files);
+    return rc;
+}
+
+const cli_command cmd_timestamp = {
+    .name = "timestamp",
+    .usage = "csign timestamp --tsa URL [options] SIG...",
+    .summary = "Add an RFC 3161 timestamp to existing signatures (made offline, say); each file "
+               "is rewritten atomically.",
+    .opts = opts,
+    .token = false,
+    .run = run,
+};
