@@ -7,9 +7,10 @@
  *       answers TimeStampReqs over HTTP/1.1 (keep-alive) on 127.0.0.1 at a
  *       free port, written to F. --log F appends "connection" and "request"
  *       lines. Runs until killed.
- *   tsa_tool stamp --cert C --key K [common] [--digest ALG] IN.p7s OUT.p7s
- *       puts a token over IN's signature value into OUT as the unsigned
- *       attribute id-aa-timeStampToken, bypassing csign's own checks.
+ *   tsa_tool stamp --cert C --key K [common] [--digest ALG] [--imprint-of S]
+ *           IN.p7s OUT.p7s
+ *       puts a token over IN's signature value (or S's) into OUT as the
+ *       unsigned attribute id-aa-timeStampToken, bypassing csign's checks.
  *   tsa_tool imprint ALG IN.p7s
  *       prints the hex hash of IN's signature value.
  *   tsa_tool token IN.p7s OUT.der
@@ -54,6 +55,7 @@ typedef struct {
     const char *policy;
     const char *digest; /* stamp: imprint algorithm */
     const char *port_file, *log;
+    const char *imprint_of; /* stamp: hash this signature's value instead */
     long serial;
 } opts;
 
@@ -263,9 +265,10 @@ static int token(const char *in, const char *out)
 
 static int stamp(opts *o, const char *in, const char *out)
 {
-    CMS_SignerInfo *si = NULL;
+    CMS_SignerInfo *si = NULL, *other_si = NULL;
     CMS_ContentInfo *cms = read_sig(in, &si);
-    ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
+    CMS_ContentInfo *other = o->imprint_of ? read_sig(o->imprint_of, &other_si) : NULL;
+    ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(other_si ? other_si : si);
     const EVP_MD *md = EVP_get_digestbyname(mode_is(o, "sha1") ? "sha1" : o->digest);
     unsigned char d[EVP_MAX_MD_SIZE], *token = NULL;
     unsigned int n = 0;
@@ -290,6 +293,7 @@ static int stamp(opts *o, const char *in, const char *out)
     X509_ALGOR_free(alg);
     ASN1_INTEGER_free(nonce);
     CMS_ContentInfo_free(cms);
+    CMS_ContentInfo_free(other);
     return 0;
 }
 
@@ -436,10 +440,12 @@ int main(int argc, char **argv)
     o.chain = sk_X509_new_null();
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
-        if (strcmp(k, "--cert") == 0)
+        if (strcmp(k, "--cert") == 0) {
+            X509_free(o.cert); /* the last one given counts */
             o.cert = read_cert(v);
-        else if (strcmp(k, "--key") == 0) {
+        } else if (strcmp(k, "--key") == 0) {
             FILE *f = fopen(v, "r");
+            EVP_PKEY_free(o.key);
             o.key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
             if (f)
                 fclose(f);
@@ -457,6 +463,8 @@ int main(int argc, char **argv)
             o.port_file = v;
         else if (strcmp(k, "--log") == 0)
             o.log = v;
+        else if (strcmp(k, "--imprint-of") == 0)
+            o.imprint_of = v;
         else
             die("unknown option");
     }
@@ -464,8 +472,13 @@ int main(int argc, char **argv)
         die("--cert and --key are required");
     if (strcmp(cmd, "serve") == 0 && o.port_file != NULL && i == argc)
         serve(&o);
-    if (strcmp(cmd, "stamp") == 0 && i + 2 == argc)
-        return stamp(&o, argv[i], argv[i + 1]);
+    if (strcmp(cmd, "stamp") == 0 && i + 2 == argc) {
+        int rc = stamp(&o, argv[i], argv[i + 1]);
+        X509_free(o.cert);
+        EVP_PKEY_free(o.key);
+        sk_X509_pop_free(o.chain, X509_free);
+        return rc;
+    }
     die("usage: tsa_tool serve|stamp|imprint ... (see the comment at the top)");
     return 2;
 }

@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# RFC 3161 timestamps and revocation: csign sign --tsa, csign timestamp and
+# csign verify --tsa-trust/--crl, against a local TSA (tests/tools/tsa_tool,
+# honest or hostile) and checked with `openssl ts -verify` and
+# `openssl cms -verify` as independent tools.
+. "$(dirname "$0")/lib.sh"
+
+KEY='pkcs11:token=dev;object=rel'
+TSA_TOOL=${CSIGN_TSA_TOOL:?set CSIGN_TSA_TOOL to the tsa_tool binary}
+EARLY=20190101000000Z
+LATE=20300101000000Z
+
+# mkca DIR NAME: a root CA valid from 2019 to 2030, with an openssl ca
+# configuration that can also revoke and issue CRLs.
+mkca() {
+    local d=$1
+    mkdir -p "$d"
+    : >"$d/index"
+    echo 01 >"$d/serial"
+    echo 01 >"$d/crlnumber"
+    cat >"$d/conf" <<CONF
+[ca]
+default_ca = t
+[t]
+dir = $d
+database = \$dir/index
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+new_certs_dir = \$dir
+certificate = \$dir/ca.pem
+private_key = \$dir/ca.key
+default_md = sha256
+default_crl_days = 30
+policy = any
+unique_subject = no
+copy_extensions = none
+[any]
+commonName = supplied
+[root]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+[tsa]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
+[tsa_noncrit]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = timeStamping
+[tsa_noeku]
+keyUsage = critical,digitalSignature
+[tsa_extra]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping,codeSigning
+CONF
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
+        -subj "/CN=$2" -out "$d/ca.csr" 2>/dev/null || fail "CA key"
+    openssl ca -batch -selfsign -config "$d/conf" -keyfile "$d/ca.key" -extensions root \
+        -startdate $EARLY -enddate $LATE -notext -in "$d/ca.csr" -out "$d/ca.pem" \
+        >/dev/null 2>&1 || fail "CA $2"
+}
+
+# issue DIR NAME EXT START END: a software key and certificate from DIR's CA.
+issue() {
+    local d=$1
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/$2.key" \
+        -subj "/CN=$2" -out "$d/$2.csr" 2>/dev/null || fail "key $2"
+    openssl ca -batch -config "$d/conf" -extensions "$3" -startdate "$4" -enddate "$5" -notext \
+        -in "$d/$2.csr" -out "$d/$2.pem" >/dev/null 2>&1 || fail "issue $2"
+}
+
+# The signing PKI (a root, a leaf valid 2019-2030 and one that expired in
+# June 2020) and the TSA PKI (honest and hostile TSA certificates).
+pki() {
+    mkca "$CASE/ca" "Signing Root"
+    issue "$CASE/ca" leaf leaf $EARLY $LATE
+    issue "$CASE/ca" old leaf 20200101000000Z 20200601000000Z
+    mkca "$CASE/tsaca" "TSA Root"
+    issue "$CASE/tsaca" tsa tsa $EARLY $LATE
+    for kind in tsa_noncrit tsa_noeku tsa_extra; do
+        issue "$CASE/tsaca" $kind $kind $EARLY $LATE
+    done
+    mkca "$CASE/other" "Other Root"
+    issue "$CASE/other" stranger tsa $EARLY $LATE
+    echo "content to sign" >"$CASE/f"
+}
+
+# ossl_sign WHO OUT: a detached signature by a software leaf, made by openssl.
+ossl_sign() {
+    openssl cms -sign -binary -in "$CASE/f" -signer "$CASE/ca/$1.pem" -inkey "$CASE/ca/$1.key" \
+        -md sha256 -outform DER -out "$2" 2>/dev/null || fail "openssl cms -sign"
+}
+
+# start_tsa [tsa_tool options]: a TSA on 127.0.0.1; sets TSA_URL. It is
+# killed when the test ends.
+start_tsa() {
+    local n=${TSA_N:-0}
+    TSA_N=$((n + 1))
+    "$TSA_TOOL" serve --cert "$CASE/tsaca/tsa.pem" --key "$CASE/tsaca/tsa.key" \
+        --port-file "$CASE/port$n" --log "$CASE/tsa$n.log" "$@" 2>"$CASE/tsa$n.err" &
+    TSA_PIDS="${TSA_PIDS:-} $!"
+    trap 'kill $TSA_PIDS 2>/dev/null' EXIT
+    for _ in $(seq 100); do
+        [ -s "$CASE/port$n" ] && break
+        sleep 0.05
+    done
+    [ -s "$CASE/port$n" ] || fail "the TSA did not start: $(cat "$CASE/tsa$n.err")"
+    TSA_URL="http://127.0.0.1:$(cat "$CASE/port$n")/"
+    TSA_LOG=$CASE/tsa$n.log
+}
+
+# stamp MODE [tsa_tool options] IN OUT: a token put in offline, unchecked.
+stamp() {
+    local mode=$1
+    shift
+    "$TSA_TOOL" stamp --cert "$CASE/tsaca/tsa.pem" --key "$CASE/tsaca/tsa.key" --mode "$mode" \
+        "$@" || fail "tsa_tool stamp"
+}
+
+verify() {
+    run csign verify --trust "$CASE/ca/ca.pem" "$@"
+}
+
+token_key() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY"
+    expect_rc 0
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Token Signer' --import \
+        -o "$CASE/token.pem"
+    expect_rc 0
+}
+
+t_sign_with_timestamp_checked_by_openssl() {
+    pki
+    token_key
+    start_tsa
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" "$CASE/f"
+    expect_rc 0
+    expect_out "timestamped by $TSA_URL"
+    "$TSA_TOOL" token "$CASE/f.p7s" "$CASE/token.der"
+    openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/f.p7s")" -in "$CASE/token.der" \
+        -token_in -CAfile "$CASE/tsaca/ca.pem" >"$CASE/ts.out" 2>&1 ||
+        fail "openssl ts -verify rejects the token: $(cat "$CASE/ts.out")"
+    openssl cms -verify -binary -inform DER -in "$CASE/f.p7s" -content "$CASE/f" \
+        -CAfile "$CASE/token.pem" -purpose any -out /dev/null 2>/dev/null ||
+        fail "openssl cms -verify rejects the timestamped signature"
+    run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].timestamp.status == "valid" and .[0].timestamp.tsa == "CN=tsa" and
+        .[0].timestamp.digest == "sha256" and .[0].judged_at == .[0].timestamp.time' \
+        "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
+    run csign verify --trust "$CASE/token.pem" "$CASE/f"
+    expect_rc 0
+    expect_out "not used: no --tsa-trust"
+}
+
+t_tsa_digest_and_policy() {
+    pki
+    token_key
+    start_tsa --policy 1.2.3.4.5
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" --tsa-digest sha512 \
+        --tsa-policy 1.2.3.4.5 "$CASE/f"
+    expect_rc 0
+    run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].timestamp.digest == "sha512"' "$CASE/out" >/dev/null || fail "not SHA-512"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force --tsa "$TSA_URL" \
+        --tsa-policy not-an-oid "$CASE/f"
+    expect_rc 2
+}
+
+t_many_files_one_connection() {
+    pki
+    token_key
+    start_tsa
+    for i in 1 2 3 4 5; do echo "$i" >"$CASE/g$i"; done
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" "$CASE"/g1 "$CASE"/g2 \
+        "$CASE"/g3 "$CASE"/g4 "$CASE"/g5
+    expect_rc 0
+    [ "$(grep -c '^request' "$TSA_LOG")" -eq 5 ] || fail "not 5 requests"
+    [ "$(grep -c '^connection' "$TSA_LOG")" -eq 1 ] || fail "not one connection"
+}
+
+t_expired_leaf_kept_by_timestamp() {
+    pki
+    start_tsa --time "$(date -d 2020-03-01 +%s)"
+    ossl_sign old "$CASE/f.p7s"
+    run csign timestamp --tsa "$TSA_URL" "$CASE/f.p7s"
+    expect_rc 0
+    expect_out "timestamped $CASE/f.p7s by $TSA_URL"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" "$CASE/f"
+    expect_rc 0
+    expect_out "at 2020-03-01T00:00:00Z (timestamped by CN=tsa)"
+    verify "$CASE/f"
+    expect_rc 1
+    expect_out "certificate has expired"
+    # Stamped after the certificate had expired: no help.
+    start_tsa --time "$(date -d 2020-09-01 +%s)"
+    ossl_sign old "$CASE/f.p7s"
+    run csign timestamp --tsa "$TSA_URL" "$CASE/f.p7s"
+    expect_rc 0
+    verify --tsa-trust "$CASE/tsaca/ca.pem" "$CASE/f"
+    expect_rc 1
+    expect_out "expired"
+}
+
+t_timestamp_command() {
+    pki
+    start_tsa
+    ossl_sign leaf "$CASE/f.p7s"
+    openssl cms -cmsout -inform DER -in "$CASE/f.p7s" -outform PEM -out "$CASE/g.pem"
+    cp "$CASE/f" "$CASE/g"
+    run csign timestamp --tsa "$TSA_URL" "$CASE/f.p7s" "$CASE/g.pem"
+    expect_rc 0
+    head -c 10 "$CASE/g.pem" | grep -q -- '-----BEGIN' || fail "PEM became DER"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-timestamp "$CASE/f"
+    expect_rc 0
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-timestamp --sig "$CASE/g.pem" "$CASE/g"
+    expect_rc 0
+    run csign timestamp --tsa "$TSA_URL" "$CASE/f.p7s"
+    expect_rc 5
+    expect_err "has a timestamp already"
+    run csign timestamp "$CASE/f.p7s"
+    expect_rc 2
+    run csign timestamp --tsa ftp://x/ "$CASE/f.p7s"
+    expect_rc 2
+    ! ls "$CASE" | grep -q csign-tmp || fail "temporary file left"
+}
+
+t_require_timestamp() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    verify --require-timestamp "$CASE/f"
+    expect_rc 1
+    expect_out "no timestamp"
+    start_tsa
+    run csign timestamp --tsa "$TSA_URL" "$CASE/f.p7s"
+    verify --require-timestamp "$CASE/f"
+    expect_rc 1
+    expect_out "not trusted"
+}
+
+t_revocation_and_timestamps() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    cp "$CASE/f.p7s" "$CASE/plain.p7s"
+    start_tsa --time "$(date -d 2020-03-01 +%s)"
+    run csign timestamp --tsa "$TSA_URL" "$CASE/f.p7s"
+    expect_rc 0
+    # Before any revocation: good, with a CRL.
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/crl0.pem" >/dev/null 2>&1
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/crl0.pem" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].revocation == "good"' "$CASE/out" >/dev/null || fail "not good"
+    openssl ca -config "$CASE/ca/conf" -revoke "$CASE/ca/leaf.pem" >/dev/null 2>&1 || fail "revoke"
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/crl.pem" >/dev/null 2>&1 || fail "crl"
+    # Revoked after the trusted timestamp: still valid.
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/crl.pem" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].revocation == "revoked after the timestamp"' "$CASE/out" >/dev/null ||
+        fail "json: $(cat "$CASE/out")"
+    # The same timestamp not trusted, or no timestamp at all: invalid.
+    verify --crl "$CASE/crl.pem" "$CASE/f"
+    expect_rc 1
+    expect_out "was revoked at"
+    verify --crl "$CASE/crl.pem" --sig "$CASE/plain.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "was revoked at"
+    # Revoked before the timestamp (one a minute from now): invalid.
+    start_tsa --time "$(($(date +%s) + 60))"
+    cp "$CASE/plain.p7s" "$CASE/late.p7s"
+    run csign timestamp --tsa "$TSA_URL" "$CASE/late.p7s"
+    expect_rc 0
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/crl.pem" --sig "$CASE/late.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "before the timestamp"
+}
+
+t_require_crl() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    verify --require-crl "$CASE/f"
+    expect_rc 1
+    expect_out "no CRL from 'CN=Signing Root'"
+    openssl ca -config "$CASE/other/conf" -gencrl -out "$CASE/other.crl" >/dev/null 2>&1
+    verify --require-crl --crl "$CASE/other.crl" "$CASE/f"
+    expect_rc 1
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/crl.pem" >/dev/null 2>&1
+    verify --require-crl --crl "$CASE/other.crl" --crl "$CASE/crl.pem" "$CASE/f"
+    expect_rc 0
+    echo "not a crl" >"$CASE/bad.crl"
+    verify --crl "$CASE/bad.crl" "$CASE/f"
+    expect_rc 2
+}
+
+t_future_timestamp_refused() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    stamp ok --time "$(($(date +%s) + 86400))" "$CASE/f.p7s" "$CASE/g.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "in the future"
+}
+
+t_hostile_tokens() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    ossl_sign leaf "$CASE/other.p7s"
+    local t=$CASE/tsaca
+    check_hostile() {
+        local want=$1
+        shift
+        stamp "$@" "$CASE/f.p7s" "$CASE/h.p7s"
+        verify --tsa-trust "$t/ca.pem" --sig "$CASE/h.p7s" "$CASE/f"
+        expect_rc 1
+        expect_out "$want"
+    }
+    check_hostile "timestamp imprint does not match signature" ok --imprint-of "$CASE/other.p7s"
+    check_hostile "timestamp imprint does not match signature" bad-imprint
+    check_hostile "SHA-1" sha1
+    check_hostile "timestamp's signature does not verify" corrupt
+    check_hostile "no signingCertificate" no-ess
+    check_hostile "lacks the timeStamping" ok --cert "$t/tsa_noeku.pem" --key "$t/tsa_noeku.key"
+    check_hostile "not marked critical" ok --cert "$t/tsa_noncrit.pem" --key "$t/tsa_noncrit.key"
+    check_hostile "other extended key usages" ok --cert "$t/tsa_extra.pem" --key "$t/tsa_extra.key"
+    check_hostile "TSA not trusted" ok --cert "$CASE/other/stranger.pem" \
+        --key "$CASE/other/stranger.key"
+    # Two timestamps, or other unsigned attributes, are refused as well.
+    stamp ok "$CASE/h.p7s" "$CASE/hh.p7s" 2>/dev/null
+    verify --tsa-trust "$t/ca.pem" --sig "$CASE/hh.p7s" "$CASE/f"
+    expect_rc 1
+}
+
+t_bad_answers_at_signing() {
+    pki
+    token_key
+    for mode in bad-nonce bad-imprint sha1 corrupt garbage rejection; do
+        start_tsa --mode $mode
+        run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" --tsa-retries 2 "$CASE/f"
+        expect_rc 1
+        expect_err "no timestamp: $TSA_URL"
+        [ ! -e "$CASE/f.p7s" ] || fail "signature written with a bad TSA ($mode)"
+        # A bad answer is reported, not asked again.
+        [ "$(grep -c '^request' "$TSA_LOG")" -eq 1 ] || fail "$mode: asked again"
+    done
+    start_tsa --mode bad-nonce
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" "$CASE/f"
+    expect_err "nonce is not the one sent"
+}
+
+t_failover_timeout_and_retries() {
+    pki
+    token_key
+    # Nothing listens on port 1: refused at once; the second TSA answers.
+    start_tsa
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa http://127.0.0.1:1/ --tsa "$TSA_URL" \
+        --tsa-retries 1 "$CASE/f"
+    expect_rc 0
+    expect_out "timestamped by $TSA_URL"
+    # HTTP 500: retried, then given up.
+    start_tsa --mode http500
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force --tsa "$TSA_URL" --tsa-retries 2 \
+        "$CASE/f"
+    expect_rc 4
+    expect_err "HTTP status 500"
+    [ "$(grep -c '^request' "$TSA_LOG")" -eq 3 ] || fail "not 1 + 2 tries"
+    # A TSA that never answers meets the timeout; nothing is written.
+    rm -f "$CASE/f.p7s"
+    start_tsa --mode hang
+    local t0=$SECONDS
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" --tsa-timeout 1 \
+        --tsa-retries 0 "$CASE/f"
+    expect_rc 4
+    expect_err "Timeout"
+    [ $((SECONDS - t0)) -lt 10 ] || fail "the timeout did not hold"
+    [ ! -e "$CASE/f.p7s" ] || fail "signature written"
+    # All down: no signature; with --tsa-optional, one without a timestamp.
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa http://127.0.0.1:1/ --tsa-retries 0 \
+        "$CASE/f"
+    expect_rc 4
+    [ ! -e "$CASE/f.p7s" ] || fail "signature written"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa http://127.0.0.1:1/ --tsa-retries 0 \
+        --tsa-optional --json "$CASE/f"
+    expect_rc 0
+    expect_err "warning: signed without a timestamp"
+    jq -e '.[0].status == "ok" and .[0].timestamp_authority == null and
+        (.[0].warning | contains("without a timestamp"))' "$CASE/out" >/dev/null ||
+        fail "json: $(cat "$CASE/out")"
+    run csign verify --trust "$CASE/token.pem" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].timestamp.status == "absent"' "$CASE/out" >/dev/null || fail "not absent"
+}
+
+t_manifest_timestamped() {
+    pki
+    token_key
+    start_tsa
+    mkdir "$CASE/rel"
+    echo a >"$CASE/rel/a"
+    (cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --tsa "$TSA_URL" \
+        --manifest SHA256SUMS a) >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    expect_out "timestamped by $TSA_URL"
+    run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" \
+        --require-timestamp --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 0
+}
+
+run_tests
