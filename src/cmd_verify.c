@@ -346,29 +346,34 @@ static void check_all(const verify_opts *o, const verify_policy *p, outcome *xs,
         pthread_join(tids[i], NULL);
 }
 
+void verify_print_ok(const char *name, const verify_result *r)
+{
+    char f[PATH_MAX * 4], subject[4096], tsa[4096];
+    bool stamped = r->timestamp && strcmp(r->timestamp, "absent") != 0;
+    bool trusted = stamped && strcmp(r->timestamp, "valid") == 0;
+
+    printf("OK %s signed by %s at %s", cli_escape(name, f, sizeof(f)),
+           cli_escape(r->subject ? r->subject : "", subject, sizeof(subject)),
+           trusted              ? r->timestamp_time
+           : r->signing_time[0] ? r->signing_time
+                                : "(no signing time)");
+    if (stamped)
+        printf(" (%s by %s%s)", trusted ? "timestamped" : "timestamp",
+               cli_escape(r->tsa_subject ? r->tsa_subject : "", tsa, sizeof(tsa)),
+               trusted ? "" : ", not used: no --tsa-trust");
+    if (r->revocation != NULL)
+        printf(", revocation: %s", r->revocation);
+    printf("\n");
+}
+
 static void report_text(const outcome *x)
 {
-    char f[PATH_MAX * 4], subject[4096];
+    char f[PATH_MAX * 4];
 
-    cli_escape(x->file, f, sizeof(f));
-    if (x->rc == CSIGN_OK) {
-        char tsa[4096];
-        bool stamped = x->r.timestamp && strcmp(x->r.timestamp, "absent") != 0;
-        bool trusted = stamped && strcmp(x->r.timestamp, "valid") == 0;
-        printf("OK %s signed by %s at %s", f,
-               cli_escape(x->r.subject ? x->r.subject : "", subject, sizeof(subject)),
-               trusted                ? x->r.timestamp_time
-               : x->r.signing_time[0] ? x->r.signing_time
-                                      : "(no signing time)");
-        if (stamped)
-            printf(" (%s by %s%s)", trusted ? "timestamped" : "timestamp",
-                   cli_escape(x->r.tsa_subject ? x->r.tsa_subject : "", tsa, sizeof(tsa)),
-                   trusted ? "" : ", not used: no --tsa-trust");
-        if (x->r.revocation != NULL)
-            printf(", revocation: %s", x->r.revocation);
-        printf("\n");
-    } else
-        printf("FAIL %s: %s\n", f, x->reason);
+    if (x->rc == CSIGN_OK)
+        verify_print_ok(x->file, &x->r);
+    else
+        printf("FAIL %s: %s\n", cli_escape(x->file, f, sizeof(f)), x->reason);
 }
 
 /* {"status", "time", "tsa", "digest"}, or null when not reached. */
@@ -383,6 +388,13 @@ static json_t *timestamp_json(const verify_result *r)
     json_object_set_new(t, "tsa", found ? cli_json_string(r->tsa_subject) : json_null());
     json_object_set_new(t, "digest", found ? json_string(r->timestamp_digest) : json_null());
     return t;
+}
+
+void verify_add_time_json(struct json_t *j, const verify_result *r)
+{
+    json_object_set_new(j, "timestamp", timestamp_json(r));
+    json_object_set_new(j, "judged_at", r->judged_at[0] ? json_string(r->judged_at) : json_null());
+    json_object_set_new(j, "revocation", r->revocation ? json_string(r->revocation) : json_null());
 }
 
 static json_t *report_json(const outcome *x)
@@ -406,11 +418,7 @@ static json_t *report_json(const outcome *x)
                         x->r.signing_time[0] ? json_string(x->r.signing_time) : json_null());
     json_object_set_new(j, "digest_algorithm",
                         x->r.digest ? json_string(x->r.digest) : json_null());
-    json_object_set_new(j, "timestamp", timestamp_json(&x->r));
-    json_object_set_new(j, "judged_at",
-                        x->r.judged_at[0] ? json_string(x->r.judged_at) : json_null());
-    json_object_set_new(j, "revocation",
-                        x->r.revocation ? json_string(x->r.revocation) : json_null());
+    verify_add_time_json(j, &x->r);
     json_object_set_new(j, "exit_code", json_integer(x->rc));
     return j;
 }

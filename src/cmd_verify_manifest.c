@@ -140,16 +140,14 @@ static csign_rc find_extra(const manifest_opts *m, check *c)
 
 static void print_text(const manifest_opts *m, const check *c)
 {
-    char a[PATH_MAX * 4], b[4096];
+    char a[PATH_MAX * 4];
 
     cli_escape(m->manifest, a, sizeof(a));
     if (c->rc != CSIGN_OK) {
         printf("FAIL %s: %s\n", a, c->reason);
         return;
     }
-    printf("OK %s signed by %s at %s\n", a,
-           cli_escape(c->r.subject ? c->r.subject : "", b, sizeof(b)),
-           c->r.signing_time[0] ? c->r.signing_time : "(no signing time)");
+    verify_print_ok(m->manifest, &c->r);
     for (size_t i = 0; i < c->nfiles; i++) {
         const file_check *f = &c->files[i];
         printf("%s %s%s%s\n", status_word[f->status], cli_escape(f->name, a, sizeof(a)),
@@ -192,6 +190,7 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
                         c->r.signing_time[0] ? json_string(c->r.signing_time) : json_null());
     json_object_set_new(j, "digest_algorithm",
                         c->list.md ? json_string(digest_name(c->list.md)) : json_null());
+    verify_add_time_json(j, &c->r);
     json_object_set_new(j, "files", files);
     json_object_set_new(j, "exit_code", json_integer(rc));
     if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)

@@ -185,6 +185,14 @@ typedef struct {
  * nothing else is in the list's folder); CSIGN_ENO when not. */
 csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p);
 
+/* The "OK NAME signed by ... at ... (timestamp), revocation" line of a
+ * valid signature. */
+void verify_print_ok(const char *name, const verify_result *r);
+
+/* Adds "timestamp", "judged_at" and "revocation" to a JSON record. */
+struct json_t;
+void verify_add_time_json(struct json_t *j, const verify_result *r);
+
 /* Parses "sha256:HEX" (sha384, sha512) into d. CSIGN_EUSAGE naming option
  * when the algorithm is unknown or the hex is not one digest long. */
 csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d);

@@ -408,6 +408,15 @@ t_manifest_timestamped() {
     run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" \
         --require-timestamp --manifest "$CASE/rel/SHA256SUMS"
     expect_rc 0
+    expect_out "(timestamped by CN=tsa)"
+    run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" --json \
+        --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 0
+    jq -e '.timestamp.status == "valid" and .judged_at == .timestamp.time' "$CASE/out" \
+        >/dev/null || fail "json: $(cat "$CASE/out")"
+    run csign verify --trust "$CASE/token.pem" --require-timestamp \
+        --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 1
 }
 
 run_tests
