@@ -57,6 +57,7 @@ static const opt_spec opts[] = {
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s"},
     TSA_OPT_SPECS,
+    TSA_OPTIONAL_SPEC,
     {0, NULL, 0, NULL, NULL},
 };
 

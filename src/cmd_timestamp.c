@@ -128,8 +128,6 @@ static csign_rc parse(int argc, char **argv, timestamp_opts *o)
         return rc;
     if (o->tsa.nurls == 0)
         return err_set(CSIGN_EUSAGE, "--tsa is required");
-    if (o->tsa.optional)
-        return err_set(CSIGN_EUSAGE, "--tsa-optional goes with sign, not timestamp");
     if (o->nfiles == 0)
         return err_set(CSIGN_EUSAGE, "give the signature files to timestamp");
     for (int i = 0; i < o->nfiles; i++)

@@ -90,7 +90,8 @@ typedef struct {
 } tsa_opts;
 
 /* Option ids from OPT_TSA on are the TSA options; TSA_OPT_SPECS are their
- * table entries, tsa_on_opt() their handler. */
+ * table entries (TSA_OPTIONAL_SPEC for sign only), tsa_on_opt() their
+ * handler. */
 enum {
     OPT_TSA = 100,
     OPT_TSA_DIGEST,
@@ -99,19 +100,18 @@ enum {
     OPT_TSA_TIMEOUT,
     OPT_TSA_OPTIONAL
 };
-#define TSA_OPT_SPECS                                                                              \
-    {OPT_TSA, "tsa", 0, "URL", "RFC 3161 time-stamping authority (repeatable; tried in order)"},   \
-        {OPT_TSA_DIGEST, "tsa-digest", 0, "ALG",                                                   \
-         "imprint digest: sha256 (default), sha384, sha512"},                                      \
-        {OPT_TSA_POLICY, "tsa-policy", 0, "OID", "ask the TSA for this policy"},                   \
-        {OPT_TSA_RETRIES, "tsa-retries", 0, "N",                                                   \
-         "more tries per TSA after a connection error or HTTP 5xx (default 2)"},                   \
-        {OPT_TSA_TIMEOUT, "tsa-timeout", 0, "SECONDS",                                             \
-         "give up on a TSA request after (default 10)"},                                           \
-    {                                                                                              \
-        OPT_TSA_OPTIONAL, "tsa-optional", 0, NULL,                                                 \
-            "keep the signature without a timestamp when no TSA gives one (with a warning)"        \
-    }
+/* clang-format off */
+#define TSA_OPT_SPECS \
+    {OPT_TSA, "tsa", 0, "URL", "RFC 3161 time-stamping authority (repeatable; tried in order)"}, \
+    {OPT_TSA_DIGEST, "tsa-digest", 0, "ALG", "imprint digest: sha256 (default), sha384, sha512"}, \
+    {OPT_TSA_POLICY, "tsa-policy", 0, "OID", "ask the TSA for this policy"}, \
+    {OPT_TSA_RETRIES, "tsa-retries", 0, "N", \
+     "more tries per TSA after a connection error or HTTP 5xx (default 2)"}, \
+    {OPT_TSA_TIMEOUT, "tsa-timeout", 0, "SECONDS", "give up on a TSA request after (default 10)"}
+#define TSA_OPTIONAL_SPEC \
+    {OPT_TSA_OPTIONAL, "tsa-optional", 0, NULL, \
+     "keep the signature without a timestamp when no TSA gives one (with a warning)"}
+/* clang-format on */
 void tsa_opts_init(tsa_opts *t);
 csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg);
 

@@ -6,6 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 KEY='pkcs11:token=dev;object=rel'
+# The local TSA must be reached directly, whatever proxy the machine uses.
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 TSA_TOOL=${CSIGN_TSA_TOOL:?set CSIGN_TSA_TOOL to the tsa_tool binary}
 EARLY=20190101000000Z
 LATE=20300101000000Z
