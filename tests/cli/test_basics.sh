@@ -10,6 +10,21 @@ t_help_lists_commands() {
     expect_out "Exit codes"
 }
 
+t_every_command_and_option_documented() {
+    local cmds missing=""
+    cmds=$("$CSIGN_BIN" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print $1}')
+    [ "$(wc -w <<<"$cmds")" -ge 10 ] || fail "commands not found in --help: $cmds"
+    for cmd in $cmds; do
+        grep -rqF -- "csign $cmd" "$CSIGN_TESTS/../README.md" "$CSIGN_TESTS/../docs" ||
+            missing="$missing $cmd"
+        for opt in $("$CSIGN_BIN" "$cmd" --help | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u); do
+            grep -rqF -- "$opt" "$CSIGN_TESTS/../README.md" "$CSIGN_TESTS/../docs" ||
+                missing="$missing $cmd:$opt"
+        done
+    done
+    [ -z "$missing" ] || fail "not in README.md or docs/:$missing"
+}
+
 t_version() {
     run csign --version
     expect_rc 0
