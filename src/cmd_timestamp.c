@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/objects.h>
+
 #include "commands.h"
 #include "csign/cms.h"
 #include "csign/io.h"
@@ -49,9 +51,15 @@ csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg)
                            "sha512)",
                            arg);
         break;
-    case OPT_TSA_POLICY:
+    case OPT_TSA_POLICY: {
+        ASN1_OBJECT *oid = OBJ_txt2obj(arg, 1);
+        ASN1_OBJECT_free(oid);
+        if (oid == NULL)
+            return err_set(CSIGN_EUSAGE, "--tsa-policy needs an OID such as 1.2.3.4, not '%s'",
+                           arg);
         t->policy = arg;
         break;
+    }
     case OPT_TSA_RETRIES:
         if (!small_number(arg, 0, 10, &n))
             return err_set(CSIGN_EUSAGE, "--tsa-retries needs a number from 0 to 10");
@@ -86,7 +94,8 @@ static csign_rc stamp_cb(void *ctx, const unsigned char *sigval, size_t len, uns
                          size_t *token_len)
 {
     stamper *s = ctx;
-    tsa_request r = {s->opts->urls, s->opts->nurls, s->opts->retries, s->opts->md, s->opts->policy};
+    tsa_request r = {s->opts->urls, s->opts->nurls,  s->opts->retries,
+                     s->opts->md,   s->opts->policy, s->down};
     return tsa_stamp(s->http, &r, sigval, len, token, token_len, &s->used);
 }
 

@@ -119,7 +119,8 @@ csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg);
 typedef struct {
     struct http_client *http;
     const tsa_opts *opts;
-    const char *used; /* the URL of the last timestamp */
+    const char *used;        /* the URL of the last timestamp */
+    bool down[TSA_MAX_URLS]; /* URLs that could not be reached: not asked again */
 } stamper;
 
 /* Starts the HTTP client (main thread, before other threads). */

@@ -17,7 +17,7 @@ struct http_client {
 typedef struct {
     unsigned char *data;
     size_t len, max;
-    bool too_big;
+    bool too_big, no_memory;
 } sink;
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -30,8 +30,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
     }
     unsigned char *d = realloc(s->data, s->len + add + 1);
-    if (d == NULL)
+    if (d == NULL) {
+        s->no_memory = true;
         return 0;
+    }
     memcpy(d + s->len, p, add);
     s->data = d;
     s->len += add;
@@ -70,7 +72,8 @@ csign_rc http_post(http_client *c, const char *url, const char *type, const void
 {
     char header[256];
     struct curl_slist *headers = NULL;
-    sink s = {NULL, 0, max, false};
+    sink s = {NULL, 0, max, false, false};
+    char detail[CURL_ERROR_SIZE] = "";
     CURL *h = c->curl;
 
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
@@ -92,14 +95,18 @@ csign_rc http_post(http_client *c, const char *url, const char *type, const void
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "csign/" CSIGN_VERSION);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     if (rc != CURLE_OK) {
         free(s.data);
+        if (s.no_memory)
+            return err_oom();
         if (s.too_big)
-            return err_set(CSIGN_EIO, "%s answered with more than %zu bytes", url, max);
-        return err_set(CSIGN_EIO, "%s: %s", url, curl_easy_strerror(rc));
+            return err_set(CSIGN_EINPUT, "the answer is larger than %zu bytes", max);
+        return err_set(CSIGN_EIO, "%s", detail[0] ? detail : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     if (s.data == NULL && (s.data = malloc(1)) == NULL)

@@ -3,6 +3,8 @@
 #include "csign/revoke.h"
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,19 +12,62 @@
 
 #define NO(...) err_set(CSIGN_ENO, __VA_ARGS__)
 
-/* The first CRL that applies to cert, issued by issuer. */
-static X509_CRL *crl_for(STACK_OF(X509_CRL) * crls, X509 *cert, X509 *issuer)
+/* Whether csign can use a CRL in full: no partitioning (issuing
+ * distribution point), no delta CRL, and no critical extension it does
+ * not handle (it handles none). */
+static bool complete_crl(const X509_CRL *crl)
+{
+    for (int i = 0; i < X509_CRL_get_ext_count(crl); i++) {
+        X509_EXTENSION *ext = X509_CRL_get_ext(crl, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        if (nid == NID_issuing_distribution_point || nid == NID_delta_crl ||
+            X509_EXTENSION_get_critical(ext))
+            return false;
+    }
+    return true;
+}
+
+/* Whether crl applies to cert: a complete CRL from cert's issuer, signed
+ * with the key of issuer, which may sign CRLs. */
+static bool applies(X509_CRL *crl, X509 *cert, X509 *issuer)
 {
     EVP_PKEY *key = X509_get0_pubkey(issuer);
+    bool ok = key != NULL && (X509_get_key_usage(issuer) & KU_CRL_SIGN) != 0 &&
+              X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) == 0 &&
+              complete_crl(crl) && X509_CRL_verify(crl, key) == 1;
 
-    for (int i = 0; key != NULL && i < sk_X509_CRL_num(crls); i++) {
-        X509_CRL *crl = sk_X509_CRL_value(crls, i);
-        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) == 0 &&
-            X509_CRL_verify(crl, key) == 1)
-            return crl;
-    }
     ERR_clear_error();
-    return NULL;
+    return ok;
+}
+
+/* The earliest revocation of cert among the CRLs that apply: 1 and *when
+ * (0 when unreadable) when revoked, 0 when not, -1 when no CRL applies. */
+static int revoked(STACK_OF(X509_CRL) * crls, X509 *cert, X509 *issuer, time_t *when, struct tm *tm)
+{
+    int found = -1;
+
+    *when = 0;
+    for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(crls, i);
+        X509_REVOKED *entry = NULL;
+        if (!applies(crl, cert, issuer))
+            continue;
+        if (found < 0)
+            found = 0;
+        if (X509_CRL_get0_by_cert(crl, &entry, cert) != 1)
+            continue;
+        const ASN1_TIME *t = X509_REVOKED_get0_revocationDate(entry);
+        struct tm at;
+        time_t w = t && ASN1_TIME_to_tm(t, &at) == 1 ? timegm(&at) : 0;
+        /* An unreadable date counts as the earliest: it fails closed. */
+        if (found == 0 || w < *when) {
+            *when = w;
+            if (w != 0)
+                *tm = at;
+        }
+        found = 1;
+    }
+    return found;
 }
 
 csign_rc revoke_check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * crls, time_t trusted,
@@ -34,10 +79,11 @@ csign_rc revoke_check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * crls, time_t 
     *status = "not checked";
     for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
         X509 *cert = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
-        X509_CRL *crl = crl_for(crls, cert, issuer);
-        X509_REVOKED *entry = NULL;
+        time_t at = 0;
+        struct tm tm;
+        int r = revoked(crls, cert, issuer, &at, &tm);
         char *who = NULL;
-        if (crl == NULL) {
+        if (r < 0) {
             if (!require)
                 continue;
             who = cert_name_text(X509_get_issuer_name(cert));
@@ -46,11 +92,8 @@ csign_rc revoke_check(STACK_OF(X509) * chain, STACK_OF(X509_CRL) * crls, time_t 
             return rc;
         }
         applied++;
-        if (X509_CRL_get0_by_cert(crl, &entry, cert) != 1)
+        if (r == 0)
             continue;
-        const ASN1_TIME *when = X509_REVOKED_get0_revocationDate(entry);
-        struct tm tm;
-        time_t at = when && ASN1_TIME_to_tm(when, &tm) == 1 ? timegm(&tm) : 0;
         if (trusted != 0 && at > trusted) {
             after = true;
             continue;

@@ -13,8 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "csign/algs.h"
 #include "csign/cert.h"
 #include "csign/digest.h"
+#include "csign/revoke.h"
 
 #define NO(...) err_set(CSIGN_ENO, __VA_ARGS__)
 #define REPLY_MAX (1024 * 1024)
@@ -100,19 +102,46 @@ static X509 *find_tsa(CMS_SignerInfo *si, STACK_OF(X509) * certs)
     return NULL;
 }
 
-/* RFC 3161 2.3: extended key usage timeStamping, only, critical. */
+/* RFC 3161 2.3: extended key usage timeStamping, only, critical. The
+ * extension is decoded here: OpenSSL's flags have no bit for OIDs it does
+ * not know, so "only" could not be told from them. */
 static csign_rc check_tsa_usage(X509 *tsa)
 {
     int at = X509_get_ext_by_NID(tsa, NID_ext_key_usage, -1);
+    EXTENDED_KEY_USAGE *eku = at >= 0 ? X509_get_ext_d2i(tsa, NID_ext_key_usage, NULL, NULL) : NULL;
+    bool stamping = false;
+    int n = eku ? sk_ASN1_OBJECT_num(eku) : 0;
+    csign_rc rc = CSIGN_OK;
 
-    if (at < 0 || !(X509_get_extension_flags(tsa) & EXFLAG_XKUSAGE) ||
-        !(X509_get_extended_key_usage(tsa) & XKU_TIMESTAMP))
-        return NO("the TSA certificate lacks the timeStamping extended key usage");
-    if (X509_get_extended_key_usage(tsa) != XKU_TIMESTAMP)
-        return NO("the TSA certificate has other extended key usages than timeStamping");
-    if (!X509_EXTENSION_get_critical(X509_get_ext(tsa, at)))
-        return NO("the TSA certificate's extended key usage is not marked critical");
-    return CSIGN_OK;
+    for (int i = 0; i < n; i++)
+        stamping = stamping || OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_time_stamp;
+    if (!stamping)
+        rc = NO("the TSA certificate lacks the timeStamping extended key usage");
+    else if (n != 1)
+        rc = NO("the TSA certificate has other extended key usages than timeStamping");
+    else if (!X509_EXTENSION_get_critical(X509_get_ext(tsa, at)))
+        rc = NO("the TSA certificate's extended key usage is not marked critical");
+    EXTENDED_KEY_USAGE_free(eku);
+    ERR_clear_error();
+    return rc;
+}
+
+/* The one value of a signed attribute that may appear at most once:
+ * NULL and CSIGN_OK when absent. */
+static ASN1_STRING *single_value(CMS_SignerInfo *si, int nid, const char *name, csign_rc *rc)
+{
+    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
+
+    *rc = CSIGN_OK;
+    if (at < 0)
+        return NULL;
+    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
+    ASN1_TYPE *t = X509_ATTRIBUTE_count(a) == 1 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0 || t == NULL || t->type != V_ASN1_SEQUENCE) {
+        *rc = NO("the timestamp's %s attribute is not one well-formed value", name);
+        return NULL;
+    }
+    return t->value.sequence;
 }
 
 /* The token's signature, and the signingCertificate(V2) attribute. */
@@ -120,37 +149,42 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
 {
     ESS_SIGNING_CERT *ss = NULL;
     ESS_SIGNING_CERT_V2 *ssv2 = NULL;
-    ASN1_STRING *v1 = CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_id_smime_aa_signingCertificate), -3, V_ASN1_SEQUENCE);
-    ASN1_STRING *v2 = CMS_signed_get0_data_by_OBJ(
-        si, OBJ_nid2obj(NID_id_smime_aa_signingCertificateV2), -3, V_ASN1_SEQUENCE);
+    X509_ALGOR *dig = NULL, *alg = NULL;
     STACK_OF(X509) *one = sk_X509_new_null();
-    csign_rc rc = CSIGN_OK;
+    csign_rc rc = CSIGN_OK, rc2 = CSIGN_OK;
+    ASN1_STRING *v1 =
+        single_value(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
+    ASN1_STRING *v2 =
+        single_value(si, NID_id_smime_aa_signingCertificateV2, "signingCertificateV2", &rc2);
 
-    if (v1 != NULL) {
+    if (rc == CSIGN_OK)
+        rc = rc2;
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &alg);
+    if (rc == CSIGN_OK &&
+        (!algs_strong_digest(OBJ_obj2nid(dig->algorithm)) || !algs_strong_signature(alg)))
+        rc = NO("the timestamp is signed with a weak or unknown algorithm");
+    if (rc == CSIGN_OK && v1 != NULL) {
         const unsigned char *p = ASN1_STRING_get0_data(v1);
-        ss = d2i_ESS_SIGNING_CERT(NULL, &p, ASN1_STRING_length(v1));
+        if ((ss = d2i_ESS_SIGNING_CERT(NULL, &p, ASN1_STRING_length(v1))) == NULL)
+            rc = NO("the timestamp's signingCertificate attribute is malformed");
     }
-    if (v2 != NULL) {
+    if (rc == CSIGN_OK && v2 != NULL) {
         const unsigned char *p = ASN1_STRING_get0_data(v2);
-        ssv2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2));
+        if ((ssv2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2))) == NULL)
+            rc = NO("the timestamp's signingCertificateV2 attribute is malformed");
     }
-    if (one == NULL || !sk_X509_push(one, tsa))
+    if (rc != CSIGN_OK)
+        ;
+    else if (one == NULL || !sk_X509_push(one, tsa))
         rc = err_oom();
     else if (ss == NULL && ssv2 == NULL)
         rc = NO("the timestamp has no signingCertificate attribute naming the TSA");
     else if (OSSL_ESS_check_signing_certs(ss, ssv2, one, 1) <= 0)
         rc = NO("the timestamp's signingCertificate attribute does not name its signer");
-    if (rc == CSIGN_OK) {
-        STACK_OF(X509) *signer = sk_X509_new_null();
-        if (signer == NULL || !sk_X509_push(signer, tsa))
-            rc = err_oom();
-        /* The chain is judged separately, at the token's own time. */
-        else if (CMS_verify(cms, signer, NULL, NULL, NULL,
-                            CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY) != 1)
-            rc = NO("the timestamp's signature does not verify");
-        sk_X509_free(signer);
-    }
+    /* The chain is judged separately, at the token's own time. */
+    else if (CMS_verify(cms, one, NULL, NULL, NULL,
+                        CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY) != 1)
+        rc = NO("the timestamp's signature does not verify");
     ERR_clear_error();
     sk_X509_free(one);
     ESS_SIGNING_CERT_free(ss);
@@ -158,25 +192,37 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
     return rc;
 }
 
-static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, STACK_OF(X509) * untrusted,
-                                X509_STORE *trust, time_t at)
+/* The TSA's chain at the token's time, as strict as a signer's, and with
+ * CRLs none of it revoked (a TSA key revoked at any time cannot vouch). */
+static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_expect *e, time_t at)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *pool = sk_X509_dup(certs);
     csign_rc rc = CSIGN_OK;
 
-    for (int i = 0; pool && untrusted && i < sk_X509_num(untrusted); i++)
-        sk_X509_push(pool, sk_X509_value(untrusted, i));
-    if (ctx == NULL || pool == NULL || X509_STORE_CTX_init(ctx, trust, tsa, pool) != 1) {
+    for (int i = 0; pool && e->untrusted && i < sk_X509_num(e->untrusted); i++)
+        if (!sk_X509_push(pool, sk_X509_value(e->untrusted, i))) {
+            sk_X509_free(pool);
+            pool = NULL;
+        }
+    if (ctx == NULL || pool == NULL || X509_STORE_CTX_init(ctx, e->trust, tsa, pool) != 1) {
         rc = err_oom();
     } else {
         X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
         X509_VERIFY_PARAM_set_time(vp, at);
         X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
         X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_TIMESTAMP_SIGN);
+        X509_VERIFY_PARAM_set_auth_level(vp, 2);
+        int bad = 0;
         if (X509_verify_cert(ctx) != 1)
             rc = NO("TSA not trusted: %s",
                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        else if ((bad = algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_TIMESTAMP)))
+            rc = NO("TSA not trusted: CA certificate %d of its chain excludes time stamping", bad);
+        const char *status = NULL;
+        if (rc == CSIGN_OK && e->crls != NULL &&
+            revoke_check(X509_STORE_CTX_get0_chain(ctx), e->crls, 0, false, &status) != CSIGN_OK)
+            rc = NO("TSA not trusted: %s", err_msg());
     }
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);
@@ -185,8 +231,7 @@ static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, STACK_OF(X509
 }
 
 csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned char *sigval,
-                         size_t sigval_len, const unsigned char *nonce, size_t nonce_len,
-                         X509_STORE *trust, STACK_OF(X509) * untrusted, tsa_info *info)
+                         size_t sigval_len, const tsa_expect *e, tsa_info *info)
 {
     CMS_ContentInfo *cms = NULL;
     TS_TST_INFO *tst = NULL;
@@ -197,14 +242,20 @@ csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned ch
     memset(info, 0, sizeof(*info));
     if (rc == CSIGN_OK)
         rc = check_imprint(tst, sigval, sigval_len, info);
-    if (rc == CSIGN_OK && nonce != NULL) {
+    if (rc == CSIGN_OK && e->nonce != NULL) {
         const ASN1_INTEGER *n = TS_TST_INFO_get_nonce(tst);
         BIGNUM *got = n ? ASN1_INTEGER_to_BN(n, NULL) : NULL;
-        BIGNUM *want = BN_bin2bn(nonce, (int)nonce_len, NULL);
+        BIGNUM *want = BN_bin2bn(e->nonce, (int)e->nonce_len, NULL);
         if (got == NULL || want == NULL || BN_cmp(got, want) != 0)
             rc = NO("the timestamp's nonce is not the one sent");
         BN_free(got);
         BN_free(want);
+    }
+    if (rc == CSIGN_OK && e->policy != NULL) {
+        ASN1_OBJECT *want = OBJ_txt2obj(e->policy, 1);
+        if (want == NULL || OBJ_cmp(want, TS_TST_INFO_get_policy_id(tst)) != 0)
+            rc = NO("the timestamp's policy is not the one asked for (%s)", e->policy);
+        ASN1_OBJECT_free(want);
     }
     if (rc == CSIGN_OK)
         rc = check_time(tst, info);
@@ -219,8 +270,8 @@ csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned ch
     }
     if (rc == CSIGN_OK)
         rc = check_tsa_usage(tsa);
-    if (rc == CSIGN_OK && trust != NULL)
-        rc = check_tsa_chain(tsa, certs, untrusted, trust, info->gen_time);
+    if (rc == CSIGN_OK && e->trust != NULL)
+        rc = check_tsa_chain(tsa, certs, e, info->gen_time);
     if (rc == CSIGN_OK)
         info->tsa_subject = cert_subject(tsa);
     sk_X509_pop_free(certs, X509_free);
@@ -294,6 +345,12 @@ static csign_rc token_of(const unsigned char *resp, size_t len, unsigned char **
     return rc;
 }
 
+/* Worth asking again: the server is busy or failing, not refusing. */
+static bool transient(long status)
+{
+    return status >= 500 || status == 408 || status == 429;
+}
+
 /* One URL, with retries: CSIGN_EIO when it could not be reached. */
 static csign_rc ask(http_client *c, const tsa_request *r, const char *url, const unsigned char *q,
                     int qlen, unsigned char **resp, size_t *resp_len)
@@ -310,18 +367,21 @@ static csign_rc ask(http_client *c, const tsa_request *r, const char *url, const
         }
         rc = http_post(c, url, "application/timestamp-query", q, (size_t)qlen, REPLY_MAX, &status,
                        resp, resp_len);
-        if (rc == CSIGN_OK && status == 200)
-            return CSIGN_OK;
-        if (rc == CSIGN_OK) {
-            free(*resp);
-            *resp = NULL;
-            rc = status >= 500 ? err_set(CSIGN_EIO, "HTTP status %ld", status)
-                               : NO("HTTP status %ld", status);
-            if (status < 500)
-                return rc; /* an answer, not worth repeating */
-        } else if (rc != CSIGN_EIO) {
+        if (rc == CSIGN_EINPUT)
+            return NO("%s", err_msg()); /* an answer, too big to be a timestamp */
+        if (rc != CSIGN_OK && rc != CSIGN_EIO)
             return rc;
-        }
+        if (rc == CSIGN_EIO)
+            continue;
+        if (status == 200)
+            return CSIGN_OK;
+        free(*resp);
+        *resp = NULL;
+        if (!transient(status))
+            return status >= 300 && status < 400
+                       ? NO("HTTP status %ld (redirects are not followed)", status)
+                       : NO("HTTP status %ld", status);
+        rc = err_set(CSIGN_EIO, "HTTP status %ld", status);
     }
     return rc;
 }
@@ -335,18 +395,20 @@ csign_rc tsa_stamp(http_client *c, const tsa_request *r, const unsigned char *si
     size_t at = 0;
     bool answered = false;
     csign_rc rc = make_request(r, sigval, sigval_len, nonce, &q, &qlen);
+    tsa_expect e = {nonce, sizeof(nonce), r->policy, NULL, NULL, NULL};
 
     for (int i = 0; rc == CSIGN_OK && i < r->nurls; i++) {
         unsigned char *resp = NULL, *t = NULL;
         size_t resp_len = 0;
         int tlen = 0;
         tsa_info info;
-        csign_rc one = ask(c, r, r->urls[i], q, qlen, &resp, &resp_len);
+        csign_rc one = r->down && r->down[i]
+                           ? err_set(CSIGN_EIO, "could not be reached earlier in this run")
+                           : ask(c, r, r->urls[i], q, qlen, &resp, &resp_len);
         if (one == CSIGN_OK)
             one = token_of(resp, resp_len, &t, &tlen);
         if (one == CSIGN_OK)
-            one = tsa_check_token(t, (size_t)tlen, sigval, sigval_len, nonce, sizeof(nonce), NULL,
-                                  NULL, &info);
+            one = tsa_check_token(t, (size_t)tlen, sigval, sigval_len, &e, &info);
         free(resp);
         if (one == CSIGN_OK) {
             tsa_info_clear(&info);
@@ -356,17 +418,18 @@ csign_rc tsa_stamp(http_client *c, const tsa_request *r, const unsigned char *si
             OPENSSL_free(q);
             return CSIGN_OK;
         }
+        OPENSSL_free(t);
         if (one != CSIGN_ENO && one != CSIGN_EIO) {
-            OPENSSL_free(t);
             rc = one;
             break;
         }
+        if (one == CSIGN_EIO && r->down != NULL)
+            r->down[i] = true;
         answered = answered || one == CSIGN_ENO;
-        at += (size_t)snprintf(notes + at, at < sizeof(notes) ? sizeof(notes) - at : 0, "%s%s: %s",
-                               at ? "; " : "", r->urls[i], err_msg());
+        at += (size_t)snprintf(notes + at, sizeof(notes) - at, "%s%s: %s", at ? "; " : "",
+                               r->urls[i], err_msg());
         if (at >= sizeof(notes))
             at = sizeof(notes) - 1;
-        OPENSSL_free(t);
     }
     OPENSSL_free(q);
     if (rc != CSIGN_OK)

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
+#include "csign/algs.h"
 #include "csign/cert.h"
 #include "csign/revoke.h"
 #include "csign/tsa.h"
@@ -104,52 +105,6 @@ static ASN1_TYPE *single_attr(CMS_SignerInfo *si, int nid, const char *name, csi
     return X509_ATTRIBUTE_get0_type(a, 0);
 }
 
-static bool strong_digest(int nid)
-{
-    return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
-}
-
-/* RSASSA-PSS only with SHA-2 for both the hash and MGF1 (absent
- * parameters mean SHA-1). */
-static bool strong_pss(const X509_ALGOR *alg)
-{
-    RSA_PSS_PARAMS *pp =
-        alg->parameter ? ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter)
-                       : NULL;
-    X509_ALGOR *mgf_md = NULL;
-    bool ok = pp != NULL && pp->hashAlgorithm != NULL && pp->maskGenAlgorithm != NULL &&
-              strong_digest(OBJ_obj2nid(pp->hashAlgorithm->algorithm)) &&
-              OBJ_obj2nid(pp->maskGenAlgorithm->algorithm) == NID_mgf1 &&
-              pp->maskGenAlgorithm->parameter != NULL &&
-              (mgf_md = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR),
-                                                  pp->maskGenAlgorithm->parameter)) != NULL &&
-              strong_digest(OBJ_obj2nid(mgf_md->algorithm));
-
-    X509_ALGOR_free(mgf_md);
-    RSA_PSS_PARAMS_free(pp);
-    ERR_clear_error();
-    return ok;
-}
-
-/* Signature algorithms csign accepts in a SignerInfo. */
-static bool strong_signature(const X509_ALGOR *alg)
-{
-    switch (OBJ_obj2nid(alg->algorithm)) {
-    case NID_rsassaPss:
-        return strong_pss(alg);
-    case NID_ecdsa_with_SHA256:
-    case NID_ecdsa_with_SHA384:
-    case NID_ecdsa_with_SHA512:
-    case NID_rsaEncryption:
-    case NID_sha256WithRSAEncryption:
-    case NID_sha384WithRSAEncryption:
-    case NID_sha512WithRSAEncryption:
-    case NID_X9_62_id_ecPublicKey:
-        return true;
-    }
-    return false;
-}
-
 /* Structure: SignedData, detached, id-data, one signer. */
 static csign_rc check_structure(CMS_ContentInfo *cms, CMS_SignerInfo **si)
 {
@@ -188,10 +143,10 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
         return NO("the signature has no signed attributes");
     CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
     int nid = OBJ_obj2nid(dig->algorithm);
-    if (!strong_digest(nid))
+    if (!algs_strong_digest(nid))
         return NO("digest algorithm %s is not allowed (SHA-256, SHA-384, SHA-512 only)",
                   nid == NID_undef ? "(unknown)" : OBJ_nid2sn(nid));
-    if (!strong_signature(sig))
+    if (!algs_strong_signature(sig))
         return NO("signature algorithm %s is not allowed",
                   OBJ_obj2nid(sig->algorithm) == NID_undef
                       ? "(unknown)"
@@ -321,10 +276,10 @@ static csign_rc check_timestamp(const verify_policy *p, CMS_SignerInfo *si,
     }
     ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_unsigned_get_attr(si, i), 0);
     ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
-    csign_rc rc =
-        tsa_check_token(ASN1_STRING_get0_data(t->value.sequence),
-                        (size_t)ASN1_STRING_length(t->value.sequence), ASN1_STRING_get0_data(value),
-                        (size_t)ASN1_STRING_length(value), NULL, 0, p->tsa_trust, untrusted, &info);
+    tsa_expect e = {NULL, 0, NULL, p->tsa_trust, untrusted, p->crls};
+    csign_rc rc = tsa_check_token(
+        ASN1_STRING_get0_data(t->value.sequence), (size_t)ASN1_STRING_length(t->value.sequence),
+        ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &e, &info);
     if (rc != CSIGN_OK)
         return rc;
     snprintf(r->timestamp_time, sizeof(r->timestamp_time), "%s", info.gen_time_text);
@@ -365,15 +320,13 @@ static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509)
         /* OpenSSL 3.0 has no code-signing purpose to check EKU along the
          * chain: a CA limited by its extendedKeyUsage to other uses must
          * not vouch for code signing. */
-        STACK_OF(X509) *chain = rc == CSIGN_OK ? X509_STORE_CTX_get0_chain(ctx) : NULL;
-        for (int i = 1; chain != NULL && rc == CSIGN_OK && i < sk_X509_num(chain); i++) {
-            X509 *ca = sk_X509_value(chain, i);
-            if ((X509_get_extension_flags(ca) & EXFLAG_XKUSAGE) != 0 &&
-                (X509_get_extended_key_usage(ca) & (XKU_CODE_SIGN | XKU_ANYEKU)) == 0)
-                rc = NO("signer not trusted: CA certificate %d of the chain excludes code "
-                        "signing (extendedKeyUsage)",
-                        i);
-        }
+        int bad = rc == CSIGN_OK
+                      ? algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_CODE_SIGN)
+                      : 0;
+        if (bad > 0)
+            rc = NO("signer not trusted: CA certificate %d of the chain excludes code signing "
+                    "(extendedKeyUsage)",
+                    bad);
         if (rc == CSIGN_OK)
             *verified = X509_STORE_CTX_get1_chain(ctx);
     }

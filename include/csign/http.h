@@ -24,9 +24,10 @@ void http_free(http_client *c);
 /*
  * POSTs body (of content type type) to url (http: or https: only; no
  * redirects). On an answer, *status is the HTTP status and *resp (malloc'd,
- * at most max bytes) the body. CSIGN_EIO, with the reason, when there is
- * no answer: the server cannot be reached, refuses, times out, or answers
- * with more than max bytes; CSIGN_EUSAGE for a URL of another scheme.
+ * at most max bytes) the body. CSIGN_EIO, with the reason (not naming the
+ * URL), when there is no answer: the server cannot be reached, refuses or
+ * times out; CSIGN_EINPUT for an answer of more than max bytes;
+ * CSIGN_EUSAGE for a URL of another scheme.
  */
 csign_rc http_post(http_client *c, const char *url, const char *type, const void *body, size_t len,
                    size_t max, long *status, unsigned char **resp, size_t *resp_len);

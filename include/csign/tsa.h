@@ -24,7 +24,18 @@ typedef struct {
     int retries;        /* more tries per URL after a connection error or HTTP 5xx */
     const EVP_MD *md;   /* imprint digest: SHA-256, -384 or -512 */
     const char *policy; /* requested policy OID, or NULL */
+    bool *down;         /* nurls flags: unreachable earlier in this run (skipped); or NULL */
 } tsa_request;
+
+/* What a token must also satisfy. Borrowed; every field may be NULL. */
+typedef struct {
+    const unsigned char *nonce; /* the nonce sent */
+    size_t nonce_len;
+    const char *policy;         /* the policy OID asked for */
+    X509_STORE *trust;          /* check the TSA's chain to these anchors */
+    STACK_OF(X509) * untrusted; /* extra intermediates for that chain */
+    STACK_OF(X509_CRL) * crls;  /* and its revocation (with trust) */
+} tsa_expect;
 
 /* What a token says, once checked. */
 typedef struct {
@@ -40,23 +51,26 @@ void tsa_info_clear(tsa_info *i);
  * Checks a token (DER ContentInfo) over the signature value sigval: a
  * SignedData with one signer over a TSTInfo, nothing after it; version 1;
  * an imprint with SHA-256/384/512 (SHA-1 refused) equal to the hash of
- * sigval; nonce, when given, equal; the token's signature valid with the
- * TSA certificate it carries, which its signingCertificate(V2) attribute
- * names; that certificate's extended key usage timeStamping only, marked
- * critical. With trust, also the TSA certificate's chain, at the token's
- * time, to one of those anchors (untrusted: extra intermediates).
+ * sigval; the nonce and policy of e, when given; the token's signature
+ * (SHA-2, ECDSA, RSA or RSASSA-PSS) valid with the TSA certificate it
+ * carries, which its one signingCertificate(V2) attribute names; that
+ * certificate's extended key usage timeStamping and nothing else, marked
+ * critical. With e->trust, also the TSA certificate's chain at the
+ * token's time to one of those anchors (security level 2, no CA whose
+ * extended key usage leaves out time stamping) and, with e->crls, no
+ * certificate of that chain revoked at all.
  * CSIGN_OK and *info filled; CSIGN_ENO with the reason otherwise.
  */
 csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned char *sigval,
-                         size_t sigval_len, const unsigned char *nonce, size_t nonce_len,
-                         X509_STORE *trust, STACK_OF(X509) * untrusted, tsa_info *info);
+                         size_t sigval_len, const tsa_expect *e, tsa_info *info);
 
 /*
  * Asks the TSAs of r, in order, for a token over sigval, and checks each
- * answer with tsa_check_token() (no chain) and the request's nonce. Each
- * URL gets r->retries more tries, with a growing pause, after a connection
- * error or an HTTP 5xx; an answer that is refused or a token that fails a
- * check is not retried. On success *token (DER, free with OPENSSL_free)
+ * answer with tsa_check_token() (no chain) and the request's nonce and
+ * policy. Each URL gets r->retries more tries, with a growing pause, after
+ * a connection error, HTTP 408, 429 or 5xx; an answer that is refused or a
+ * token that fails a check is not retried. A URL that could not be reached
+ * is marked in r->down and skipped by later calls. On success *token (DER, free with OPENSSL_free)
  * and *used (the URL that gave it). Otherwise CSIGN_ENO when some TSA
  * answered but no token passed, CSIGN_EIO when none could be reached; the
  * reason lists what each URL did.

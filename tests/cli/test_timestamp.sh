@@ -57,6 +57,17 @@ keyUsage = critical,digitalSignature
 [tsa_extra]
 keyUsage = critical,digitalSignature
 extendedKeyUsage = critical,timeStamping,codeSigning
+[tsa_unknown]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping,1.2.3.4.5
+[subca_email]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+extendedKeyUsage = emailProtection
+[idp]
+issuingDistributionPoint = critical,@idp_section
+[idp_section]
+onlysomereasons = keyCompromise
 CONF
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
         -subj "/CN=$2" -out "$d/ca.csr" 2>/dev/null || fail "CA key"
@@ -82,9 +93,15 @@ pki() {
     issue "$CASE/ca" old leaf 20200101000000Z 20200601000000Z
     mkca "$CASE/tsaca" "TSA Root"
     issue "$CASE/tsaca" tsa tsa $EARLY $LATE
-    for kind in tsa_noncrit tsa_noeku tsa_extra; do
+    for kind in tsa_noncrit tsa_noeku tsa_extra tsa_unknown; do
         issue "$CASE/tsaca" $kind $kind $EARLY $LATE
     done
+    # A sub-CA limited to e-mail protection, and a TSA under it.
+    mkca "$CASE/sub" "E-mail Sub-CA"
+    openssl ca -batch -config "$CASE/tsaca/conf" -extensions subca_email -startdate $EARLY \
+        -enddate $LATE -notext -in "$CASE/sub/ca.csr" -out "$CASE/sub/ca.pem" >/dev/null 2>&1 ||
+        fail "sub-CA"
+    issue "$CASE/sub" tsa_under_email tsa $EARLY $LATE
     mkca "$CASE/other" "Other Root"
     issue "$CASE/other" stranger tsa $EARLY $LATE
     echo "content to sign" >"$CASE/f"
@@ -271,6 +288,13 @@ t_revocation_and_timestamps() {
     verify --crl "$CASE/crl.pem" --sig "$CASE/plain.p7s" "$CASE/f"
     expect_rc 1
     expect_out "was revoked at"
+    # Every CRL that applies counts, an older one first or not.
+    cat "$CASE/crl0.pem" "$CASE/crl.pem" >"$CASE/both.pem"
+    verify --crl "$CASE/crl0.pem" --crl "$CASE/crl.pem" --sig "$CASE/plain.p7s" "$CASE/f"
+    expect_rc 1
+    verify --crl "$CASE/both.pem" --sig "$CASE/plain.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "was revoked at"
     # Revoked before the timestamp (one a minute from now): invalid.
     start_tsa --time "$(($(date +%s) + 60))"
     cp "$CASE/plain.p7s" "$CASE/late.p7s"
@@ -293,9 +317,47 @@ t_require_crl() {
     openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/crl.pem" >/dev/null 2>&1
     verify --require-crl --crl "$CASE/other.crl" --crl "$CASE/crl.pem" "$CASE/f"
     expect_rc 0
+    # A partitioned CRL (issuing distribution point) is not a complete one.
+    openssl ca -config "$CASE/ca/conf" -gencrl -crlexts idp -out "$CASE/idp.pem" >/dev/null 2>&1 ||
+        fail "IDP CRL"
+    verify --require-crl --crl "$CASE/idp.pem" "$CASE/f"
+    expect_rc 1
+    expect_out "no CRL from"
     echo "not a crl" >"$CASE/bad.crl"
     verify --crl "$CASE/bad.crl" "$CASE/f"
     expect_rc 2
+}
+
+t_revoked_tsa_not_trusted() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    stamp ok "$CASE/f.p7s" "$CASE/g.p7s"
+    openssl ca -config "$CASE/tsaca/conf" -gencrl -out "$CASE/tsa0.crl" >/dev/null 2>&1
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/tsa0.crl" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    openssl ca -config "$CASE/tsaca/conf" -revoke "$CASE/tsaca/tsa.pem" >/dev/null 2>&1
+    openssl ca -config "$CASE/tsaca/conf" -gencrl -out "$CASE/tsa.crl" >/dev/null 2>&1
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/tsa.crl" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: certificate 'CN=tsa' was revoked"
+}
+
+t_policy_and_unreachable_tsa_skipped() {
+    pki
+    token_key
+    start_tsa
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" --tsa-policy 1.9.9.9 "$CASE/f"
+    expect_rc 1
+    expect_err "policy is not the one asked for"
+    # A TSA that timed out once is not asked again in the same run.
+    local good=$TSA_URL
+    start_tsa --mode hang
+    for i in 1 2 3; do echo "$i" >"$CASE/g$i"; done
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" --tsa "$good" \
+        --tsa-timeout 1 --tsa-retries 0 "$CASE"/g1 "$CASE"/g2 "$CASE"/g3
+    expect_rc 0
+    [ "$(grep -c '^request' "$TSA_LOG")" -eq 1 ] || fail "the hanging TSA was asked again"
+    [ "$(grep -c 'timestamped by' "$CASE/out")" -eq 3 ] || fail "not all timestamped"
 }
 
 t_future_timestamp_refused() {
@@ -328,6 +390,11 @@ t_hostile_tokens() {
     check_hostile "lacks the timeStamping" ok --cert "$t/tsa_noeku.pem" --key "$t/tsa_noeku.key"
     check_hostile "not marked critical" ok --cert "$t/tsa_noncrit.pem" --key "$t/tsa_noncrit.key"
     check_hostile "other extended key usages" ok --cert "$t/tsa_extra.pem" --key "$t/tsa_extra.key"
+    check_hostile "other extended key usages" ok --cert "$t/tsa_unknown.pem" \
+        --key "$t/tsa_unknown.key"
+    check_hostile "weak or unknown algorithm" weak
+    check_hostile "excludes time stamping" ok --cert "$CASE/sub/tsa_under_email.pem" \
+        --key "$CASE/sub/tsa_under_email.key" --chain "$CASE/sub/ca.pem"
     check_hostile "TSA not trusted" ok --cert "$CASE/other/stranger.pem" \
         --key "$CASE/other/stranger.key"
     # Two timestamps, or other unsigned attributes, are refused as well.
@@ -376,7 +443,7 @@ t_failover_timeout_and_retries() {
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" --tsa-timeout 1 \
         --tsa-retries 0 "$CASE/f"
     expect_rc 4
-    expect_err "Timeout"
+    expect_err "timed out"
     [ $((SECONDS - t0)) -lt 10 ] || fail "the timeout did not hold"
     [ ! -e "$CASE/f.p7s" ] || fail "signature written"
     # All down: no signature; with --tsa-optional, one without a timestamp.

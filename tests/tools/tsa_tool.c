@@ -20,8 +20,8 @@
  * --policy OID, --mode M with M one of
  *   ok, bad-imprint (the imprint of other bytes), bad-nonce, sha1 (a SHA-1
  *   imprint), corrupt (a broken token signature), no-ess (no
- *   signingCertificate attribute), rejection (status rejection, no token),
- *   garbage (a reply that is not DER), http500, hang (never answer).
+ *   signingCertificate attribute), weak (a token signed with SHA-1), rejection (status rejection,
+ * no token), garbage (a reply that is not DER), http500, hang (never answer).
  *
  * The token is built here, not with TS_RESP_CTX, so that it can be signed
  * with any certificate (one without the timeStamping EKU, say).
@@ -120,7 +120,8 @@ static int sign_token(const opts *o, TS_TST_INFO *t, unsigned char **out)
     if (len <= 0 || in == NULL || cms == NULL ||
         !CMS_set1_eContentType(cms, OBJ_nid2obj(NID_id_smime_ct_TSTInfo)))
         die("cannot start the token");
-    CMS_SignerInfo *si = CMS_add1_signer(cms, o->cert, o->key, EVP_sha256(), flags);
+    CMS_SignerInfo *si = CMS_add1_signer(cms, o->cert, o->key,
+                                         mode_is(o, "weak") ? EVP_sha1() : EVP_sha256(), flags);
     if (si == NULL)
         die("cannot add the TSA as signer");
     if (!mode_is(o, "no-ess")) {
