@@ -24,7 +24,7 @@
  *   CSIGN_SHIM_HANG               comma-separated function names that never
  *                                 return
  *   CSIGN_SHIM_SLOW               comma-separated function names that take
- *                                 0.2 s each (time for a test to act)
+ *                                 0.5 s each (time for a test to act)
  */
 #define _GNU_SOURCE
 
@@ -254,7 +254,7 @@ static int shim_enter(enum shim_fn fn, const char *detail, CK_RV *rv)
             pause();
     }
     if (in_name_list(getenv("CSIGN_SHIM_SLOW"), name))
-        usleep(200000);
+        usleep(500000);
 
     return fail_rule(name, count, rv);
 }
