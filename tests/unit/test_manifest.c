@@ -21,15 +21,8 @@
 
 #include "csign/err.h"
 #include "csign/manifest.h"
-
-static void check_contains(const char *hay, const char *needle, const char *file, int line)
-{
-    if (hay == NULL || strstr(hay, needle) == NULL) {
-        print_error("'%s' does not contain '%s'\n", hay ? hay : "(null)", needle);
-        _fail(file, line);
-    }
-}
-#define assert_contains(h, n) check_contains((h), (n), __FILE__, __LINE__)
+#define CSIGN_TEST_SCRATCH
+#include "testutil.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,74 +54,6 @@ static void h_bytes(unsigned char *out, size_t n)
 #define SHA512_ABC                                                                                 \
     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"                             \
     "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
-
-/* ---- a scratch folder per test ------------------------------------------ */
-
-static char dir[PATH_MAX];
-
-static int make_dir(void **state)
-{
-    const char *base = getenv("TMPDIR");
-    (void)state;
-
-    snprintf(dir, sizeof(dir), "%s/csign-test-manifest-XXXXXX", base && *base ? base : "/tmp");
-    err_clear();
-    return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-/* Removes folder d and everything in it, without following symbolic
- * links. */
-static void remove_tree(const char *d)
-{
-    DIR *dp;
-    struct dirent *e;
-    char p[PATH_MAX * 2];
-    struct stat st;
-
-    chmod(d, 0700);
-    dp = opendir(d);
-    if (dp == NULL)
-        return;
-    while ((e = readdir(dp)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(dp);
-    rmdir(d);
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    remove_tree(dir);
-    return 0;
-}
-
-/* dir/name, in one of a few rotating buffers. */
-static const char *in_dir(const char *name)
-{
-    static char bufs[8][PATH_MAX];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-
-    assert_in_range(snprintf(b, PATH_MAX, "%s/%s", dir, name), 1, PATH_MAX - 1);
-    return b;
-}
-
-static void put(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    if (len > 0)
-        assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -13,17 +13,9 @@
 #include "commands.h"
 #include "csign/err.h"
 #include "csign/opt.h"
+#include "testutil.h"
 
 #define MAX_ARGS 12
-
-static void check_contains(const char *hay, const char *needle, const char *file, int line)
-{
-    if (hay == NULL || strstr(hay, needle) == NULL) {
-        print_error("'%s' does not contain '%s'\n", hay ? hay : "(null)", needle);
-        _fail(file, line);
-    }
-}
-#define assert_contains(h, n) check_contains((h), (n), __FILE__, __LINE__)
 
 /* A writable copy of a NULL-terminated list of arguments. */
 typedef struct {

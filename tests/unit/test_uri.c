@@ -17,15 +17,7 @@
 
 #include "csign/err.h"
 #include "csign/hsm.h"
-
-static void check_contains(const char *hay, const char *needle, const char *file, int line)
-{
-    if (hay == NULL || strstr(hay, needle) == NULL) {
-        print_error("'%s' does not contain '%s'\n", hay ? hay : "(null)", needle);
-        _fail(file, line);
-    }
-}
-#define assert_contains(h, n) check_contains((h), (n), __FILE__, __LINE__)
+#include "testutil.h"
 
 static void check_lacks(const char *hay, const char *needle, const char *file, int line)
 {

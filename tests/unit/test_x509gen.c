@@ -17,15 +17,7 @@
 
 #include "csign/err.h"
 #include "csign/x509gen.h"
-
-static void check_contains(const char *hay, const char *needle, const char *file, int line)
-{
-    if (hay == NULL || strstr(hay, needle) == NULL) {
-        print_error("'%s' does not contain '%s'\n", hay ? hay : "(null)", needle);
-        _fail(file, line);
-    }
-}
-#define assert_contains(h, n) check_contains((h), (n), __FILE__, __LINE__)
+#include "testutil.h"
 
 /* Software keys made once for the whole run. */
 static EVP_PKEY *p256, *p256_other, *p384, *p521, *rsa2048;
