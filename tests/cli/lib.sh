@@ -40,7 +40,8 @@ setup_case() {
     export HOME=$CASE/home
     unset XDG_DATA_HOME CSIGN_PIN CSIGN_SO_PIN CSIGN_MODULE CSIGN_SHIM_LOG CSIGN_SHIM_FAIL \
         CSIGN_SHIM_TOKEN_FLAGS CSIGN_SHIM_TOKEN_FLAGS_CLEAR CSIGN_SHIM_SLOT_FLAGS \
-        CSIGN_SHIM_HANG CSIGN_SHIM_CORRUPT_SIGNATURE CSIGN_SHIM_IGNORE_TEMPLATE
+        CSIGN_SHIM_HANG CSIGN_SHIM_CORRUPT_SIGNATURE CSIGN_SHIM_IGNORE_TEMPLATE \
+        CSIGN_FSFAULT CSIGN_FSFAULT_LOG
     cd "$CASE" || exit 1
 }
 
@@ -149,4 +150,15 @@ tty_dialog() {
     exec {rfd}<&- {wfd}>&-
     wait "$pid"
     RC=$?
+}
+
+# run_fsfault RULES [VAR=value...] csign ARGS...: run with file-system calls
+# failing as RULES says (tests/tools/fsfault.c: "CALL[@N]=ERRNO[:TEXT],...").
+run_fsfault() {
+    local rules=$1
+    shift
+    [ -n "${CSIGN_FSFAULT_LIB:-}" ] || fail "CSIGN_FSFAULT_LIB is not set"
+    # Under ASan the preloaded library comes before the sanitizer's runtime.
+    run "LD_PRELOAD=$CSIGN_FSFAULT_LIB" "CSIGN_FSFAULT=$rules" \
+        "ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
 }
