@@ -133,11 +133,6 @@ static csign_rc store_chain(cli_token *t, undo_list *u, STACK_OF(X509) * chain,
     return rc;
 }
 
-static bool is_key_cert(const hsm_cert *c, const hsm_key *key)
-{
-    return !c->authority && c->id_len == key->id_len && memcmp(c->id, key->id, key->id_len) == 0;
-}
-
 /*
  * Order: the chain, then the new certificate, then the old certificates go.
  * A failure before the last step removes what this import stored; the old
@@ -165,7 +160,7 @@ csign_rc import_store(cli_token *t, const hsm_key *key, X509 *cert, STACK_OF(X50
     if (rc == CSIGN_OK)
         rc = hsm_certs(t->h, NULL, &have, &nhave);
     for (size_t i = 0; rc == CSIGN_OK && i < nhave; i++) {
-        if (!is_key_cert(&have[i], key))
+        if (!hsm_cert_is_keys(&have[i], key, pub))
             continue;
         if (same_der(&have[i], der, len))
             identical = true;
@@ -183,7 +178,7 @@ csign_rc import_store(cli_token *t, const hsm_key *key, X509 *cert, STACK_OF(X50
     if (rc != CSIGN_OK)
         undo(t, &u);
     for (size_t i = 0; rc == CSIGN_OK && i < nhave; i++)
-        if (is_key_cert(&have[i], key) && !same_der(&have[i], der, len) &&
+        if (hsm_cert_is_keys(&have[i], key, pub) && !same_der(&have[i], der, len) &&
             (rc = hsm_object_destroy(t->h, have[i].handle)) != CSIGN_OK)
             err_wrap(rc, "the new certificate is stored but an old one remains (run import-cert "
                          "--force again)");

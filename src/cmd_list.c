@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ typedef struct {
     size_t nall_keys;
     hsm_cert *certs;
     size_t ncerts;
+    const hsm_key **owner; /* per certificate: its key among all_keys, or NULL */
 } token_view;
 
 static const char *key_type_name(hsm_key_type t)
@@ -78,14 +80,29 @@ static void hex(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* The key whose CKA_ID equals the certificate's, if any. */
+/* The key a certificate belongs to, if any. */
 static const hsm_key *key_of(const token_view *v, const hsm_cert *c)
 {
-    for (size_t i = 0; i < v->nall_keys; i++)
-        if (c->id_len > 0 && v->all_keys[i].id_len == c->id_len &&
-            memcmp(v->all_keys[i].id, c->id, c->id_len) == 0)
-            return &v->all_keys[i];
-    return NULL;
+    return v->owner != NULL ? v->owner[c - v->certs] : NULL;
+}
+
+/* Links each certificate to its key (hsm_cert_is_keys()) while the
+ * session is open: keys without an id need their public key for that. */
+static csign_rc link_certs(hsm *h, token_view *v)
+{
+    if ((v->owner = calloc(v->ncerts + 1, sizeof(*v->owner))) == NULL)
+        return err_oom();
+    for (size_t k = 0; k < v->nall_keys; k++) {
+        const hsm_key *key = &v->all_keys[k];
+        EVP_PKEY *pub = NULL;
+        if (key->id_len == 0 && key->pub_handle != 0 && hsm_key_public(h, key, &pub) != CSIGN_OK)
+            continue; /* listed without its certificate rather than not at all */
+        for (size_t c = 0; c < v->ncerts; c++)
+            if (v->owner[c] == NULL && hsm_cert_is_keys(&v->certs[c], key, pub))
+                v->owner[c] = key;
+        EVP_PKEY_free(pub);
+    }
+    return CSIGN_OK;
 }
 
 static json_t *tristate(hsm_bool b)
@@ -310,6 +327,8 @@ static csign_rc gather(cli_token *m, const list_opts *o, const hsm_uri *uri, con
         rc = hsm_keys(m->h, NULL, &v->all_keys, &v->nall_keys);
     if (rc == CSIGN_OK)
         rc = hsm_certs(m->h, uri, &v->certs, &v->ncerts);
+    if (rc == CSIGN_OK)
+        rc = link_certs(m->h, v);
     hsm_session_close(m->h);
     return rc;
 }
@@ -390,6 +409,7 @@ out:
         hsm_keys_free(views[i].keys, views[i].nkeys);
         hsm_keys_free(views[i].all_keys, views[i].nall_keys);
         hsm_certs_free(views[i].certs, views[i].ncerts);
+        free(views[i].owner);
     }
     free(views);
     hsm_tokens_free(toks, ntoks);

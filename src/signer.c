@@ -51,21 +51,22 @@ static csign_rc cert_from_uri(cli_token *t, const char *text, X509 **out)
     return rc;
 }
 
-/* The certificate on the token with the key's id. */
-static csign_rc cert_of_key(const hsm_cert *certs, size_t n, const hsm_key *key, X509 **out)
+/* The key's certificate on the token (hsm_key_certs()). */
+static csign_rc cert_of_key(hsm *h, const hsm_key *key, X509 **out)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (certs[i].authority || key->id_len == 0 || certs[i].id_len != key->id_len ||
-            memcmp(certs[i].id, key->id, key->id_len) != 0)
-            continue;
-        *out = parse_der(&certs[i]);
-        return *out ? CSIGN_OK
-                    : err_set(CSIGN_EINPUT, "the key's certificate on the token does not parse");
-    }
-    return err_set(CSIGN_ETOKEN,
-                   "key '%s' has no certificate on the token; store one with import-cert or "
-                   "give --cert",
-                   key->label);
+    hsm_cert *mine = NULL;
+    size_t n = 0;
+    csign_rc rc = hsm_key_certs(h, key, &mine, &n);
+
+    if (rc == CSIGN_OK && n == 0)
+        rc = err_set(CSIGN_ETOKEN,
+                     "key '%s' has no certificate on the token; store one with import-cert or "
+                     "give --cert",
+                     key->label);
+    if (rc == CSIGN_OK && (*out = parse_der(&mine[0])) == NULL)
+        rc = err_set(CSIGN_EINPUT, "the key's certificate on the token does not parse");
+    hsm_certs_free(mine, n);
+    return rc;
 }
 
 /* The issuers of cert stored on the token, followed upwards. */
@@ -106,7 +107,7 @@ static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
     *cert = NULL;
     *chain = NULL;
     if (rc == CSIGN_OK && o->cert == NULL)
-        rc = cert_of_key(certs, n, key, cert);
+        rc = cert_of_key(t->h, key, cert);
     else if (rc == CSIGN_OK && strncmp(o->cert, "pkcs11:", 7) == 0)
         rc = cert_from_uri(t, o->cert, cert);
     else if (rc == CSIGN_OK)

@@ -216,6 +216,21 @@ void hsm_keys_free(hsm_key *k, size_t n);
 csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n);
 void hsm_certs_free(hsm_cert *c, size_t n);
 
+/*
+ * The one rule for which certificates belong to a key, used wherever csign
+ * links the two: never a CA certificate; for a key with a CKA_ID, a
+ * certificate with the same CKA_ID; for a key without one (as pkcs11-tool
+ * makes them without --id), a certificate whose public key is pub, the
+ * key's public key (NULL: unknown, so nothing belongs to it). Two keys
+ * without ids never share a certificate this way.
+ */
+bool hsm_cert_is_keys(const hsm_cert *c, const hsm_key *k, const struct evp_pkey_st *pub);
+
+/* The certificates that belong to k (hsm_cert_is_keys()) in the open
+ * session, in token order; none is not an error. Free with
+ * hsm_certs_free(). */
+csign_rc hsm_key_certs(hsm *h, const hsm_key *k, hsm_cert **out, size_t *n);
+
 /* ---- Keys ---------------------------------------------------------------- */
 
 /*
@@ -230,7 +245,7 @@ csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, bool need_private, hsm_key *ou
 void hsm_key_clear(hsm_key *k);
 
 /* The key's public key as a software EVP_PKEY (from its public key object,
- * else from a certificate with its CKA_ID). Caller frees. */
+ * else from its certificate, hsm_key_certs()). Caller frees. */
 csign_rc hsm_key_public(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
 
 /*

@@ -181,27 +181,23 @@ out:
     return rc;
 }
 
-/* The public key of a certificate object with the key's id. */
+/* The public key of the key's certificate, for keys without a public key
+ * object. */
 static csign_rc cert_public(hsm *h, const hsm_key *k, EVP_PKEY **out)
 {
     hsm_cert *certs = NULL;
     size_t n = 0;
-    csign_rc rc = hsm_certs(h, NULL, &certs, &n);
+    csign_rc rc = hsm_key_certs(h, k, &certs, &n);
 
-    if (rc != CSIGN_OK)
-        return rc;
-    rc = err_set(CSIGN_ETOKEN, "key '%s' has neither a public key object nor a certificate",
-                 k->label);
-    for (size_t i = 0; i < n; i++) {
-        if (certs[i].authority || k->id_len == 0 || certs[i].id_len != k->id_len ||
-            memcmp(certs[i].id, k->id, k->id_len) != 0)
-            continue;
-        const unsigned char *p = certs[i].der;
-        X509 *x = d2i_X509(NULL, &p, (long)certs[i].der_len);
+    if (rc == CSIGN_OK && n == 0)
+        rc = err_set(CSIGN_ETOKEN, "key '%s' has neither a public key object nor a certificate",
+                     k->label);
+    if (rc == CSIGN_OK) {
+        const unsigned char *p = certs[0].der;
+        X509 *x = d2i_X509(NULL, &p, (long)certs[0].der_len);
         *out = x ? X509_get_pubkey(x) : NULL;
         X509_free(x);
         rc = *out ? CSIGN_OK : err_set(CSIGN_EINPUT, "the key's certificate does not parse");
-        break;
     }
     hsm_certs_free(certs, n);
     return rc;

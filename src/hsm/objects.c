@@ -3,6 +3,7 @@
 #include <openssl/asn1.h>
 #include <openssl/ec.h>
 #include <openssl/objects.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -428,5 +429,51 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
     }
     *out = certs;
     *n = count;
+    return CSIGN_OK;
+}
+
+bool hsm_cert_is_keys(const hsm_cert *c, const hsm_key *k, const EVP_PKEY *pub)
+{
+    if (c->authority)
+        return false;
+    if (k->id_len > 0)
+        return c->id_len == k->id_len && memcmp(c->id, k->id, k->id_len) == 0;
+    if (pub == NULL || c->der_len == 0)
+        return false;
+    const unsigned char *p = c->der;
+    X509 *x = d2i_X509(NULL, &p, (long)c->der_len);
+    bool same = x != NULL && EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1;
+    X509_free(x);
+    return same;
+}
+
+csign_rc hsm_key_certs(hsm *h, const hsm_key *k, hsm_cert **out, size_t *n)
+{
+    hsm_cert *certs = NULL;
+    size_t count = 0, kept = 0;
+    EVP_PKEY *pub = NULL;
+    csign_rc rc = hsm_certs(h, NULL, &certs, &count);
+
+    /* Without an id the public key decides; a key with neither an id nor
+     * a public key object has no certificate that can be told apart. */
+    if (rc == CSIGN_OK && k->id_len == 0 && k->pub_handle != 0)
+        rc = hsm_key_public(h, k, &pub);
+    if (rc != CSIGN_OK) {
+        hsm_certs_free(certs, count);
+        return rc;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (hsm_cert_is_keys(&certs[i], k, pub)) {
+            certs[kept++] = certs[i];
+            continue;
+        }
+        free(certs[i].label);
+        free(certs[i].id);
+        free(certs[i].uri);
+        free(certs[i].der);
+    }
+    EVP_PKEY_free(pub);
+    *out = certs;
+    *n = kept;
     return CSIGN_OK;
 }

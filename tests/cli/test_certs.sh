@@ -353,4 +353,44 @@ t_pkcs11_tool_key_works_with_all_commands() {
         "$CASE/out" >/dev/null || fail "certificate not stored with the key's id"
 }
 
+# Keys without a CKA_ID, as pkcs11-tool makes them without --id: each key's
+# certificate is found by its public key, and replacing one key's
+# certificate never touches another's.
+t_keys_without_id_keep_their_own_certificates() {
+    new_token dev
+    for k in k1 k2; do
+        p11 --token-label dev --login --pin "$USER_PIN" --keypairgen --key-type EC:prime256v1 \
+            --label "$k" >/dev/null 2>&1 || fail "pkcs11-tool --keypairgen $k"
+    done
+    p11 --token-label dev --list-objects --type pubkey 2>/dev/null | grep -q "ID:" &&
+        fail "pkcs11-tool gave the keys an id"
+    for k in k1 k2; do
+        run CSIGN_PIN=$USER_PIN csign selfsign --key "pkcs11:token=dev;object=$k" \
+            --subject "CN=$k" --import -o "$CASE/$k.pem"
+        expect_rc 0
+    done
+    run CSIGN_PIN=$USER_PIN csign selfsign --key 'pkcs11:token=dev;object=k1' \
+        --subject 'CN=k1 renewed' -o "$CASE/k1new.pem"
+    expect_rc 0
+    run CSIGN_PIN=$USER_PIN csign import-cert --key 'pkcs11:token=dev;object=k1' --force \
+        "$CASE/k1new.pem"
+    expect_rc 0
+    p11 --token-label dev --list-objects --type cert >"$CASE/certs" 2>/dev/null
+    [ "$(grep -c '^Certificate Object' "$CASE/certs")" -eq 2 ] || fail "not two certificates left"
+    # Each key signs with its own certificate; openssl checks the signer.
+    echo data >"$CASE/f"
+    for k in k1 k2; do
+        run CSIGN_PIN=$USER_PIN csign sign --key "pkcs11:token=dev;object=$k" -o "$CASE/f.$k.p7s" \
+            "$CASE/f"
+        expect_rc 0
+    done
+    openssl cms -cmsout -print -inform DER -in "$CASE/f.k2.p7s" | grep -q "CN=k2" ||
+        fail "k2 signed without its own certificate"
+    openssl cms -cmsout -print -inform DER -in "$CASE/f.k1.p7s" | grep -q "CN=k1 renewed" ||
+        fail "k1 signed without its new certificate"
+    run csign list
+    expect_rc 0
+    expect_out "CN=k2"
+}
+
 run_tests
