@@ -265,8 +265,12 @@ csign_rc cli_help(const cli_command *cmd)
 csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out)
 {
     bool tty = c->pin_spec == NULL && hsm_uri_pin_source(uri) == NULL && pin_have_tty();
-    return pin_source_resolve(c->pin_spec, hsm_uri_pin_source(uri), "CSIGN_PIN", tty, "PIN",
-                              "--pin-source", out);
+    csign_rc rc = pin_source_resolve(c->pin_spec, hsm_uri_pin_source(uri), "CSIGN_PIN", tty, "PIN",
+                                     "--pin-source", out);
+    /* Out of the environment now, even if no login follows. */
+    if (rc == CSIGN_OK && out->kind == PIN_SRC_ENV)
+        pin_env_take(out->name);
+    return rc;
 }
 
 csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t)

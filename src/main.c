@@ -100,6 +100,10 @@ int main(int argc, char **argv)
     int i = 1;
 
     secret_harden_process();
+    /* Whether or not this run logs in, no PIN stays in the environment. */
+    pin_env_take("CSIGN_PIN");
+    pin_env_take("CSIGN_SO_PIN");
+    atexit(pin_env_forget);
     /* A vanished remote token (p11-kit) or a closed stdout pipe must turn
      * into an error code, not a silent death by SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);

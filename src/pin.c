@@ -66,6 +66,57 @@ csign_rc pin_source_parse(const char *spec, pin_source *out)
                    "itself is never given as an option)");
 }
 
+/* Variables taken out of the environment by pin_env_take(), not yet read. */
+static struct {
+    char name[64];
+    secret *value;
+} taken[4];
+
+static secret **taken_slot(const char *name)
+{
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+        if (taken[i].value != NULL && strcmp(taken[i].name, name) == 0)
+            return &taken[i].value;
+    return NULL;
+}
+
+void pin_env_take(const char *name)
+{
+    char *v = getenv(name);
+
+    if (v == NULL || taken_slot(name) != NULL || strlen(name) >= sizeof(taken[0].name))
+        return;
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        if (taken[i].value != NULL)
+            continue;
+        size_t len = strlen(v);
+        /* One byte more than a PIN may have, so that pin_read() still
+         * tells a PIN that is too long. */
+        if (secret_new(PIN_MAX + 3, &taken[i].value) == CSIGN_OK) {
+            (void)secret_append(taken[i].value, v, len < PIN_MAX + 3 ? len : PIN_MAX + 3);
+            snprintf(taken[i].name, sizeof(taken[i].name), "%s", name);
+        }
+        break;
+    }
+    /* Wipe the bytes in place too: /proc/PID/environ shows the original
+     * block even after unsetenv(). */
+    OPENSSL_cleanse(v, strlen(v));
+    unsetenv(name);
+}
+
+void pin_env_forget(void)
+{
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        secret_free(taken[i].value);
+        taken[i].value = NULL;
+    }
+}
+
+static bool env_is_set(const char *name)
+{
+    return taken_slot(name) != NULL || getenv(name) != NULL;
+}
+
 csign_rc pin_source_resolve(const char *spec, const char *uri_pin_source, const char *default_env,
                             bool have_tty, const char *what, const char *option, pin_source *out)
 {
@@ -80,7 +131,7 @@ csign_rc pin_source_resolve(const char *spec, const char *uri_pin_source, const 
     }
     memset(out, 0, sizeof(*out));
     out->fd = -1;
-    if (getenv(default_env) != NULL) {
+    if (env_is_set(default_env)) {
         out->kind = PIN_SRC_ENV;
         out->name = default_env;
         return CSIGN_OK;
@@ -127,18 +178,17 @@ const char *pin_source_describe(const pin_source *src)
 
 static csign_rc read_env(const pin_source *src, secret *s)
 {
-    char *v = getenv(src->name);
+    pin_env_take(src->name);
+    secret **kept = taken_slot(src->name);
     csign_rc rc;
 
-    if (v == NULL)
+    if (kept == NULL)
         return err_set(CSIGN_ETOKEN, "environment variable %s is not set", src->name);
-    rc = secret_append(s, v, strlen(v));
+    rc = secret_append(s, (*kept)->data, (*kept)->len);
     if (rc != CSIGN_OK)
         rc = err_set(CSIGN_ETOKEN, "PIN in %s is longer than %d bytes", src->name, PIN_MAX);
-    /* Wipe the bytes in place too: /proc/PID/environ shows the original
-     * block even after unsetenv(). */
-    OPENSSL_cleanse(v, strlen(v));
-    unsetenv(src->name);
+    secret_free(*kept);
+    *kept = NULL;
     return rc;
 }
 
@@ -345,6 +395,10 @@ csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secre
     }
     if (rc == CSIGN_OK && s->len == 0)
         rc = err_set(CSIGN_ETOKEN, "empty PIN from %s", pin_source_describe(src));
+    /* The token would see the PIN cut at the NUL (or reject it) and count
+     * a wrong try. */
+    else if (rc == CSIGN_OK && memchr(s->data, '\0', s->len) != NULL)
+        rc = err_set(CSIGN_ETOKEN, "the PIN from %s contains a NUL byte", pin_source_describe(src));
     else if (rc == CSIGN_OK && s->len > PIN_MAX)
         rc = err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes", pin_source_describe(src),
                      PIN_MAX);

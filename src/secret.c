@@ -3,6 +3,7 @@
 #include "csign/secret.h"
 
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -42,6 +43,11 @@ void secret_free(secret *s)
 {
     if (s == NULL)
         return;
+    /* Unlocked after the wipe: pages stay locked while they hold the PIN. */
+    bool locked = !CRYPTO_secure_allocated(s->data);
+    OPENSSL_cleanse(s->data, s->cap + 1);
+    if (locked)
+        (void)munlock(s->data, s->cap + 1);
     /* OPENSSL_secure_clear_free cleanses before freeing, in both heaps. */
     OPENSSL_secure_clear_free(s->data, s->cap + 1);
     free(s);

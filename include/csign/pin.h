@@ -55,10 +55,21 @@ bool pin_have_tty(void);
  *
  * Errors: CSIGN_ETOKEN for a source that gives no usable PIN (variable
  * unset or empty, PIN file accessible by others, empty or too long PIN,
- * answers that differ); CSIGN_EIO when a file or descriptor cannot be read.
+ * answers that differ, a NUL byte in the PIN); CSIGN_EIO when a file or descriptor cannot be read.
  * The PIN never appears in a reason.
  */
 csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secret **out);
+
+/*
+ * Takes the variable name out of the environment, if set: its value moves
+ * to locked memory, where env:NAME sources read it, and its bytes in the
+ * environment block are wiped, so that /proc/PID/environ no longer shows
+ * it even when no PIN is ever read. Call before threads start.
+ */
+void pin_env_take(const char *name);
+
+/* Wipes and frees values taken and never read. */
+void pin_env_forget(void);
 
 /* A description of src for messages, e.g. "environment variable CSIGN_PIN".
  * Returns a pointer to a static buffer. */

@@ -314,4 +314,43 @@ t_env_pin_removed_from_environment() {
     ! grep -q 31337pin <<<"$env_dump" || fail "PIN still in the process environment"
 }
 
+# A run that never logs in (list without --login) never reads CSIGN_PIN;
+# the value still leaves the environment at start-up.
+t_env_pin_removed_without_login() {
+    new_token dev 31337pin
+    CSIGN_PIN=31337pin CSIGN_SHIM_HANG=C_FindObjectsInit CSIGN_SHIM_LOG="$CASE/shim.log" \
+        "$CSIGN_BIN" list --module "$CSIGN_SHIM" >/dev/null 2>&1 </dev/null &
+    pid=$!
+    for _ in $(seq 200); do
+        [ "$(count_calls C_FindObjectsInit)" -gt 0 ] && break
+        sleep 0.05
+    done
+    [ "$(count_calls C_FindObjectsInit)" -gt 0 ] || fail "csign did not reach the object search"
+    [ "$(count_calls 'C_Login user')" -eq 0 ] || fail "csign logged in"
+    env_dump=$(tr '\0' '\n' <"/proc/$pid/environ")
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    grep -q '^CSIGN_SHIM_HANG=' <<<"$env_dump" || fail "could not read the environment"
+    ! grep -q 31337pin <<<"$env_dump" || fail "PIN still in the process environment"
+}
+
+# A NUL byte would cut the PIN short at the token and use up a try.
+t_pin_with_nul_refused_before_login() {
+    new_token dev
+    printf '12\0004' >"$CASE/pin"
+    chmod 600 "$CASE/pin"
+    run CSIGN_SHIM_LOG="$CASE/shim.log" csign list --login --module "$CSIGN_SHIM" \
+        --pin-source "file:$CASE/pin"
+    expect_rc 3
+    expect_one_error_line list
+    expect_err "contains a NUL byte"
+    [ "$(count_calls 'C_Login user')" -eq 0 ] || fail "the PIN went to the token"
+    printf '12\0004' | CSIGN_SHIM_LOG="$CASE/shim.log" "$CSIGN_BIN" list --login \
+        --module "$CSIGN_SHIM" --pin-source fd:0 >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 3
+    expect_err "contains a NUL byte"
+    [ "$(count_calls 'C_Login user')" -eq 0 ] || fail "the PIN from fd:0 went to the token"
+}
+
 run_tests

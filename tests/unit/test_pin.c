@@ -662,10 +662,84 @@ static void test_pin_never_in_reason(void **state)
     unsetenv(TEST_ENV);
 }
 
+/* Locked memory, in KiB, from /proc/self/status. */
+static long locked_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* Without the secure heap a secret is mlock'ed; freeing it unlocks it
+ * again, so that many PINs read in one run do not pin memory forever. */
+static void test_secret_unlocks_on_free(void **state)
+{
+    (void)state;
+    secret *s = NULL;
+    long before = locked_kib();
+
+    assert_int_equal(secret_new(100, &s), CSIGN_OK);
+    assert_true(locked_kib() > before);
+    secret_free(s);
+    assert_int_equal(locked_kib(), before);
+}
+
+/* CSIGN_PIN is taken out of the environment at once, and read from where
+ * it was kept. */
+static void test_env_take(void **state)
+{
+    (void)state;
+    pin_source src;
+    secret *pin = NULL;
+
+    setenv(TEST_ENV, SECRET_PIN, 1);
+    pin_env_take(TEST_ENV);
+    assert_null(getenv(TEST_ENV));
+    assert_int_equal(pin_source_resolve(NULL, NULL, TEST_ENV, false, "PIN", "--pin-source", &src),
+                     CSIGN_OK);
+    assert_int_equal(src.kind, PIN_SRC_ENV);
+    assert_int_equal(pin_read(&src, "PIN: ", false, &pin), CSIGN_OK);
+    assert_string_equal(pin->data, SECRET_PIN);
+    secret_free(pin);
+    pin = NULL;
+    /* Read once: a second read finds nothing. */
+    assert_int_equal(pin_read(&src, "PIN: ", false, &pin), CSIGN_ETOKEN);
+    setenv(TEST_ENV, "unread", 1);
+    pin_env_take(TEST_ENV);
+    pin_env_forget();
+    assert_int_equal(pin_read(&src, "PIN: ", false, &pin), CSIGN_ETOKEN);
+    assert_null(pin);
+}
+
+/* A NUL byte inside a PIN is refused before the PIN is used. */
+static void test_pin_with_nul(void **state)
+{
+    secret *pin = NULL;
+    int fd = -1;
+
+    (void)state;
+    assert_int_equal(read_pipe("12\0"
+                               "34",
+                               5, &pin, &fd),
+                     CSIGN_ETOKEN);
+    assert_non_null(strstr(err_msg(), "NUL"));
+    assert_null(pin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_source_parse_table),
+        cmocka_unit_test(test_secret_unlocks_on_free),
+        cmocka_unit_test(test_env_take),
+        cmocka_unit_test(test_pin_with_nul),
         cmocka_unit_test(test_source_describe),
         cmocka_unit_test_setup_teardown(test_resolve_precedence, save_default_env,
                                         restore_default_env),
