@@ -258,6 +258,9 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
         if (strcmp(o->files[i], "-") == 0 && strcmp(o->sig, "-") == 0)
             return err_set(CSIGN_EUSAGE, "the signature and the content cannot both come from "
                                          "standard input");
+        /* Never cut short: a shorter name could be another file. */
+        if (strlen(o->sig ? o->sig : o->files[i]) + (o->sig ? 0 : strlen(".p7s")) >= PATH_MAX)
+            return err_set(CSIGN_EUSAGE, "the signature path is too long for '%s'", o->files[i]);
     }
     return CSIGN_OK;
 }

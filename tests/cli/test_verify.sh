@@ -383,4 +383,22 @@ t_huge_sparse_file_and_pipe() {
     expect_out "content does not match"
 }
 
+# FILE.p7s longer than PATH_MAX is refused, never cut to another name
+# (here FILE.p7, which holds a valid signature of FILE).
+t_signature_path_too_long() {
+    pki
+    osign leaf
+    # A relative FILE of 4092 bytes: FILE.p7s has 4096, one more than fits.
+    local d=deep name
+    while [ $((4092 - ${#d} - 1)) -gt 200 ]; do d="$d/$(printf 'd%.0s' $(seq 199))"; done
+    name=$(printf 'f%.0s' $(seq $((4092 - ${#d} - 1))))
+    (cd "$CASE" && mkdir -p "$d" && cp f "$d/$name" && cp f.p7s "$d/$name.p7") || fail "set-up"
+    (cd "$CASE" && "$CSIGN_BIN" verify --trust "$CASE/pki/ca.pem" "$d/$name") \
+        >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 2
+    expect_err "is too long"
+    expect_no_out "OK "
+}
+
 run_tests
