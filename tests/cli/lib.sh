@@ -162,3 +162,27 @@ run_fsfault() {
     run "LD_PRELOAD=$CSIGN_FSFAULT_LIB" "CSIGN_FSFAULT=$rules" \
         "ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
 }
+
+# peak_rss [VAR=value...] csign ARGS...: runs csign under the maxrss tool;
+# sets RC and PEAK_KIB (its peak resident set size).
+peak_rss() {
+    [ -n "${CSIGN_MAXRSS:-}" ] || fail "CSIGN_MAXRSS is not set"
+    local envs=()
+    while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    [ "${1:-}" = csign ] && shift
+    env "${envs[@]}" "$CSIGN_MAXRSS" "$CSIGN_BIN" "$@" >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    PEAK_KIB=$(awk '/^maxrss_kib/{print $2}' "$CASE/err")
+    [ -n "$PEAK_KIB" ] || fail "no peak memory reported"
+}
+
+# Constant memory means the same peak for a 4 KiB file and a 4 GiB one.
+# The bound is on the difference, so that it holds under a sanitizer
+# (whose own memory is the same in both runs) and on any machine; the
+# absolute figures are in docs/benchmarks.md.
+RSS_GROWTH_MAX_KIB=8192
+expect_same_peak() {
+    local small=$1 huge=$2
+    [ $((huge - small)) -lt "$RSS_GROWTH_MAX_KIB" ] ||
+        fail "peak memory grew from $small KiB (4 KiB file) to $huge KiB (4 GiB file)"
+}
