@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "cli.h"
 #include "csign/secret.h"
@@ -84,6 +85,9 @@ static const cli_command *find(const char *name)
 
 /* After success, output that could not be written is a failure (a full
  * disk or a closed pipe must not look like a finished listing). */
+/* Content is often over 2 GiB: 32-bit builds need _FILE_OFFSET_BITS=64. */
+_Static_assert(sizeof(off_t) >= 8, "csign needs 64-bit file offsets");
+
 static int finish_stdout(const char *where)
 {
     errno = 0;

@@ -66,7 +66,7 @@ static csign_rc write_config(const char *conf, const char *tokens)
     if (access(conf, F_OK) == 0)
         return CSIGN_OK;
     snprintf(tmp, sizeof(tmp), "%s.XXXXXX", conf);
-    fd = mkstemp(tmp);
+    fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return err_set(CSIGN_EIO, "cannot create '%s': %s", tmp, strerror(errno));
     f = fdopen(fd, "w");
@@ -83,9 +83,12 @@ static csign_rc write_config(const char *conf, const char *tokens)
             "log.level = ERROR\n"
             "slots.removable = false\n",
             tokens);
-    if (fflush(f) != 0 || fsync(fd) != 0 || fclose(f) != 0) {
+    int failed = fflush(f) != 0 || fsync(fd) != 0 ? errno : 0;
+    if (fclose(f) != 0 && failed == 0)
+        failed = errno;
+    if (failed != 0) {
         unlink(tmp);
-        return err_set(CSIGN_EIO, "cannot write '%s': %s", conf, strerror(errno));
+        return err_set(CSIGN_EIO, "cannot write '%s': %s", conf, strerror(failed));
     }
     if (rename(tmp, conf) != 0) {
         csign_rc rc = err_set(CSIGN_EIO, "cannot create '%s': %s", conf, strerror(errno));

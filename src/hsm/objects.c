@@ -162,6 +162,9 @@ static csign_rc label_and_id(hsm *h, CK_OBJECT_HANDLE o, char **label, unsigned 
     if (*label == NULL || *id == NULL) {
         free(*label);
         free(*id);
+        *label = NULL;
+        *id = NULL;
+        *id_len = 0;
         return err_oom();
     }
     return CSIGN_OK;

@@ -142,4 +142,18 @@ t_user_softhsm_conf_respected() {
     [ ! -e "$HOME/.local/share/csign" ] || fail "csign made its own store despite SOFTHSM2_CONF"
 }
 
+# A store whose configuration cannot be flushed: a clear I/O error, no
+# half-written or temporary file left (and, under the sanitizers, nothing
+# leaked on the way out).
+t_default_store_config_flush_failure() {
+    unset SOFTHSM2_CONF
+    run_fsfault 'fsync=EIO:softhsm2.conf' csign list
+    expect_rc 4
+    expect_one_error_line list
+    expect_err "cannot write '$HOME/.local/share/csign/softhsm2.conf': Input/output error"
+    [ -z "$(ls -A "$HOME/.local/share/csign" | grep -v '^tokens$')" ] || fail "file left behind"
+    run csign list
+    expect_rc 0
+}
+
 run_tests
