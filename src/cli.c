@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli.h"
 
+#include "csign/hex.h"
 #include "csign/io.h"
 
 #include <jansson.h>
@@ -408,17 +409,6 @@ csign_rc cli_output(const char *path, const void *data, size_t len, bool force)
     return CSIGN_OK;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 csign_rc cli_hex(const char *text, const char *option, unsigned char *out, size_t max, size_t *len)
 {
     size_t n = 0;
@@ -429,12 +419,12 @@ csign_rc cli_hex(const char *text, const char *option, unsigned char *out, size_
             p++;
             continue;
         }
-        int hi = hex_digit(p[0]), lo = hi >= 0 ? hex_digit(p[1]) : -1;
-        if (hi < 0 || lo < 0)
+        unsigned char byte;
+        if (!hex_decode(p, 1, &byte))
             return err_set(CSIGN_EUSAGE, "%s needs hex digits, in pairs", option);
         if (n == max)
             return err_set(CSIGN_EUSAGE, "%s is longer than %zu bytes", option, max);
-        out[n++] = (unsigned char)(hi * 16 + lo);
+        out[n++] = byte;
         p += 2;
     }
     if (n == 0)

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <stdbool.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "csign/hex.h"
 #include "csign/x509gen.h"
 
 /* One attribute type and value, unescaped. */
@@ -46,14 +46,6 @@ static const char *canonical_type(const char *t)
     return t;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * Parses "type=value" at *p up to an unescaped character of stops. The
  * value's escapes are resolved into a->value. Leaves *p at the stop.
@@ -88,11 +80,12 @@ static csign_rc parse_ava(const char **p, const char *stops, bool rfc4514, ava *
         return err_oom();
     while (*s && !strchr(stops, *s)) {
         if (*s == '\\') {
-            int hi = s[1] ? hexval(s[1]) : -1, lo = hi >= 0 && s[2] ? hexval(s[2]) : -1;
-            if (hi >= 0 && lo >= 0) {
-                a->value[n++] = (char)(hi * 16 + lo);
+            unsigned char byte;
+            if (hex_decode(s + 1, 1, &byte)) {
+                a->value[n++] = (char)byte;
                 s += 3;
-            } else if (s[1] != '\0' && hi < 0 && strchr(" \"#+,;<=>\\/", s[1]) != NULL) {
+            } else if (s[1] != '\0' && hex_digit(s[1]) < 0 &&
+                       strchr(" \"#+,;<=>\\/", s[1]) != NULL) {
                 a->value[n++] = s[1];
                 s += 2;
             } else {

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csign/hex.h"
+
 csign_rc manifest_add(manifest *m, const char *path, const unsigned char *value)
 {
     if (m->n == m->cap) {
@@ -96,17 +98,6 @@ csign_rc manifest_format(const manifest *m, char **text, size_t *len)
     return CSIGN_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Checks that a relative path has only real parts: no empty, "." or
  * ".." parts. */
 static bool plain_path(const char *p)
@@ -138,7 +129,7 @@ static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lin
      * CR that belongs to a name is always written escaped. */
     if (end > p && end[-1] == '\r')
         end--;
-    while (p + hex < end && hexval(p[hex]) >= 0)
+    while (p + hex < end && hex_digit(p[hex]) >= 0)
         hex++;
     const EVP_MD *md = hex == 64    ? EVP_sha256()
                        : hex == 96  ? EVP_sha384()
@@ -153,8 +144,7 @@ static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lin
     if (m->md != NULL && m->md != md)
         return err_set(CSIGN_EINPUT, "manifest line %zu has a digest of another length", lineno);
     m->md = md;
-    for (size_t i = 0; i < hex / 2; i++)
-        value[i] = (unsigned char)(hexval(p[2 * i]) << 4 | hexval(p[2 * i + 1]));
+    (void)hex_decode(p, hex / 2, value); /* all hex digits: counted above */
     p += hex + 2;
 
     char *path = malloc((size_t)(end - p) + 1), *q = path;
