@@ -145,14 +145,15 @@ t_no_core_dumps() {
     [ -n "$CSIGN_SHIM" ] || fail "CSIGN_SHIM is not set"
     new_token dev
     ulimit -S -c "$(ulimit -H -c)" 2>/dev/null || true
-    CSIGN_SHIM_HANG=C_GetSlotList "$CSIGN_BIN" list --module "$CSIGN_SHIM" \
-        >/dev/null 2>&1 </dev/null &
+    CSIGN_SHIM_HANG=C_GetSlotList CSIGN_SHIM_LOG="$CASE/shim.log" "$CSIGN_BIN" list \
+        --module "$CSIGN_SHIM" >/dev/null 2>&1 </dev/null &
     pid=$!
-    for _ in $(seq 50); do
-        grep -q "Max core file size" "/proc/$pid/limits" 2>/dev/null && break
-        sleep 0.1
+    # Hung in the module: well past csign's start-up.
+    for _ in $(seq 600); do
+        [ "$(count_calls C_GetSlotList)" -gt 0 ] && break
+        sleep 0.05
     done
-    sleep 0.3
+    [ "$(count_calls C_GetSlotList)" -gt 0 ] || fail "csign never reached the module"
     limits=$(grep "Max core file size" "/proc/$pid/limits")
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null

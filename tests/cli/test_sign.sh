@@ -214,15 +214,17 @@ t_fail_fast_stops_at_a_write_failure() {
     # to land; --fail-fast must stop there, not sign on.
     signing_key
     for f in a b c d e; do echo "$f" >"$CASE/$f"; done
-    CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_SLOW=C_Sign \
+    # c's signature waits at the token until c.p7s has appeared.
+    CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_GATE="C_Sign@3:$CASE/go" \
         "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" --fail-fast \
         "$CASE"/a "$CASE"/b "$CASE"/c "$CASE"/d "$CASE"/e >"$CASE/out" 2>"$CASE/err" </dev/null &
     local pid=$!
-    for _ in $(seq 200); do
-        [ "$(count_calls C_Sign)" -ge 2 ] && break
-        sleep 0.02
+    for _ in $(seq 600); do
+        [ "$(count_calls C_Sign)" -ge 3 ] && break
+        sleep 0.05
     done
     echo theirs >"$CASE/c.p7s"
+    touch "$CASE/go"
     wait "$pid"
     RC=$?
     [ "$(count_calls C_Sign)" -ge 2 ] || fail "signing never started"

@@ -23,6 +23,9 @@
  *                                 on the private key
  *   CSIGN_SHIM_HANG               comma-separated function names that never
  *                                 return
+ *   CSIGN_SHIM_GATE               "C_Name@N:PATH": the Nth call (from 1)
+ *                                 waits, once logged, until PATH exists, so
+ *                                 that a test acts at a known point
  *   CSIGN_SHIM_SLOW               comma-separated function names that take
  *                                 0.5 s each (time for a test to act)
  */
@@ -237,6 +240,19 @@ static int in_name_list(const char *list, const char *name)
     return 0;
 }
 
+/* Waits while the call is CSIGN_SHIM_GATE's and its file is missing. */
+static void gate(const char *name, unsigned long count)
+{
+    const char *g = getenv("CSIGN_SHIM_GATE");
+    const char *at = g != NULL ? strchr(g, '@') : NULL;
+    const char *colon = at != NULL ? strchr(at, ':') : NULL;
+
+    if (colon == NULL || !name_eq(g, (size_t)(at - g), name) || strtoul(at + 1, NULL, 10) != count)
+        return;
+    while (access(colon + 1, F_OK) != 0)
+        usleep(10000);
+}
+
 /* Returns 1 when the call must not reach the real module; *rv is the answer. */
 static int shim_enter(enum shim_fn fn, const char *detail, CK_RV *rv)
 {
@@ -253,6 +269,7 @@ static int shim_enter(enum shim_fn fn, const char *detail, CK_RV *rv)
         for (;;)
             pause();
     }
+    gate(name, count);
     if (in_name_list(getenv("CSIGN_SHIM_SLOW"), name))
         usleep(500000);
 
