@@ -295,18 +295,22 @@ t_user_pin_not_set() {
     expect_err "has no user PIN yet"
 }
 
-t_env_pin_removed_from_environment() {
+# env_while_listing LOGINS [list options]: runs csign list with CSIGN_PIN set
+# until the shim stops it in the object search (after any login), expects
+# LOGINS logins, and fails when the PIN is in its environment (/proc).
+env_while_listing() {
+    local logins=$1
+    shift
     new_token dev 31337pin
-    # The shim stops csign after login (in the object search); then the
-    # process's environment is read from /proc.
     CSIGN_PIN=31337pin CSIGN_SHIM_HANG=C_FindObjectsInit CSIGN_SHIM_LOG="$CASE/shim.log" \
-        "$CSIGN_BIN" list --login --module "$CSIGN_SHIM" >/dev/null 2>&1 </dev/null &
+        "$CSIGN_BIN" list "$@" --module "$CSIGN_SHIM" >/dev/null 2>&1 </dev/null &
     pid=$!
     for _ in $(seq 200); do
         [ "$(count_calls C_FindObjectsInit)" -gt 0 ] && break
         sleep 0.05
     done
-    [ "$(count_calls 'C_Login user')" -eq 1 ] || fail "csign did not log in"
+    [ "$(count_calls C_FindObjectsInit)" -gt 0 ] || fail "csign did not reach the object search"
+    [ "$(count_calls 'C_Login user')" -eq "$logins" ] || fail "not $logins logins"
     env_dump=$(tr '\0' '\n' <"/proc/$pid/environ")
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -314,24 +318,14 @@ t_env_pin_removed_from_environment() {
     ! grep -q 31337pin <<<"$env_dump" || fail "PIN still in the process environment"
 }
 
-# A run that never logs in (list without --login) never reads CSIGN_PIN;
-# the value still leaves the environment at start-up.
+t_env_pin_removed_from_environment() {
+    env_while_listing 1 --login
+}
+
+# A run that never logs in never reads CSIGN_PIN; the value still leaves
+# the environment at start-up.
 t_env_pin_removed_without_login() {
-    new_token dev 31337pin
-    CSIGN_PIN=31337pin CSIGN_SHIM_HANG=C_FindObjectsInit CSIGN_SHIM_LOG="$CASE/shim.log" \
-        "$CSIGN_BIN" list --module "$CSIGN_SHIM" >/dev/null 2>&1 </dev/null &
-    pid=$!
-    for _ in $(seq 200); do
-        [ "$(count_calls C_FindObjectsInit)" -gt 0 ] && break
-        sleep 0.05
-    done
-    [ "$(count_calls C_FindObjectsInit)" -gt 0 ] || fail "csign did not reach the object search"
-    [ "$(count_calls 'C_Login user')" -eq 0 ] || fail "csign logged in"
-    env_dump=$(tr '\0' '\n' <"/proc/$pid/environ")
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    grep -q '^CSIGN_SHIM_HANG=' <<<"$env_dump" || fail "could not read the environment"
-    ! grep -q 31337pin <<<"$env_dump" || fail "PIN still in the process environment"
+    env_while_listing 0
 }
 
 # A NUL byte would cut the PIN short at the token and use up a try.
