@@ -360,15 +360,16 @@ static csign_rc plan(const sign_opts *o, job *jobs)
 }
 
 /* Prints one report per file that got a result; the first failure's code
- * is the result. */
-static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st)
+ * is the result. cert: the signer's (NULL when none was looked up). */
+static csign_rc report_all(const sign_opts *o, const job *jobs, X509 *cert)
 {
-    char *subject = cert_subject(st->cert), fingerprint[65] = "";
+    char *subject = cert ? cert_subject(cert) : NULL, fingerprint[65] = "";
     json_t *records = o->json ? json_array() : NULL;
     int failed = 0;
     csign_rc first = CSIGN_OK;
 
-    cert_fingerprint(st->cert, fingerprint);
+    if (cert != NULL)
+        cert_fingerprint(cert, fingerprint);
     for (int i = 0; i < o->nfiles; i++) {
         bool done = jobs[i].item.rc != CSIGN_OK || jobs[i].item.written;
         if (!done)
@@ -376,7 +377,8 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st
         if (jobs[i].item.rc != CSIGN_OK && failed++ == 0)
             first = jobs[i].item.rc;
         if (records != NULL)
-            json_array_append_new(records, report_json(&jobs[i], subject, fingerprint));
+            json_array_append_new(records,
+                                  report_json(&jobs[i], subject, cert ? fingerprint : NULL));
         report_text(&jobs[i], records != NULL);
     }
     if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
@@ -384,6 +386,15 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st
     json_decref(records);
     free(subject);
     return failed > 0 ? err_set(first, "%d of %d files failed", failed, o->nfiles) : CSIGN_OK;
+}
+
+/* True when some file passed the checks of plan(). */
+static bool any_to_sign(const sign_opts *o, const job *jobs)
+{
+    for (int i = 0; i < o->nfiles; i++)
+        if (jobs[i].item.rc == CSIGN_OK)
+            return true;
+    return false;
 }
 
 /* Signs each file (or the given digest) into its own signature file. */
@@ -396,13 +407,17 @@ static csign_rc sign_files(const sign_opts *o)
     stamper ts;
     bool stamping = o->tsa.nurls > 0;
 
+    /* When no output can be written, the PIN is not asked for and the
+     * token not opened: those failures are the result. */
+    bool work = rc == CSIGN_OK && any_to_sign(o, jobs);
+
     memset(&st, 0, sizeof(st));
     memset(&ts, 0, sizeof(ts));
-    if (rc == CSIGN_OK && stamping)
+    if (work && stamping)
         rc = stamper_open(&o->tsa, &ts);
-    if (rc == CSIGN_OK)
+    if (work && rc == CSIGN_OK)
         rc = signer_open(o, &st);
-    if (rc == CSIGN_OK) {
+    if (work && rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
         const EVP_MD *md = o->have_given ? o->given.md : o->md ? o->md : x509gen_digest(st.pub);
         if (!o->have_given)
@@ -410,7 +425,9 @@ static csign_rc sign_files(const sign_opts *o)
         if (rc == CSIGN_OK)
             rc = sign_all(o, jobs, &s, stamping ? &ts : NULL);
         if (rc == CSIGN_OK && stop_requested() == 0)
-            rc = report_all(o, jobs, &st);
+            rc = report_all(o, jobs, st.cert);
+    } else if (rc == CSIGN_OK) {
+        rc = report_all(o, jobs, NULL);
     }
     signer_close(&st);
     stamper_close(&ts);
