@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,11 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "csign/batch.h"
 #include "csign/cert.h"
 #include "csign/cms.h"
 #include "csign/io.h"
+#include "csign/stop.h"
 #include "csign/x509gen.h"
 #include "signer.h"
 
@@ -193,21 +194,11 @@ csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d
 typedef struct {
     const char *file;
     char out[PATH_MAX];
-    csign_rc rc;
-    char reason[ERR_MAX];
+    batch_item item; /* failed, or written (once committed) */
     digest_result digest;
-    bool staged;           /* its signature waits in the output batch */
     char warning[ERR_MAX]; /* signed, but without the timestamp asked for */
     const char *tsa;       /* the TSA that stamped it */
-    io_outcome written;
-    bool signed_ok;
 } job;
-
-static void fail_job(job *j, csign_rc rc)
-{
-    j->rc = rc;
-    snprintf(j->reason, sizeof(j->reason), "%s", err_msg());
-}
 
 static csign_rc output_path(const sign_opts *o, const char *file, char *out, size_t size)
 {
@@ -226,32 +217,11 @@ static csign_rc output_path(const sign_opts *o, const char *file, char *out, siz
     return CSIGN_OK;
 }
 
-/* ---- Signal handling ----------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-    stop_signal = sig;
-}
-
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    digest_set_cancel(&stop_signal);
-}
-
 /* ---- Signing ------------------------------------------------------------- */
 
 /* Signs one hashed file (hash_all() ran first) or the given digest; the
  * signature joins the output batch. */
-static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *ts, io_batch *out)
+static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *ts, batch_writer *w)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
@@ -260,61 +230,29 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *t
         j->digest = o->given;
     csign_rc rc = signer_sign(o, s, ts, &j->digest, &sig, &len, j->warning);
     if (rc == CSIGN_OK)
-        rc = io_batch_add(out, j->out, sig, len, o->force, &j->written);
+        batch_add(w, &j->item, j->out, sig, len, o->force);
+    else
+        batch_fail(&j->item, rc);
     OPENSSL_free(sig);
-    if (rc != CSIGN_OK)
-        fail_job(j, rc);
-    j->staged = rc == CSIGN_OK;
-    j->tsa = rc == CSIGN_OK && ts != NULL && j->warning[0] == '\0' ? ts->used : NULL;
+    j->tsa = j->item.rc == CSIGN_OK && ts != NULL && j->warning[0] == '\0' ? ts->used : NULL;
 }
 
-/* Signatures are flushed to disk a batch at a time: about one flush per
- * batch instead of one per file. Small enough to keep few files open. */
-#define OUTPUT_BATCH 128
-
-/* Puts the batch's signatures in place; each job learns its outcome.
- * True when any of them could not be put in place. */
-static bool commit_outputs(io_batch *out, job *jobs, int upto)
-{
-    bool failed = false;
-
-    io_batch_commit(out);
-    for (int i = 0; i < upto; i++) {
-        if (!jobs[i].staged)
-            continue;
-        jobs[i].staged = false;
-        jobs[i].signed_ok = jobs[i].written.rc == CSIGN_OK;
-        if (!jobs[i].signed_ok) {
-            jobs[i].rc = jobs[i].written.rc;
-            snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", jobs[i].written.reason);
-            failed = true;
-        }
-    }
-    return failed;
-}
-
-/* Signs every job still in the running, in order, on the one session.
- * With --fail-fast each signature is put in place on its own, so that a
- * failure to write it stops the run at once. */
+/* Signs every job still in the running, in order, on the one session,
+ * and puts the signatures in place a batch at a time (one at a time with
+ * --fail-fast, so that a failure to write one stops the run at once). */
 static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, stamper *ts)
 {
-    io_batch *out = io_batch_new();
-    size_t limit = o->fail_fast ? 1 : OUTPUT_BATCH;
+    batch_writer w;
+    csign_rc rc = batch_open(&w, o->fail_fast, stop_flag());
 
-    if (out == NULL)
-        return err_oom();
-    for (int i = 0; i < o->nfiles && stop_signal == 0; i++) {
-        if (jobs[i].rc == CSIGN_OK)
-            sign_one(&jobs[i], o, s, ts, out);
-        bool failed = jobs[i].rc != CSIGN_OK;
-        if (io_batch_size(out) >= limit || i + 1 == o->nfiles || (failed && o->fail_fast))
-            failed = commit_outputs(out, jobs, i + 1) || failed;
-        if (failed && o->fail_fast)
+    for (int i = 0; rc == CSIGN_OK && i < o->nfiles && !batch_stopped(&w); i++) {
+        if (jobs[i].item.rc == CSIGN_OK)
+            sign_one(&jobs[i], o, s, ts, &w);
+        if (!batch_next(&w, &jobs[i].item))
             break;
     }
-    /* Interrupted: what is not committed goes, temporary files and all. */
-    io_batch_free(out);
-    return CSIGN_OK;
+    batch_finish(&w);
+    return rc;
 }
 
 /* The text report; with json only what goes to stderr. */
@@ -323,8 +261,8 @@ static void report_text(const job *j, bool json)
     char f[PATH_MAX * 4], out[PATH_MAX * 4];
 
     cli_escape(j->file, f, sizeof(f));
-    if (j->rc != CSIGN_OK) {
-        fprintf(stderr, "csign: sign: %s: %s\n", f, j->reason);
+    if (j->item.rc != CSIGN_OK) {
+        fprintf(stderr, "csign: sign: %s: %s\n", f, j->item.reason);
         return;
     }
     if (!json)
@@ -343,8 +281,9 @@ static json_t *report_json(const job *j, const char *subject, const char *finger
     if (hashed)
         digest_hex(&j->digest, hex);
     json_object_set_new(r, "path", cli_json_string(j->file));
-    json_object_set_new(r, "status", json_string(j->rc == CSIGN_OK ? "ok" : "error"));
-    json_object_set_new(r, "signature", j->rc == CSIGN_OK ? cli_json_string(j->out) : json_null());
+    json_object_set_new(r, "status", json_string(j->item.rc == CSIGN_OK ? "ok" : "error"));
+    json_object_set_new(r, "signature",
+                        j->item.rc == CSIGN_OK ? cli_json_string(j->out) : json_null());
     json_object_set_new(r, "digest_algorithm",
                         hashed ? json_string(digest_name(j->digest.md)) : json_null());
     json_object_set_new(r, "digest", hashed ? json_string(hex) : json_null());
@@ -352,8 +291,9 @@ static json_t *report_json(const job *j, const char *subject, const char *finger
     json_object_set_new(r, "signer_sha256", fingerprint ? json_string(fingerprint) : json_null());
     json_object_set_new(r, "timestamp_authority", j->tsa ? cli_json_string(j->tsa) : json_null());
     json_object_set_new(r, "warning", j->warning[0] ? cli_json_string(j->warning) : json_null());
-    json_object_set_new(r, "error", j->rc == CSIGN_OK ? json_null() : cli_json_string(j->reason));
-    json_object_set_new(r, "exit_code", json_integer(j->rc));
+    json_object_set_new(r, "error",
+                        j->item.rc == CSIGN_OK ? json_null() : cli_json_string(j->item.reason));
+    json_object_set_new(r, "exit_code", json_integer(j->item.rc));
     return r;
 }
 
@@ -367,16 +307,16 @@ static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
     if (dj == NULL)
         return err_oom();
     for (int i = 0; i < o->nfiles; i++)
-        if (jobs[i].rc == CSIGN_OK)
+        if (jobs[i].item.rc == CSIGN_OK)
             dj[n++].path = jobs[i].file;
     csign_rc rc = digest_many(dj, n, md, o->jobs);
     for (int i = 0, k = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
-        if (jobs[i].rc != CSIGN_OK)
+        if (jobs[i].item.rc != CSIGN_OK)
             continue;
         jobs[i].digest = dj[k].result;
         if (dj[k].rc != CSIGN_OK) {
-            jobs[i].rc = dj[k].rc;
-            snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", dj[k].reason);
+            jobs[i].item.rc = dj[k].rc;
+            snprintf(jobs[i].item.reason, sizeof(jobs[i].item.reason), "%s", dj[k].reason);
             memset(&jobs[i].digest, 0, sizeof(jobs[i].digest));
         }
         k++;
@@ -411,7 +351,7 @@ static csign_rc plan(const sign_opts *o, job *jobs)
     for (int i = 0; i < o->nfiles; i++) {
         csign_rc rc;
         if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
-            fail_job(&jobs[i], rc);
+            batch_fail(&jobs[i].item, rc);
             if (o->fail_fast)
                 return rc;
         }
@@ -420,23 +360,25 @@ static csign_rc plan(const sign_opts *o, job *jobs)
 }
 
 /* Prints one report per file that got a result; the first failure's code
- * is the result. */
-static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st)
+ * is the result. cert: the signer's (NULL when none was looked up). */
+static csign_rc report_all(const sign_opts *o, const job *jobs, X509 *cert)
 {
-    char *subject = cert_subject(st->cert), fingerprint[65] = "";
+    char *subject = cert ? cert_subject(cert) : NULL, fingerprint[65] = "";
     json_t *records = o->json ? json_array() : NULL;
     int failed = 0;
     csign_rc first = CSIGN_OK;
 
-    cert_fingerprint(st->cert, fingerprint);
+    if (cert != NULL)
+        cert_fingerprint(cert, fingerprint);
     for (int i = 0; i < o->nfiles; i++) {
-        bool done = jobs[i].rc != CSIGN_OK || jobs[i].signed_ok;
+        bool done = jobs[i].item.rc != CSIGN_OK || jobs[i].item.written;
         if (!done)
             continue; /* not reached after --fail-fast */
-        if (jobs[i].rc != CSIGN_OK && failed++ == 0)
-            first = jobs[i].rc;
+        if (jobs[i].item.rc != CSIGN_OK && failed++ == 0)
+            first = jobs[i].item.rc;
         if (records != NULL)
-            json_array_append_new(records, report_json(&jobs[i], subject, fingerprint));
+            json_array_append_new(records,
+                                  report_json(&jobs[i], subject, cert ? fingerprint : NULL));
         report_text(&jobs[i], records != NULL);
     }
     if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
@@ -444,6 +386,15 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, const signer *st
     json_decref(records);
     free(subject);
     return failed > 0 ? err_set(first, "%d of %d files failed", failed, o->nfiles) : CSIGN_OK;
+}
+
+/* True when some file passed the checks of plan(). */
+static bool any_to_sign(const sign_opts *o, const job *jobs)
+{
+    for (int i = 0; i < o->nfiles; i++)
+        if (jobs[i].item.rc == CSIGN_OK)
+            return true;
+    return false;
 }
 
 /* Signs each file (or the given digest) into its own signature file. */
@@ -456,21 +407,27 @@ static csign_rc sign_files(const sign_opts *o)
     stamper ts;
     bool stamping = o->tsa.nurls > 0;
 
+    /* When no output can be written, the PIN is not asked for and the
+     * token not opened: those failures are the result. */
+    bool work = rc == CSIGN_OK && any_to_sign(o, jobs);
+
     memset(&st, 0, sizeof(st));
     memset(&ts, 0, sizeof(ts));
-    if (rc == CSIGN_OK && stamping)
+    if (work && stamping)
         rc = stamper_open(&o->tsa, &ts);
-    if (rc == CSIGN_OK)
+    if (work && rc == CSIGN_OK)
         rc = signer_open(o, &st);
-    if (rc == CSIGN_OK) {
+    if (work && rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
         const EVP_MD *md = o->have_given ? o->given.md : o->md ? o->md : x509gen_digest(st.pub);
         if (!o->have_given)
             rc = hash_all(o, jobs, md);
         if (rc == CSIGN_OK)
             rc = sign_all(o, jobs, &s, stamping ? &ts : NULL);
-        if (rc == CSIGN_OK && stop_signal == 0)
-            rc = report_all(o, jobs, &st);
+        if (rc == CSIGN_OK && stop_requested() == 0)
+            rc = report_all(o, jobs, st.cert);
+    } else if (rc == CSIGN_OK) {
+        rc = report_all(o, jobs, NULL);
     }
     signer_close(&st);
     stamper_close(&ts);
@@ -487,16 +444,15 @@ static csign_rc run(int argc, char **argv)
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_sign) : rc;
     }
-    catch_stop_signals();
-    rc = o.manifest ? sign_manifest(&o, &stop_signal) : sign_files(&o);
+    stop_catch();
+    digest_set_cancel(stop_flag());
+    rc = o.manifest ? sign_manifest(&o, stop_flag()) : sign_files(&o);
     free(o.files);
-    if (stop_signal != 0) {
+    if (stop_requested() != 0) {
         /* Nothing half-written remains (outputs are atomic) and the
          * session is closed: end as the signal asked. */
         fprintf(stderr, "csign: sign: interrupted\n");
-        fflush(NULL);
-        signal(stop_signal, SIG_DFL);
-        raise(stop_signal);
+        stop_resend();
     }
     return rc;
 }

@@ -10,8 +10,10 @@
 #include <openssl/objects.h>
 
 #include "commands.h"
+#include "csign/batch.h"
 #include "csign/cms.h"
 #include "csign/io.h"
+#include "csign/stop.h"
 #include "csign/tsa.h"
 
 #define SIG_MAX (16 * 1024 * 1024)
@@ -146,14 +148,12 @@ static csign_rc parse(int argc, char **argv, timestamp_opts *o)
 }
 
 typedef struct {
-    csign_rc rc;
-    char reason[ERR_MAX];
-    const char *used;
-    io_outcome written;
+    batch_item item;  /* failed, or written (once committed) */
+    const char *used; /* the TSA that stamped it */
 } outcome;
 
 /* Reads, stamps and stages one signature file. */
-static void stamp_one(stamper *s, io_batch *b, const char *path, outcome *x)
+static void stamp_one(stamper *s, batch_writer *w, const char *path, outcome *x)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
@@ -166,23 +166,56 @@ static void stamp_one(stamper *s, io_batch *b, const char *path, outcome *x)
     if (rc == CSIGN_OK)
         rc = stamper_apply(s, sig, len, &stamped, &stamped_len);
     if (rc == CSIGN_OK)
-        rc = io_batch_add(b, path, stamped, stamped_len, true, &x->written);
+        batch_add(w, &x->item, path, stamped, stamped_len, true);
+    else
+        batch_fail(&x->item, rc);
     free(sig);
     OPENSSL_free(stamped);
-    x->rc = rc;
     x->used = s->used;
-    if (rc != CSIGN_OK)
-        snprintf(x->reason, sizeof(x->reason), "%s", err_msg());
+}
+
+/* Stamps every file, in order, and puts them back a batch at a time, as
+ * sign does. */
+static csign_rc stamp_all(const timestamp_opts *o, stamper *s, outcome *xs)
+{
+    batch_writer w;
+    csign_rc rc = batch_open(&w, false, stop_flag());
+
+    for (int i = 0; rc == CSIGN_OK && i < o->nfiles && !batch_stopped(&w); i++) {
+        stamp_one(s, &w, o->files[i], &xs[i]);
+        if (!batch_next(&w, &xs[i].item))
+            break;
+    }
+    batch_finish(&w);
+    return rc;
+}
+
+/* One line per file; the first failure's code is the result. */
+static csign_rc report(const timestamp_opts *o, const outcome *xs)
+{
+    int failed = 0;
+    csign_rc first = CSIGN_OK;
+
+    for (int i = 0; i < o->nfiles; i++) {
+        char f[PATH_MAX * 4];
+        const outcome *x = &xs[i];
+        cli_escape(o->files[i], f, sizeof(f));
+        if (x->item.rc == CSIGN_OK) {
+            printf("timestamped %s by %s\n", f, x->used);
+            continue;
+        }
+        fprintf(stderr, "csign: timestamp: %s: %s\n", f, x->item.reason);
+        if (failed++ == 0)
+            first = x->item.rc;
+    }
+    return failed > 0 ? err_set(first, "%d of %d files failed", failed, o->nfiles) : CSIGN_OK;
 }
 
 static csign_rc run(int argc, char **argv)
 {
     timestamp_opts o;
     stamper s;
-    io_batch *b = NULL;
     outcome *xs = NULL;
-    int failed = 0;
-    csign_rc first = CSIGN_OK;
     csign_rc rc = parse(argc, argv, &o);
 
     memset(&s, 0, sizeof(s));
@@ -190,35 +223,22 @@ static csign_rc run(int argc, char **argv)
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_timestamp) : rc;
     }
+    stop_catch();
     xs = calloc((size_t)o.nfiles, sizeof(*xs));
-    b = io_batch_new();
-    rc = xs && b ? stamper_open(&o.tsa, &s) : err_oom();
-    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++)
-        stamp_one(&s, b, o.files[i], &xs[i]);
+    rc = xs ? stamper_open(&o.tsa, &s) : err_oom();
     if (rc == CSIGN_OK)
-        io_batch_commit(b);
-    for (int i = 0; rc == CSIGN_OK && i < o.nfiles; i++) {
-        char f[PATH_MAX * 4];
-        outcome *x = &xs[i];
-        if (x->rc == CSIGN_OK && x->written.rc != CSIGN_OK) {
-            x->rc = x->written.rc;
-            snprintf(x->reason, sizeof(x->reason), "%s", x->written.reason);
-        }
-        cli_escape(o.files[i], f, sizeof(f));
-        if (x->rc == CSIGN_OK) {
-            printf("timestamped %s by %s\n", f, x->used);
-            continue;
-        }
-        fprintf(stderr, "csign: timestamp: %s: %s\n", f, x->reason);
-        if (failed++ == 0)
-            first = x->rc;
-    }
-    if (rc == CSIGN_OK && failed > 0)
-        rc = err_set(first, "%d of %d files failed", failed, o.nfiles);
+        rc = stamp_all(&o, &s, xs);
+    if (rc == CSIGN_OK && stop_requested() == 0)
+        rc = report(&o, xs);
     stamper_close(&s);
-    io_batch_free(b);
     free(xs);
     free(o.files);
+    if (stop_requested() != 0) {
+        /* Earlier batches are in place and complete; the rest is as it
+         * was, temporaries removed: end as the signal asked. */
+        fprintf(stderr, "csign: timestamp: interrupted\n");
+        stop_resend();
+    }
     return rc;
 }
 

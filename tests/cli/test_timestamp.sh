@@ -488,4 +488,86 @@ t_manifest_timestamped() {
     expect_rc 1
 }
 
+# copies N DIR: the signature $CASE/f.p7s as DIR/s0001.p7s ... (N of them),
+# each beside a copy of the content it signs; sets SIGS to their paths.
+copies() {
+    local n=$1 d=$2 i text
+    mkdir -p "$d"
+    text=$(<"$CASE/f")
+    SIGS=()
+    for i in $(seq -f %04g "$n"); do
+        printf '%s\n' "$text" >"$d/s$i"
+        SIGS+=("$d/s$i.p7s")
+    done
+    # tee writes many copies with one process; 200 names at a time stays
+    # under any open-file limit.
+    for ((i = 0; i < n; i += 200)); do
+        tee "${SIGS[@]:i:200}" <"$CASE/f.p7s" >/dev/null || fail "copies"
+    done
+}
+
+# requests: how many requests the last TSA started has seen.
+requests() {
+    if [ -f "$TSA_LOG" ]; then grep -c '^request' "$TSA_LOG"; else echo 0; fi
+}
+
+t_timestamp_many_files_few_descriptors() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    copies 200 "$CASE/d"
+    start_tsa
+    # Every signature is put back, though far fewer files may be open at
+    # once than there are signatures.
+    (ulimit -n 64 && exec "$CSIGN_BIN" timestamp --tsa "$TSA_URL" "${SIGS[@]}") \
+        >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    expect_rc 0
+    expect_no_err "Too many open files"
+    [ "$(grep -c '^timestamped ' "$CASE/out")" -eq 200 ] || fail "not 200 timestamped"
+    ! ls "$CASE/d" | grep -q csign-tmp || fail "temporary file left"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-timestamp "${SIGS[@]%.p7s}"
+    expect_rc 0
+    [ "$(grep -c '^OK ' "$CASE/out")" -eq 200 ] || fail "not 200 valid"
+}
+
+t_timestamp_sigterm_midway() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    copies 200 "$CASE/d"
+    start_tsa
+    # csign stops at the named pipe in the middle of the list (opening it
+    # waits for a writer that never comes), after 150 files are stamped.
+    mkfifo "$CASE/d/pipe.p7s"
+    "$CSIGN_BIN" timestamp --tsa "$TSA_URL" "${SIGS[@]:0:150}" "$CASE/d/pipe.p7s" \
+        "${SIGS[@]:150}" >"$CASE/out" 2>"$CASE/err" </dev/null &
+    local pid=$!
+    for _ in $(seq 1200); do
+        [ "$(requests)" -ge 150 ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ "$(requests)" -ge 150 ] || fail "not 150 requests"
+    kill -TERM "$pid"
+    wait "$pid"
+    RC=$?
+    expect_rc 143
+    expect_err "csign: timestamp: interrupted"
+    expect_no_out "timestamped"
+    ! ls "$CASE/d" | grep -q csign-tmp || fail "temporary file left"
+    rm "$CASE/d/pipe.p7s"
+    # Each signature is the original or completely stamped, and valid; the
+    # batches put in place before the signal stay.
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --json "${SIGS[@]%.p7s}"
+    expect_rc 0
+    local stamped orig
+    stamped=$(jq '[.[] | select(.timestamp.status == "valid")] | length' "$CASE/out")
+    [ "$stamped" -gt 0 ] && [ "$stamped" -le 150 ] || fail "$stamped stamped"
+    jq -r '.[] | select(.timestamp.status == "absent") | .signature' "$CASE/out" \
+        >"$CASE/unstamped"
+    [ "$(($(wc -l <"$CASE/unstamped") + stamped))" -eq 200 ] || fail "neither kind"
+    orig=$(sha256sum <"$CASE/f.p7s" | cut -d' ' -f1)
+    [ "$(xargs -d '\n' sha256sum -- <"$CASE/unstamped" | cut -d' ' -f1 | sort -u)" = "$orig" ] ||
+        fail "an unstamped signature is not the original"
+}
+
 run_tests
