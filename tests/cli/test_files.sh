@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# How csign opens the files it reads and puts in place the files it writes:
+# manifest files on kernels without openat2, FIFOs and other files that
+# are not regular, all-or-nothing manifest writes under disk faults, and
+# the modes of new files. Faults come from tests/tools/fsfault.c.
+. "$(dirname "$0")/lib.sh"
+
+KEY='pkcs11:token=dev;object=rel'
+
+signing_key() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY"
+    expect_rc 0
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Release Signing' \
+        --import -o "$CASE/root.pem"
+    expect_rc 0
+}
+
+# in_rel [VAR=value...] csign ARGS...: run in the folder $CASE/rel.
+in_rel() {
+    local envs=()
+    while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    [ "${1:-}" = csign ] && shift
+    (cd "$CASE/rel" && env "${envs[@]}" "$CSIGN_BIN" "$@") >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+}
+
+# As in_rel, with file-system calls failing as RULES says.
+in_rel_fsfault() {
+    local rules=$1
+    shift
+    [ -n "${CSIGN_FSFAULT_LIB:-}" ] || fail "CSIGN_FSFAULT_LIB is not set"
+    in_rel "LD_PRELOAD=$CSIGN_FSFAULT_LIB" "CSIGN_FSFAULT=$rules" \
+        "CSIGN_FSFAULT_LOG=$CASE/fsfault.log" \
+        "ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
+}
+
+# A release with a nested file, signed into rel/SHA256SUMS.
+signed_release() {
+    mkdir -p "$CASE/rel/sub/deeper"
+    printf 'top' >"$CASE/rel/top.txt"
+    printf 'same bytes' >"$CASE/rel/sub/f.txt"
+    printf 'deep' >"$CASE/rel/sub/deeper/d.txt"
+    in_rel CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SHA256SUMS \
+        top.txt sub/f.txt sub/deeper/d.txt
+    expect_rc 0
+}
+
+# fault_injected CALL: the shim failed CALL at least once in this case.
+fault_injected() {
+    grep -q "^$1 " "$CASE/fsfault.log" 2>/dev/null || fail "no $1 fault was injected"
+}
+
+# ---- manifest files on a kernel without openat2 ----------------------------
+
+t_no_openat2_verify_nested_ok() {
+    signing_key
+    signed_release
+    in_rel_fsfault 'openat2=ENOSYS' csign verify --trust "$CASE/root.pem" --manifest SHA256SUMS
+    expect_rc 0
+    fault_injected openat2
+    expect_out "OK sub/deeper/d.txt"
+    expect_out "OK sub/f.txt"
+    expect_out "OK top.txt"
+}
+
+t_no_openat2_verify_refuses_folder_link() {
+    signing_key
+    signed_release
+    # The same bytes outside, reached through a folder link.
+    mkdir "$CASE/outside"
+    mv "$CASE/rel/sub" "$CASE/outside/sub"
+    ln -s ../outside/sub "$CASE/rel/sub"
+    in_rel_fsfault 'openat2=ENOSYS' csign verify --trust "$CASE/root.pem" --manifest SHA256SUMS
+    expect_rc 1
+    fault_injected openat2
+    expect_out "CHANGED sub/f.txt: 'sub/f.txt' goes through a symbolic link"
+    expect_out "CHANGED sub/deeper/d.txt: 'sub/deeper/d.txt' goes through a symbolic link"
+    expect_out "OK top.txt"
+    expect_no_out "OK sub/"
+    # A link deeper down, and one to the file itself, are refused too.
+    rm "$CASE/rel/sub" && mkdir -p "$CASE/rel/sub" && mv "$CASE/outside/sub/f.txt" "$CASE/rel/sub/"
+    ln -s ../../outside/sub/deeper "$CASE/rel/sub/deeper"
+    ln -sf ../outside/top.txt "$CASE/rel/top.txt.link"
+    printf 'top' >"$CASE/outside/top.txt"
+    rm "$CASE/rel/top.txt" && mv "$CASE/rel/top.txt.link" "$CASE/rel/top.txt"
+    in_rel_fsfault 'openat2=ENOSYS' csign verify --trust "$CASE/root.pem" --manifest SHA256SUMS
+    expect_rc 1
+    expect_out "OK sub/f.txt"
+    expect_out "CHANGED sub/deeper/d.txt: 'sub/deeper/d.txt' goes through a symbolic link"
+    expect_out "CHANGED top.txt: 'top.txt' goes through a symbolic link"
+    # A missing folder on the way is MISSING, as with openat2.
+    rm "$CASE/rel/sub/deeper"
+    in_rel_fsfault 'openat2=ENOSYS' csign verify --trust "$CASE/root.pem" --manifest SHA256SUMS
+    expect_rc 1
+    expect_out "MISSING sub/deeper/d.txt"
+}
+
+t_no_openat2_sign_manifest_nested_ok() {
+    signing_key
+    mkdir -p "$CASE/rel/a/b"
+    printf 'nested' >"$CASE/rel/a/b/c.txt"
+    printf 'top' >"$CASE/rel/top.txt"
+    in_rel_fsfault 'openat2=ENOSYS' CSIGN_PIN=$USER_PIN csign sign --key "$KEY" \
+        --manifest SHA256SUMS a/b/c.txt top.txt
+    expect_rc 0
+    fault_injected openat2
+    (cd "$CASE/rel" && sha256sum --strict -c SHA256SUMS) >/dev/null 2>&1 ||
+        fail "sha256sum -c rejects the manifest"
+}
+
+# wait_stopped PID: waits (up to 20 s) until process PID has stopped itself.
+wait_stopped() {
+    local i state
+    for ((i = 0; i < 400; i++)); do
+        state=$(sed -E 's/.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null)
+        [ "$state" = T ] && return 0
+        [ -n "$state" ] || break
+        sleep 0.05
+    done
+    kill -KILL "$1" 2>/dev/null
+    fail "csign did not reach the point where the test acts"
+}
+
+# sign --manifest resolves the folders of the files it is given before it
+# logs in; a folder swapped for a link to the outside after that must not
+# get the outside's bytes signed.
+t_no_openat2_sign_manifest_refuses_swapped_folder() {
+    signing_key
+    mkdir -p "$CASE/rel/sub" "$CASE/outside"
+    printf 'reviewed' >"$CASE/rel/sub/f.txt"
+    printf 'not reviewed' >"$CASE/outside/f.txt"
+    # csign stops itself at its first openat2 (the listed file), the
+    # folder becomes a link to the outside, then csign goes on without
+    # openat2.
+    (cd "$CASE/rel" && exec env "LD_PRELOAD=$CSIGN_FSFAULT_LIB" \
+        "CSIGN_FSFAULT=openat2@1=STOP,openat2=ENOSYS" \
+        "ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0" CSIGN_PIN=$USER_PIN \
+        "$CSIGN_BIN" sign --key "$KEY" --manifest SHA256SUMS sub/f.txt) \
+        >"$CASE/out" 2>"$CASE/err" </dev/null &
+    local pid=$!
+    wait_stopped $pid
+    mv "$CASE/rel/sub" "$CASE/rel/sub.reviewed"
+    ln -s ../outside "$CASE/rel/sub"
+    kill -CONT $pid
+    wait $pid
+    RC=$?
+    expect_rc 5
+    expect_err "'sub/f.txt' goes through a symbolic link"
+    expect_err "no manifest written"
+    [ ! -e "$CASE/rel/SHA256SUMS" ] && [ ! -e "$CASE/rel/SHA256SUMS.p7s" ] ||
+        fail "a manifest was written: $(cat "$CASE/rel/SHA256SUMS" 2>/dev/null)"
+}
+
+run_tests
