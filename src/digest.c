@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include "csign/digest.h"
+#include "csign/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,12 +127,12 @@ csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *ou
 static csign_rc hash_path(const char *path, const EVP_MD *md, unsigned char *buf,
                           digest_result *out)
 {
-    if (strcmp(path, "-") == 0)
-        return hash_fd(STDIN_FILENO, "standard input", md, buf, out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return err_set(CSIGN_EIO, "cannot open '%s': %s", path, strerror(errno));
-    csign_rc rc = hash_fd(fd, path, md, buf, out);
+    int fd = -1;
+    csign_rc rc = io_open_input(path, &fd);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    rc = hash_fd(fd, strcmp(path, "-") == 0 ? "standard input" : path, md, buf, out);
     close(fd);
     return rc;
 }

@@ -274,16 +274,45 @@ csign_rc io_write_file(const char *path, const void *data, size_t len, bool forc
     return rc;
 }
 
+csign_rc io_open_input(const char *path, int *fd)
+{
+    struct stat st;
+    int f, flags;
+
+    if (strcmp(path, "-") == 0) {
+        if ((*fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)
+            return err_set(CSIGN_EIO, "cannot read standard input: %s", strerror(errno));
+        return CSIGN_OK;
+    }
+    f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (f < 0)
+        return err_set(CSIGN_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (fstat(f, &st) != 0 || (flags = fcntl(f, F_GETFL)) < 0 ||
+        (S_ISREG(st.st_mode) && fcntl(f, F_SETFL, flags & ~O_NONBLOCK) != 0)) {
+        csign_rc rc = err_set(CSIGN_EIO, "cannot read '%s': %s", path, strerror(errno));
+        close(f);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return err_set(CSIGN_EINPUT, "'%s' is not a regular file", path);
+    }
+    *fd = f;
+    return CSIGN_OK;
+}
+
 csign_rc io_read_file(const char *path, size_t max, unsigned char **data, size_t *len)
 {
     bool is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     unsigned char *buf = NULL;
     size_t used = 0, cap = 0;
-    csign_rc rc = CSIGN_OK;
+    int fd = -1;
+    csign_rc rc = io_open_input(path, &fd);
 
-    if (fd < 0)
-        return err_set(CSIGN_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (rc == CSIGN_EINPUT)
+        return err_set(CSIGN_EIO, "%s", err_msg());
+    if (rc != CSIGN_OK)
+        return rc;
     for (;;) {
         if (used == cap) {
             if (cap > max) {
@@ -314,8 +343,7 @@ csign_rc io_read_file(const char *path, size_t max, unsigned char **data, size_t
             break;
         }
     }
-    if (!is_stdin)
-        close(fd);
+    close(fd);
     if (rc == CSIGN_OK && used > max)
         rc = err_set(CSIGN_EINPUT, "'%s' is larger than %zu bytes", path, max);
     if (rc != CSIGN_OK) {

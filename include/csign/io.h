@@ -66,9 +66,21 @@ csign_rc io_batch_commit(io_batch *b);
  * frees the batch. NULL is a no-op. */
 void io_batch_free(io_batch *b);
 
-/* Reads a whole file of at most max bytes. *data is malloc'd (with a NUL
- * after the bytes) and owned by the caller. "-" reads standard input.
- * CSIGN_EIO when it cannot be read, CSIGN_EINPUT when it is larger. */
+/*
+ * Opens a file csign reads: "-" is standard input (a duplicate of it, so
+ * any kind: pipes work); any other path must be a regular file. It is
+ * opened without blocking, so that a FIFO or a device cannot make csign
+ * wait, checked with fstat(), then set back to blocking reads. *fd is the
+ * caller's to close. CSIGN_EIO when it cannot be opened; CSIGN_EINPUT
+ * ("'PATH' is not a regular file") for a FIFO, folder, device or socket.
+ */
+csign_rc io_open_input(const char *path, int *fd);
+
+/* Reads a whole file of at most max bytes, opened by io_open_input().
+ * *data is malloc'd (with a NUL after the bytes) and owned by the caller.
+ * "-" reads standard input. CSIGN_EINPUT when it is larger; CSIGN_EIO when
+ * it cannot be read, which includes a path that is not a regular file
+ * (callers take CSIGN_EINPUT to mean "too large"). */
 csign_rc io_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
 
 #endif

@@ -152,4 +152,103 @@ t_no_openat2_sign_manifest_refuses_swapped_folder() {
         fail "a manifest was written: $(cat "$CASE/rel/SHA256SUMS" 2>/dev/null)"
 }
 
+# ---- inputs that are not regular files -------------------------------------
+
+# run_bounded [VAR=value...] csign ARGS...: as run, but the test fails when
+# csign has not finished after 20 s.
+run_bounded() {
+    local envs=()
+    while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    [ "${1:-}" = csign ] && shift
+    env "${envs[@]}" timeout 20 "$CSIGN_BIN" "$@" >"$CASE/out" 2>"$CASE/err" </dev/null
+    RC=$?
+    [ "$RC" -ne 124 ] || fail "csign did not finish within 20 s: csign $*"
+}
+
+t_fifo_signature_refused() {
+    signing_key
+    printf 'content' >"$CASE/f"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/f"
+    expect_rc 0
+    rm "$CASE/f.p7s" && mkfifo "$CASE/f.p7s"
+    run_bounded csign verify --trust "$CASE/root.pem" "$CASE/f"
+    expect_rc 4
+    grep -qF "'$CASE/f.p7s' is not a regular file" "$CASE/out" "$CASE/err" ||
+        fail "no reason given"
+    # The same through --sig and with --manifest.
+    run_bounded csign verify --trust "$CASE/root.pem" --sig "$CASE/f.p7s" "$CASE/f"
+    expect_rc 4
+    mkdir "$CASE/rel" && printf 'x' >"$CASE/rel/x"
+    in_rel CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SHA256SUMS x
+    expect_rc 0
+    rm "$CASE/rel/SHA256SUMS.p7s" && mkfifo "$CASE/rel/SHA256SUMS.p7s"
+    run_bounded csign verify --trust "$CASE/root.pem" --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 4
+    expect_err "SHA256SUMS.p7s' is not a regular file"
+    rm "$CASE/rel/SHA256SUMS.p7s" && mv "$CASE/rel/SHA256SUMS" "$CASE/rel/SHA256SUMS.p7s"
+    mkfifo "$CASE/rel/SHA256SUMS"
+    run_bounded csign verify --trust "$CASE/root.pem" --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 4
+    expect_err "SHA256SUMS' is not a regular file"
+}
+
+t_fifo_content_refused() {
+    signing_key
+    printf 'content' >"$CASE/f"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/f"
+    expect_rc 0
+    rm "$CASE/f" && mkfifo "$CASE/f"
+    # As verify --manifest reports a listed FIFO: the content is not what
+    # was signed (exit 1).
+    run_bounded csign verify --trust "$CASE/root.pem" "$CASE/f"
+    expect_rc 1
+    expect_out "FAIL $CASE/f: '$CASE/f' is not a regular file"
+    # sign and digest refuse it as sign --manifest does (exit 5).
+    run_bounded CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force "$CASE/f"
+    expect_rc 5
+    expect_err "'$CASE/f' is not a regular file"
+    run_bounded csign digest "$CASE/f"
+    expect_rc 5
+    expect_err "csign: digest: '$CASE/f' is not a regular file"
+}
+
+t_fifo_trust_refused() {
+    signing_key
+    printf 'content' >"$CASE/f"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/f"
+    expect_rc 0
+    mkfifo "$CASE/trust.pem"
+    run_bounded csign verify --trust "$CASE/trust.pem" "$CASE/f"
+    expect_rc 4
+    expect_one_error_line verify
+    expect_err "'$CASE/trust.pem' is not a regular file"
+    run_bounded csign verify --trust "$CASE/root.pem" --untrusted "$CASE/trust.pem" "$CASE/f"
+    expect_rc 4
+    # Standard input is still read when asked for with "-".
+    printf 'content' | "$CSIGN_BIN" verify --trust "$CASE/root.pem" --sig "$CASE/f.p7s" - \
+        >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    "$CSIGN_BIN" verify --trust - "$CASE/f" <"$CASE/root.pem" >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+}
+
+t_folder_content_refused() {
+    signing_key
+    printf 'content' >"$CASE/f"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/f"
+    expect_rc 0
+    mkdir "$CASE/dir"
+    run csign verify --trust "$CASE/root.pem" --sig "$CASE/f.p7s" "$CASE/dir"
+    expect_rc 1
+    expect_out "FAIL $CASE/dir: '$CASE/dir' is not a regular file"
+    run csign digest "$CASE/dir"
+    expect_rc 5
+    expect_err "'$CASE/dir' is not a regular file"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" -o "$CASE/d.p7s" "$CASE/dir"
+    expect_rc 5
+    [ ! -e "$CASE/d.p7s" ] || fail "signed a folder"
+}
+
 run_tests

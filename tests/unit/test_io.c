@@ -508,6 +508,84 @@ static void test_read_stdin(void **state)
     free(data);
 }
 
+/* ---- io_open_input ------------------------------------------------------ */
+
+/* A FIFO with no writer, a folder and a device are refused at once (a
+ * blocking open of the FIFO would never return: alarm() ends the test). */
+static void test_open_input_not_regular(void **state)
+{
+    const char *kinds[] = {in_dir("fifo"), dir, "/dev/null"};
+    (void)state;
+
+    assert_int_equal(mkfifo(in_dir("fifo"), 0600), 0);
+    alarm(10);
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        int fd = -7;
+        unsigned char *data = NULL;
+        size_t len = 0;
+
+        err_clear();
+        assert_int_equal(io_open_input(kinds[i], &fd), CSIGN_EINPUT);
+        assert_contains(err_msg(), "is not a regular file");
+        assert_contains(err_msg(), kinds[i]);
+        assert_int_equal(fd, -7);
+        /* io_read_file: the same reason, as a read error. */
+        err_clear();
+        assert_int_equal(io_read_file(kinds[i], 100, &data, &len), CSIGN_EIO);
+        assert_contains(err_msg(), "is not a regular file");
+        assert_null(data);
+    }
+    alarm(0);
+    err_clear();
+    int fd = -7;
+    assert_int_equal(io_open_input(in_dir("missing"), &fd), CSIGN_EIO);
+    assert_contains(err_msg(), "cannot open");
+    assert_int_equal(fd, -7);
+}
+
+/* A regular file comes back open for blocking reads. */
+static void test_open_input_regular(void **state)
+{
+    char buf[8];
+    int fd = -1;
+    (void)state;
+
+    put(in_dir("f"), "abc", 3);
+    assert_int_equal(io_open_input(in_dir("f"), &fd), CSIGN_OK);
+    assert_true(fd > 2);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    assert_true((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+    close(fd);
+}
+
+/* "-" is standard input, whatever it is (a pipe here), as a descriptor of
+ * the caller's own: closing it leaves standard input open. */
+static void test_open_input_stdin_pipe(void **state)
+{
+    int p[2], saved = dup(STDIN_FILENO), fd = -1;
+    char buf[8] = "";
+    (void)state;
+
+    assert_true(saved >= 0);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "piped", 5), 5);
+    close(p[1]);
+    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+    close(p[0]);
+    csign_rc rc = io_open_input("-", &fd);
+    ssize_t n = rc == CSIGN_OK ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (rc == CSIGN_OK)
+        close(fd);
+    int still_open = fcntl(STDIN_FILENO, F_GETFD) != -1;
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    assert_int_equal(rc, CSIGN_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(buf, "piped");
+    assert_true(still_open);
+}
+
 /* Round trip: what io_write_file writes, io_read_file reads. */
 static void test_write_then_read(void **state)
 {
@@ -802,6 +880,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_empty, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_stdin, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_then_read, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_open_input_not_regular, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_open_input_regular, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_open_input_stdin_pipe, make_dir, remove_dir),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_escape_small_buffer),
