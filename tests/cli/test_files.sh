@@ -251,4 +251,168 @@ t_folder_content_refused() {
     [ ! -e "$CASE/d.p7s" ] || fail "signed a folder"
 }
 
+# ---- sign --manifest: the list and its signature land together -------------
+
+# manifest_fault FORCE RULES WANT [MESSAGE]: signs rel/a and rel/b into
+# rel/SHA256SUMS (over an older signed list when FORCE is --force) with
+# file-system calls failing as RULES says; csign must fail with exit 4 and
+# leave WANT: "old" (each old file byte for byte, or none where there was
+# none) or "new" (both new files, verifying). Never one without the other,
+# never a temporary.
+manifest_fault() {
+    local force=$1 rules=$2 want=$3 msg=${4:-}
+    rm -rf "$CASE/rel" "$CASE/old" "$CASE/fsfault.log"
+    mkdir -p "$CASE/rel" "$CASE/old"
+    printf 'one' >"$CASE/rel/a"
+    printf 'two' >"$CASE/rel/b"
+    if [ -n "$force" ]; then
+        in_rel CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SHA256SUMS a b
+        expect_rc 0
+        cp "$CASE/rel/SHA256SUMS" "$CASE/rel/SHA256SUMS.p7s" "$CASE/old/"
+        printf 'two, changed' >"$CASE/rel/b"
+    fi
+    in_rel_fsfault "$rules" CSIGN_PIN=$USER_PIN csign sign --key "$KEY" $force \
+        --manifest SHA256SUMS a b
+    [ -s "$CASE/fsfault.log" ] || fail "$rules: no fault was injected"
+    local rc=$RC
+    cp "$CASE/err" "$CASE/sign.err"
+    ! ls -a "$CASE/rel" | grep -q csign-tmp || fail "$rules $force: temporary left: $(ls "$CASE/rel")"
+    local f
+    case $want in
+    old)
+        for f in SHA256SUMS SHA256SUMS.p7s; do
+            if [ -n "$force" ]; then
+                cmp -s "$CASE/old/$f" "$CASE/rel/$f" || fail "$rules $force: $f is not the old one"
+            else
+                [ ! -e "$CASE/rel/$f" ] || fail "$rules: $f was left behind"
+            fi
+        done
+        ;;
+    new)
+        for f in SHA256SUMS SHA256SUMS.p7s; do
+            [ -f "$CASE/rel/$f" ] || fail "$rules $force: $f is gone"
+            ! cmp -s "$CASE/old/$f" "$CASE/rel/$f" || fail "$rules $force: $f is the old one"
+        done
+        grep -q "$(printf 'two, changed' | sha256sum | cut -c1-64)" "$CASE/rel/SHA256SUMS" ||
+            [ -z "$force" ] || fail "$rules: the list is not the new one"
+        run csign verify --trust "$CASE/root.pem" --manifest "$CASE/rel/SHA256SUMS"
+        expect_rc 0
+        ;;
+    esac
+    cp "$CASE/sign.err" "$CASE/err"
+    RC=$rc
+    expect_rc 4
+    expect_one_error_line sign
+    [ -z "$msg" ] || expect_err "$msg"
+}
+
+t_manifest_write_faults_keep_old() {
+    signing_key
+    local force
+    for force in "" --force; do
+        manifest_fault "$force" 'write@1=ENOSPC:SHA256SUMS' old "No space left on device"
+        manifest_fault "$force" 'write@2=ENOSPC:SHA256SUMS' old "No space left on device"
+        manifest_fault "$force" 'fdatasync@1=EIO:SHA256SUMS' old "Input/output error"
+        manifest_fault "$force" 'fdatasync@2=EIO:SHA256SUMS' old "Input/output error"
+    done
+}
+
+t_manifest_rename_faults_keep_old() {
+    signing_key
+    # Without --force the names are created (renameat2 RENAME_NOREPLACE).
+    manifest_fault "" 'renameat2@1=EIO:SHA256SUMS' old "Input/output error"
+    manifest_fault "" 'renameat2@2=EIO:SHA256SUMS' old "Input/output error"
+    # With it, the second failing after the first replaced its old file.
+    manifest_fault --force 'rename@1=EIO:SHA256SUMS' old "cannot replace"
+    manifest_fault --force 'rename@2=EIO:SHA256SUMS' old "cannot replace"
+    manifest_fault --force 'link@1=EIO:SHA256SUMS' old "cannot keep the old"
+    manifest_fault --force 'link@2=EIO:SHA256SUMS' old "cannot keep the old"
+    # Where there are no hard links, the old files are moved aside instead.
+    manifest_fault --force 'link=EPERM:SHA256SUMS,rename@2=EIO:SHA256SUMS' old "cannot replace"
+    manifest_fault --force 'link=EPERM:SHA256SUMS,rename@1=EIO:SHA256SUMS' old "cannot replace"
+    in_rel_fsfault 'link=EPERM:SHA256SUMS' CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force \
+        --manifest SHA256SUMS a b
+    expect_rc 0
+    fault_injected link
+    ! ls -a "$CASE/rel" | grep -q csign-tmp || fail "temporary left: $(ls "$CASE/rel")"
+    run csign verify --trust "$CASE/root.pem" --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 0
+}
+
+# A folder that cannot be flushed after both renames: both new files stay,
+# and the error says they are there but may not be durable.
+t_manifest_folder_flush_fault_keeps_new() {
+    signing_key
+    local force
+    for force in "" --force; do
+        manifest_fault "$force" "fsync=EIO:$CASE/rel" new "cannot flush folder '.': Input/output \
+error; 'SHA256SUMS.p7s' and 'SHA256SUMS' are in place but may not survive a crash"
+    done
+}
+
+# ---- sign of many files: each file on its own -----------------------------
+
+# sign_files [--force] RULES: signs files/a, files/b and files/c.
+sign_files() {
+    local force=
+    [ "$1" = --force ] && { force=--force; shift; }
+    in_rel_fsfault "$1" CSIGN_PIN=$USER_PIN csign sign --key "$KEY" $force \
+        "$CASE/files/a" "$CASE/files/b" "$CASE/files/c"
+}
+
+t_sign_many_one_fails_others_land() {
+    signing_key
+    mkdir -p "$CASE/rel" "$CASE/files"
+    for f in a b c; do printf '%s' "$f" >"$CASE/files/$f"; done
+    for rules in 'renameat2=EIO:b.p7s' 'fdatasync=EIO:b.p7s'; do
+        rm -f "$CASE"/files/*.p7s
+        sign_files "$rules"
+        expect_rc 4
+        expect_err "csign: sign: $CASE/files/b: "
+        [ ! -e "$CASE/files/b.p7s" ] || fail "$rules: b.p7s was written"
+        for f in a c; do
+            run csign verify --trust "$CASE/root.pem" "$CASE/files/$f"
+            expect_rc 0
+        done
+        ! ls -a "$CASE/files" | grep -q csign-tmp || fail "$rules: temporary left"
+    done
+    # With --force a failed replacement leaves the old signature.
+    sign_files --force ''
+    expect_rc 0
+    cp "$CASE/files/b.p7s" "$CASE/old-b.p7s"
+    printf 'b, changed' >"$CASE/files/b"
+    sign_files --force 'rename=EIO:b.p7s'
+    expect_rc 4
+    cmp -s "$CASE/old-b.p7s" "$CASE/files/b.p7s" || fail "the old b.p7s was not kept"
+    run csign verify --trust "$CASE/root.pem" "$CASE/files/a"
+    expect_rc 0
+}
+
+# A folder that cannot be flushed: the signatures stay (and with --force
+# the old ones are not lost), each reported as maybe not durable.
+t_sign_many_folder_flush_fault_keeps_files() {
+    signing_key
+    mkdir -p "$CASE/rel" "$CASE/files"
+    for f in a b c; do printf '%s' "$f" >"$CASE/files/$f"; done
+    local force
+    for force in "" --force; do
+        rm -f "$CASE"/files/*.p7s
+        [ -z "$force" ] || { sign_files ''; expect_rc 0; }
+        for f in a b c; do printf '%s, %s' "$f" "${force:-new}" >"$CASE/files/$f"; done
+        sign_files $force "fsync=EIO:$CASE/files"
+        local rc=$RC
+        cp "$CASE/err" "$CASE/sign.err"
+        for f in a b c; do
+            run csign verify --trust "$CASE/root.pem" "$CASE/files/$f"
+            expect_rc 0
+        done
+        ! ls -a "$CASE/files" | grep -q csign-tmp || fail "temporary left"
+        cp "$CASE/sign.err" "$CASE/err"
+        RC=$rc
+        expect_rc 4
+        expect_err "csign: sign: $CASE/files/b: cannot flush folder '$CASE/files': Input/output \
+error; '$CASE/files/b.p7s' is in place but may not survive a crash"
+    done
+}
+
 run_tests

@@ -371,6 +371,103 @@ static void test_batch_add_missing_folder(void **state)
     io_batch_free(b);
 }
 
+/* ---- io_batch_commit_all ------------------------------------------------ */
+
+static void test_batch_all_lands(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    put(in_dir("old"), "old", 3);
+    assert_int_equal(io_batch_add(b, in_dir("new"), "N", 1, false, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("old"), "O2", 2, true, &out[1]), CSIGN_OK);
+    assert_int_equal(io_batch_commit_all(b), CSIGN_OK);
+    assert_int_equal(out[0].rc, CSIGN_OK);
+    assert_int_equal(out[1].rc, CSIGN_OK);
+    check_file(in_dir("new"), "N", 1);
+    check_file(in_dir("old"), "O2", 2);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 2);
+    io_batch_free(b);
+}
+
+/* Without force: the second name is taken by someone else between staging
+ * and commit, so the first, created already, goes again. */
+static void test_batch_all_second_fails_first_removed(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("list.p7s"), "S", 1, false, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("list"), "L", 1, false, &out[1]), CSIGN_OK);
+    put(in_dir("list"), "theirs", 6);
+    assert_int_equal(io_batch_commit_all(b), CSIGN_EUSAGE);
+    assert_contains(err_msg(), "exists");
+    assert_int_equal(out[0].rc, CSIGN_EUSAGE);
+    assert_int_equal(out[1].rc, CSIGN_EUSAGE);
+    assert_int_equal(access(in_dir("list.p7s"), F_OK), -1);
+    check_file(in_dir("list"), "theirs", 6);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+    io_batch_free(b);
+}
+
+/* With force: the first replaced its old file, then the second cannot be
+ * put in place (a folder took its name): the first old file is back, the
+ * very same file, byte for byte. */
+static void test_batch_all_second_fails_old_restored(void **state)
+{
+    io_outcome out[3];
+    io_batch *b = io_batch_new();
+    struct stat before, after;
+    (void)state;
+
+    put(in_dir("a"), "old a", 5);
+    assert_int_equal(symlink("target", in_dir("link")), 0);
+    put(in_dir("target"), "target", 6);
+    assert_int_equal(lstat(in_dir("a"), &before), 0);
+    assert_int_equal(io_batch_add(b, in_dir("a"), "new a", 5, true, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("link"), "new link", 8, true, &out[1]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("c"), "new c", 5, true, &out[2]), CSIGN_OK);
+    assert_int_equal(mkdir(in_dir("c"), 0700), 0);
+    put(in_dir("c/inside"), "x", 1);
+    assert_int_not_equal(io_batch_commit_all(b), CSIGN_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_not_equal(out[i].rc, CSIGN_OK);
+    check_file(in_dir("a"), "old a", 5);
+    assert_int_equal(lstat(in_dir("a"), &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);
+    assert_int_equal(after.st_nlink, 1);
+    /* The link is a link again, to the same place; its target untouched. */
+    char got[16] = "";
+    assert_int_equal(readlink(in_dir("link"), got, sizeof(got) - 1), 6);
+    assert_string_equal(got, "target");
+    check_file(in_dir("target"), "target", 6);
+    assert_int_equal(entries(in_dir("c")), 1);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 4);
+    io_batch_free(b);
+}
+
+/* With force where there was no file: the one created goes again. */
+static void test_batch_all_force_created_removed(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("a"), "new a", 5, true, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("c"), "new c", 5, true, &out[1]), CSIGN_OK);
+    assert_int_equal(mkdir(in_dir("c"), 0700), 0);
+    assert_int_not_equal(io_batch_commit_all(b), CSIGN_OK);
+    assert_int_equal(access(in_dir("a"), F_OK), -1);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+    io_batch_free(b);
+}
+
 static void test_read_sizes(void **state)
 {
     static const size_t sizes[] = {0, 1, 2, 100, 4095, 4096, 4097, 8192, 8193, 70000};
@@ -873,6 +970,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_one_fails_others_land, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_batch_freed_leaves_nothing, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_batch_add_missing_folder, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_lands, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_second_fails_first_removed, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_second_fails_old_restored, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_force_created_removed, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_sizes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_nuls, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_small_max_big_file, make_dir, remove_dir),
