@@ -95,19 +95,11 @@ typedef struct {
 struct io_batch {
     staged *v;
     size_t n, cap;
-    mode_t mode; /* what a new file gets: 0666 less the umask */
 };
 
 io_batch *io_batch_new(void)
 {
-    io_batch *b = calloc(1, sizeof(*b));
-
-    if (b != NULL) {
-        mode_t mask = umask(0);
-        umask(mask);
-        b->mode = 0666 & ~mask;
-    }
-    return b;
+    return calloc(1, sizeof(io_batch));
 }
 
 size_t io_batch_size(const io_batch *b)
@@ -181,20 +173,28 @@ csign_rc io_batch_add(io_batch *b, const char *path, const void *data, size_t le
         staged_free(&s);
         return err_oom();
     }
-    s.fd = mkostemp(s.tmp, O_CLOEXEC);
+    /* Created 0666 less the umask, as any new file (mkstemp's 0600 would
+     * need the umask, and reading it means changing it for every thread).
+     * A random name, O_EXCL: nothing already there is opened. */
+    for (int tries = 0; s.fd < 0 && tries < 100; tries++) {
+        randomize(s.tmp);
+        s.fd = open(s.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0666);
+        if (s.fd < 0 && errno != EEXIST)
+            break;
+    }
     if (s.fd < 0) {
         csign_rc rc =
             err_set(CSIGN_EIO, "cannot create a file next to '%s': %s", path, strerror(errno));
         staged_free(&s);
         return rc;
     }
-    /* mkstemp makes 0600; give the mode a new file would get, or keep the
-     * mode of the file being replaced. */
-    mode_t mode = b->mode;
+    /* A regular file being replaced keeps its permissions, and only
+     * those: no set-user-ID, set-group-ID or sticky bit. A symbolic link
+     * is not followed: the file it points to says nothing here. */
     struct stat old;
-    if (force && stat(path, &old) == 0 && S_ISREG(old.st_mode))
-        mode = old.st_mode & 07777;
-    if (fchmod(s.fd, mode) != 0 || fstat(s.fd, &st) != 0 || write_all(s.fd, data, len) != 0) {
+    bool keep = force && lstat(path, &old) == 0 && S_ISREG(old.st_mode);
+    if ((keep && fchmod(s.fd, old.st_mode & 0777) != 0) || fstat(s.fd, &st) != 0 ||
+        write_all(s.fd, data, len) != 0) {
         csign_rc rc = err_set(CSIGN_EIO, "cannot write '%s': %s", path, strerror(errno));
         close(s.fd);
         unlink(s.tmp);

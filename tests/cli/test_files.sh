@@ -415,4 +415,70 @@ error; '$CASE/files/b.p7s' is in place but may not survive a crash"
     done
 }
 
+# ---- modes of the files written ---------------------------------------------
+
+# mode_of FILE: its permission bits, in octal.
+mode_of() {
+    stat -c %a "$1"
+}
+
+t_new_files_follow_umask() {
+    signing_key
+    mkdir -p "$CASE/rel"
+    printf 'x' >"$CASE/rel/x"
+    local mask want
+    for mask in 077 022 027; do
+        case $mask in 077) want=600 ;; 022) want=644 ;; 027) want=640 ;; esac
+        rm -f "$CASE"/rel/*.p7s "$CASE/rel/SHA256SUMS"
+        (umask $mask && cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" x \
+            >/dev/null 2>&1 && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" \
+            --manifest SHA256SUMS x >/dev/null 2>&1) || fail "umask $mask: sign failed"
+        for f in x.p7s SHA256SUMS SHA256SUMS.p7s; do
+            [ "$(mode_of "$CASE/rel/$f")" = $want ] ||
+                fail "umask $mask: $f has mode $(mode_of "$CASE/rel/$f"), expected $want"
+        done
+    done
+}
+
+t_force_keeps_permissions_not_setuid() {
+    signing_key
+    mkdir -p "$CASE/rel"
+    printf 'x' >"$CASE/rel/x"
+    in_rel CSIGN_PIN=$USER_PIN csign sign --key "$KEY" x
+    expect_rc 0
+    in_rel CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SHA256SUMS x
+    expect_rc 0
+    chmod 4755 "$CASE/rel/x.p7s"
+    chmod 6750 "$CASE/rel/SHA256SUMS"
+    chmod 2640 "$CASE/rel/SHA256SUMS.p7s"
+    [ "$(mode_of "$CASE/rel/x.p7s")" = 4755 ] || fail "cannot make a set-user-ID file here"
+    (umask 022 && cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --force x \
+        >/dev/null 2>&1 && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --force \
+        --manifest SHA256SUMS x >/dev/null 2>&1) || fail "sign --force failed"
+    [ "$(mode_of "$CASE/rel/x.p7s")" = 755 ] || fail "x.p7s: mode $(mode_of "$CASE/rel/x.p7s")"
+    [ "$(mode_of "$CASE/rel/SHA256SUMS")" = 750 ] ||
+        fail "SHA256SUMS: mode $(mode_of "$CASE/rel/SHA256SUMS")"
+    [ "$(mode_of "$CASE/rel/SHA256SUMS.p7s")" = 640 ] ||
+        fail "SHA256SUMS.p7s: mode $(mode_of "$CASE/rel/SHA256SUMS.p7s")"
+}
+
+# --force on a signature that is a symbolic link replaces the link; the
+# file it points to gives neither its mode nor loses its bytes.
+t_force_replaces_link_not_target() {
+    signing_key
+    mkdir -p "$CASE/rel"
+    printf 'x' >"$CASE/rel/x"
+    printf 'keep me' >"$CASE/target"
+    chmod 4700 "$CASE/target"
+    ln -s ../target "$CASE/rel/x.p7s"
+    (umask 022 && cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --force x \
+        >/dev/null 2>&1) || fail "sign --force failed"
+    [ -f "$CASE/rel/x.p7s" ] && [ ! -L "$CASE/rel/x.p7s" ] || fail "x.p7s is not a file"
+    [ "$(mode_of "$CASE/rel/x.p7s")" = 644 ] || fail "x.p7s: mode $(mode_of "$CASE/rel/x.p7s")"
+    [ "$(cat "$CASE/target")" = 'keep me' ] || fail "the link's target changed"
+    [ "$(mode_of "$CASE/target")" = 4700 ] || fail "the link's target changed mode"
+    run csign verify --trust "$CASE/root.pem" "$CASE/rel/x"
+    expect_rc 0
+}
+
 run_tests

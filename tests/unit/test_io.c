@@ -11,11 +11,14 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -143,6 +146,145 @@ static void test_write_force_replaces(void **state)
     assert_int_equal(io_write_file(in_dir("fresh"), "x", 1, true), CSIGN_OK);
     check_file(in_dir("fresh"), "x", 1);
     assert_int_equal(temp_files(dir), 0);
+}
+
+/* A new file gets 0666 less the umask, whatever the umask. */
+static void test_write_mode_follows_umask(void **state)
+{
+    static const struct {
+        mode_t mask, want;
+    } cases[] = {{077, 0600}, {022, 0644}, {027, 0640}, {002, 0664}, {0, 0666}};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[32];
+        struct stat st;
+        io_outcome out[2];
+        io_batch *b = io_batch_new();
+
+        snprintf(name, sizeof(name), "m%zu", i);
+        mode_t saved = umask(cases[i].mask);
+        csign_rc rc = io_write_file(in_dir(name), "x", 1, false);
+        /* And through a batch, all or nothing or not. */
+        csign_rc rc2 = io_batch_add(b, in_dir("b1"), "x", 1, true, &out[0]);
+        if (rc2 == CSIGN_OK)
+            rc2 = io_batch_add(b, in_dir("b2"), "x", 1, false, &out[1]);
+        if (rc2 == CSIGN_OK)
+            rc2 = i % 2 ? io_batch_commit(b) : io_batch_commit_all(b);
+        umask(saved);
+        io_batch_free(b);
+        assert_int_equal(rc, CSIGN_OK);
+        assert_int_equal(rc2, CSIGN_OK);
+        assert_int_equal(stat(in_dir(name), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        assert_int_equal(stat(in_dir("b1"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        assert_int_equal(stat(in_dir("b2"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        unlink(in_dir("b1"));
+        unlink(in_dir("b2"));
+    }
+    assert_int_equal(temp_files(dir), 0);
+}
+
+/* A replaced regular file keeps its permissions, never set-user-ID,
+ * set-group-ID or sticky. */
+static void test_write_force_keeps_permissions_only(void **state)
+{
+    static const struct {
+        mode_t old, want;
+    } cases[] = {{04755, 0755}, {02750, 0750}, {06711, 0711},
+                 {01644, 0644}, {0600, 0600},  {0444, 0444}};
+    (void)state;
+
+    mode_t saved = umask(022);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = in_dir("sig.p7s");
+        struct stat st;
+
+        put(path, "old", 3);
+        assert_int_equal(chmod(path, cases[i].old), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].old);
+        assert_int_equal(io_write_file(path, "new", 3, true), CSIGN_OK);
+        assert_int_equal(stat(path, &st), 0);
+        if ((st.st_mode & 07777) != cases[i].want)
+            print_error("case %zu: %o, want %o\n", i, st.st_mode & 07777, cases[i].want);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        check_file(path, "new", 3);
+        unlink(path);
+    }
+    umask(saved);
+    assert_int_equal(temp_files(dir), 0);
+}
+
+/* Replacing a symbolic link replaces the link; the mode of the file it
+ * points to is not taken, and that file is left alone. */
+static void test_write_force_link_not_followed(void **state)
+{
+    struct stat st;
+    (void)state;
+
+    put(in_dir("target"), "target", 6);
+    assert_int_equal(chmod(in_dir("target"), 04700), 0);
+    assert_int_equal(symlink("target", in_dir("sig.p7s")), 0);
+    mode_t saved = umask(022);
+    csign_rc rc = io_write_file(in_dir("sig.p7s"), "new", 3, true);
+    umask(saved);
+    assert_int_equal(rc, CSIGN_OK);
+    assert_int_equal(lstat(in_dir("sig.p7s"), &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0644);
+    check_file(in_dir("sig.p7s"), "new", 3);
+    check_file(in_dir("target"), "target", 6);
+    assert_int_equal(stat(in_dir("target"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 04700);
+}
+
+/* The process's umask is never changed, not even for a moment: another
+ * thread reading it (here from /proc, as the kernel applies it) never
+ * sees anything else while batches are made. */
+static atomic_bool umask_stop;
+
+static void *read_umask(void *arg)
+{
+    long *changed = arg;
+    char line[256];
+
+    while (!atomic_load(&umask_stop)) {
+        FILE *f = fopen("/proc/self/status", "r");
+        if (f == NULL)
+            return NULL;
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (strncmp(line, "Umask:", 6) == 0 && strtol(line + 6, NULL, 8) != 022)
+                (*changed)++;
+        fclose(f);
+    }
+    return NULL;
+}
+
+static void test_batch_leaves_umask_alone(void **state)
+{
+    pthread_t reader;
+    long changed = 0;
+    struct timespec start, now;
+    (void)state;
+
+    if (access("/proc/self/status", R_OK) != 0)
+        skip();
+    mode_t saved = umask(022);
+    atomic_store(&umask_stop, false);
+    assert_int_equal(pthread_create(&reader, NULL, read_umask, &changed), 0);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        for (int i = 0; i < 1000; i++)
+            io_batch_free(io_batch_new());
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 1 && changed == 0);
+    atomic_store(&umask_stop, true);
+    pthread_join(reader, NULL);
+    umask(saved);
+    assert_int_equal(changed, 0);
 }
 
 static void test_write_missing_folder(void **state)
@@ -960,6 +1102,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_creates, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_keeps_existing, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_force_replaces, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_mode_follows_umask, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_force_keeps_permissions_only, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_force_link_not_followed, make_dir, remove_dir),
+        cmocka_unit_test(test_batch_leaves_umask_alone),
         cmocka_unit_test_setup_teardown(test_write_missing_folder, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_over_folder, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_relative, make_dir, remove_dir),
