@@ -110,9 +110,11 @@ static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *md, char **text
     return rc;
 }
 
-/* Writes the signature and the list as one batch (one flush), both or
- * neither: should one fail to land, the other is removed again, so no
- * list stays behind without its signature. */
+/* Writes the signature and the list as one batch (one flush), all or
+ * nothing: a failure leaves both old files (or neither, where there were
+ * none), never a list without its signature. The signature is renamed
+ * first, so that even a crash between the two renames leaves no new list
+ * without it. */
 static csign_rc write_both(const sign_opts *o, const plan *p, const char *text, size_t len,
                            const unsigned char *sig, size_t siglen)
 {
@@ -122,12 +124,8 @@ static csign_rc write_both(const sign_opts *o, const plan *p, const char *text, 
 
     if (rc == CSIGN_OK)
         rc = io_batch_add(b, o->manifest, text, len, o->force, &list_out);
-    if (rc == CSIGN_OK && (rc = io_batch_commit(b)) != CSIGN_OK) {
-        if (sig_out.rc == CSIGN_OK)
-            unlink(p->sig);
-        if (list_out.rc == CSIGN_OK)
-            unlink(o->manifest);
-    }
+    if (rc == CSIGN_OK)
+        rc = io_batch_commit_all(b);
     io_batch_free(b);
     return rc;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include "csign/digest.h"
+#include "csign/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -125,14 +127,76 @@ csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *ou
 static csign_rc hash_path(const char *path, const EVP_MD *md, unsigned char *buf,
                           digest_result *out)
 {
-    if (strcmp(path, "-") == 0)
-        return hash_fd(STDIN_FILENO, "standard input", md, buf, out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return err_set(CSIGN_EIO, "cannot open '%s': %s", path, strerror(errno));
-    csign_rc rc = hash_fd(fd, path, md, buf, out);
+    int fd = -1;
+    csign_rc rc = io_open_input(path, &fd);
+
+    if (rc != CSIGN_OK)
+        return rc;
+    rc = hash_fd(fd, strcmp(path, "-") == 0 ? "standard input" : path, md, buf, out);
     close(fd);
     return rc;
+}
+
+/*
+ * openat2() for kernels that lack it (before 5.6, or hidden by a seccomp
+ * filter): path is walked one name at a time from dirfd, every folder
+ * opened with O_NOFOLLOW, so that neither an absolute path, a '..' nor a
+ * symbolic link anywhere on the way can lead out of the folder. Links that
+ * stay inside are refused too: without the kernel's help their target
+ * cannot be followed safely. Returns the file opened as openat2() would,
+ * or -1 with errno: EXDEV for an absolute path or '..', ELOOP for a
+ * symbolic link.
+ */
+static int open_beneath_walk(int dirfd, const char *path)
+{
+    char name[NAME_MAX + 1];
+    int cur = dirfd, next = -1;
+    const char *p = path;
+
+    if (path[0] == '/') {
+        errno = EXDEV;
+        return -1;
+    }
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        struct stat st;
+
+        if (len > NAME_MAX) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (strcmp(name, "..") == 0) {
+            errno = EXDEV;
+            break;
+        }
+        if (slash == NULL) {
+            next = openat(cur, len ? name : ".",
+                          O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+            break;
+        }
+        p = slash + 1;
+        if (len == 0 || strcmp(name, ".") == 0)
+            continue;
+        next = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* With O_DIRECTORY a link fails as ENOTDIR: tell it from a file. */
+        if (next < 0 && errno == ENOTDIR && fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+            errno = ELOOP;
+        if (next < 0)
+            break;
+        if (cur != dirfd)
+            close(cur);
+        cur = next;
+        next = -1;
+    }
+    int saved = errno;
+    if (cur != dirfd)
+        close(cur);
+    errno = saved;
+    return next;
 }
 
 /* A job's file, opened so that it cannot lead outside the job's folder. */
@@ -144,12 +208,17 @@ static csign_rc hash_beneath(digest_job *j, const EVP_MD *md, unsigned char *buf
     };
     struct stat st;
     int fd = (int)syscall(SYS_openat2, j->dirfd, j->path, &how, sizeof(how));
+    bool walked = fd < 0 && errno == ENOSYS;
 
-    /* Kernels before 5.6: links are not followed at all. */
-    if (fd < 0 && errno == ENOSYS)
-        fd = openat(j->dirfd, j->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    if (walked)
+        fd = open_beneath_walk(j->dirfd, j->path);
     if (fd < 0) {
         j->open_errno = errno;
+        if (walked && errno == ELOOP)
+            return err_set(CSIGN_EINPUT,
+                           "'%s' goes through a symbolic link, and links are not followed on a "
+                           "kernel without openat2",
+                           j->path);
         if (errno == EXDEV || errno == ELOOP)
             return err_set(CSIGN_EINPUT, "'%s' leads outside the manifest's folder", j->path);
         return err_set(CSIGN_EIO, "cannot open '%s': %s", j->path, strerror(errno));

@@ -42,7 +42,9 @@ csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *ou
  * "interrupted" (set from a signal handler). NULL: none. */
 void digest_set_cancel(const volatile sig_atomic_t *flag);
 
-/* Opens path ("-": standard input) and hashes it with digest_fd(). */
+/* Opens path with io_open_input() ("-": standard input; anything else
+ * must be a regular file, else CSIGN_EINPUT, so that a FIFO cannot make
+ * csign wait) and hashes it with digest_fd(). */
 csign_rc digest_path(const char *path, const EVP_MD *md, digest_result *out);
 
 /* Hashes len bytes in memory (a manifest, say). */

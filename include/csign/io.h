@@ -56,19 +56,53 @@ csign_rc io_batch_add(io_batch *b, const char *path, const void *data, size_t le
 
 /*
  * Puts every staged file in place as described above and fills each
- * outcome. Returns CSIGN_OK when all are in place, else the code of the
- * first that is not (its reason is also left as the error). A file that
- * failed leaves nothing behind. The batch is empty afterwards.
+ * outcome; each file on its own: one that fails does not hold back the
+ * others. Returns CSIGN_OK when all are in place, else the code of the
+ * first that is not (its reason is also left as the error). A file whose
+ * write, flush or rename fails leaves nothing behind and the file it was
+ * to replace untouched. A folder that cannot be flushed after the renames
+ * undoes nothing: its files stay in place and fail with CSIGN_EIO
+ * "cannot flush folder 'DIR': ...; 'PATH' is in place but may not survive
+ * a crash". The batch is empty afterwards.
  */
 csign_rc io_batch_commit(io_batch *b);
+
+/*
+ * As io_batch_commit(), all or nothing, for files that must land together
+ * (a checksum list and its signature): every temporary is flushed first,
+ * and only when all are, they are renamed in the order they were added.
+ * A file about to be replaced keeps a second name (a hard link,
+ * PATH.csign-tmp-XXXXXX) until all are renamed; should one rename fail,
+ * the ones done are undone, newest first: each old file gets its name
+ * back, and a name that did not exist before is removed again. So a
+ * failure leaves every old file (or no file, where there was none), byte
+ * for byte, and no temporary. Every outcome gets the first failure.
+ * The one exception is a folder that cannot be flushed after all are
+ * renamed: then all the new files are in place, and the error (CSIGN_EIO)
+ * says so. Should an old file not be put back (a second failure), the
+ * error says where it is.
+ */
+csign_rc io_batch_commit_all(io_batch *b);
 
 /* Removes the temporary files of anything staged and not committed, then
  * frees the batch. NULL is a no-op. */
 void io_batch_free(io_batch *b);
 
-/* Reads a whole file of at most max bytes. *data is malloc'd (with a NUL
- * after the bytes) and owned by the caller. "-" reads standard input.
- * CSIGN_EIO when it cannot be read, CSIGN_EINPUT when it is larger. */
+/*
+ * Opens a file csign reads: "-" is standard input (a duplicate of it, so
+ * any kind: pipes work); any other path must be a regular file. It is
+ * opened without blocking, so that a FIFO or a device cannot make csign
+ * wait, checked with fstat(), then set back to blocking reads. *fd is the
+ * caller's to close. CSIGN_EIO when it cannot be opened; CSIGN_EINPUT
+ * ("'PATH' is not a regular file") for a FIFO, folder, device or socket.
+ */
+csign_rc io_open_input(const char *path, int *fd);
+
+/* Reads a whole file of at most max bytes, opened by io_open_input().
+ * *data is malloc'd (with a NUL after the bytes) and owned by the caller.
+ * "-" reads standard input. CSIGN_EINPUT when it is larger; CSIGN_EIO when
+ * it cannot be read, which includes a path that is not a regular file
+ * (callers take CSIGN_EINPUT to mean "too large"). */
 csign_rc io_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
 
 #endif

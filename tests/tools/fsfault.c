@@ -8,7 +8,10 @@
  *   CALL   openat2 (the raw system call), write, fsync, fdatasync, rename,
  *          renameat2, link, unlink
  *   @N     only the Nth matching call (from 1); without it, every one
- *   ERRNO  ENOSYS, ENOSPC, EIO, EDQUOT, EPERM or a number
+ *   ERRNO  ENOSYS, ENOSPC, EIO, EDQUOT, EPERM, EACCES or a number; or STOP:
+ *          the process stops itself (SIGSTOP) and, once continued, the
+ *          call goes on to the other rules, so that a test can change
+ *          the file system at that very point
  *   TEXT   only calls whose path (for fd calls: the path the descriptor is
  *          open on; for rename and link: either path) contains TEXT
  * A failing call does nothing and returns -1 with errno set. When
@@ -26,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,8 +47,12 @@ typedef struct {
 static rule rules[MAX_RULES];
 static int nrules = -1;
 
+#define STOP_RULE (-1) /* ERRNO "STOP" */
+
 static int errno_by_name(const char *s)
 {
+    if (strcmp(s, "STOP") == 0)
+        return STOP_RULE;
     static const struct {
         const char *name;
         int value;
@@ -56,7 +64,8 @@ static int errno_by_name(const char *s)
     return atoi(s) > 0 ? atoi(s) : EIO;
 }
 
-static void parse_rules(void)
+/* At load time, before csign starts threads that could race to do it. */
+__attribute__((constructor)) static void parse_rules(void)
 {
     const char *spec = getenv("CSIGN_FSFAULT");
     char buf[2048];
@@ -119,7 +128,10 @@ static int fault(const char *call, const char *p1, const char *p2)
         if (r->text[0] != '\0' && !(p1 && strstr(p1, r->text)) && !(p2 && strstr(p2, r->text)))
             continue;
         long n = atomic_fetch_add(&r->seen, 1) + 1;
-        if (r->nth == 0 || r->nth == n) {
+        if ((r->nth == 0 || r->nth == n) && r->err == STOP_RULE) {
+            log_fault("STOP", p1);
+            raise(SIGSTOP);
+        } else if (r->nth == 0 || r->nth == n) {
             log_fault(call, p1);
             return r->err;
         }

@@ -11,11 +11,14 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -143,6 +146,145 @@ static void test_write_force_replaces(void **state)
     assert_int_equal(io_write_file(in_dir("fresh"), "x", 1, true), CSIGN_OK);
     check_file(in_dir("fresh"), "x", 1);
     assert_int_equal(temp_files(dir), 0);
+}
+
+/* A new file gets 0666 less the umask, whatever the umask. */
+static void test_write_mode_follows_umask(void **state)
+{
+    static const struct {
+        mode_t mask, want;
+    } cases[] = {{077, 0600}, {022, 0644}, {027, 0640}, {002, 0664}, {0, 0666}};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[32];
+        struct stat st;
+        io_outcome out[2];
+        io_batch *b = io_batch_new();
+
+        snprintf(name, sizeof(name), "m%zu", i);
+        mode_t saved = umask(cases[i].mask);
+        csign_rc rc = io_write_file(in_dir(name), "x", 1, false);
+        /* And through a batch, all or nothing or not. */
+        csign_rc rc2 = io_batch_add(b, in_dir("b1"), "x", 1, true, &out[0]);
+        if (rc2 == CSIGN_OK)
+            rc2 = io_batch_add(b, in_dir("b2"), "x", 1, false, &out[1]);
+        if (rc2 == CSIGN_OK)
+            rc2 = i % 2 ? io_batch_commit(b) : io_batch_commit_all(b);
+        umask(saved);
+        io_batch_free(b);
+        assert_int_equal(rc, CSIGN_OK);
+        assert_int_equal(rc2, CSIGN_OK);
+        assert_int_equal(stat(in_dir(name), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        assert_int_equal(stat(in_dir("b1"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        assert_int_equal(stat(in_dir("b2"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        unlink(in_dir("b1"));
+        unlink(in_dir("b2"));
+    }
+    assert_int_equal(temp_files(dir), 0);
+}
+
+/* A replaced regular file keeps its permissions, never set-user-ID,
+ * set-group-ID or sticky. */
+static void test_write_force_keeps_permissions_only(void **state)
+{
+    static const struct {
+        mode_t old, want;
+    } cases[] = {{04755, 0755}, {02750, 0750}, {06711, 0711},
+                 {01644, 0644}, {0600, 0600},  {0444, 0444}};
+    (void)state;
+
+    mode_t saved = umask(022);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = in_dir("sig.p7s");
+        struct stat st;
+
+        put(path, "old", 3);
+        assert_int_equal(chmod(path, cases[i].old), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, cases[i].old);
+        assert_int_equal(io_write_file(path, "new", 3, true), CSIGN_OK);
+        assert_int_equal(stat(path, &st), 0);
+        if ((st.st_mode & 07777) != cases[i].want)
+            print_error("case %zu: %o, want %o\n", i, st.st_mode & 07777, cases[i].want);
+        assert_int_equal(st.st_mode & 07777, cases[i].want);
+        check_file(path, "new", 3);
+        unlink(path);
+    }
+    umask(saved);
+    assert_int_equal(temp_files(dir), 0);
+}
+
+/* Replacing a symbolic link replaces the link; the mode of the file it
+ * points to is not taken, and that file is left alone. */
+static void test_write_force_link_not_followed(void **state)
+{
+    struct stat st;
+    (void)state;
+
+    put(in_dir("target"), "target", 6);
+    assert_int_equal(chmod(in_dir("target"), 04700), 0);
+    assert_int_equal(symlink("target", in_dir("sig.p7s")), 0);
+    mode_t saved = umask(022);
+    csign_rc rc = io_write_file(in_dir("sig.p7s"), "new", 3, true);
+    umask(saved);
+    assert_int_equal(rc, CSIGN_OK);
+    assert_int_equal(lstat(in_dir("sig.p7s"), &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0644);
+    check_file(in_dir("sig.p7s"), "new", 3);
+    check_file(in_dir("target"), "target", 6);
+    assert_int_equal(stat(in_dir("target"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 04700);
+}
+
+/* The process's umask is never changed, not even for a moment: another
+ * thread reading it (here from /proc, as the kernel applies it) never
+ * sees anything else while batches are made. */
+static atomic_bool umask_stop;
+
+static void *read_umask(void *arg)
+{
+    long *changed = arg;
+    char line[256];
+
+    while (!atomic_load(&umask_stop)) {
+        FILE *f = fopen("/proc/self/status", "r");
+        if (f == NULL)
+            return NULL;
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (strncmp(line, "Umask:", 6) == 0 && strtol(line + 6, NULL, 8) != 022)
+                (*changed)++;
+        fclose(f);
+    }
+    return NULL;
+}
+
+static void test_batch_leaves_umask_alone(void **state)
+{
+    pthread_t reader;
+    long changed = 0;
+    struct timespec start, now;
+    (void)state;
+
+    if (access("/proc/self/status", R_OK) != 0)
+        skip();
+    mode_t saved = umask(022);
+    atomic_store(&umask_stop, false);
+    assert_int_equal(pthread_create(&reader, NULL, read_umask, &changed), 0);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        for (int i = 0; i < 1000; i++)
+            io_batch_free(io_batch_new());
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 1 && changed == 0);
+    atomic_store(&umask_stop, true);
+    pthread_join(reader, NULL);
+    umask(saved);
+    assert_int_equal(changed, 0);
 }
 
 static void test_write_missing_folder(void **state)
@@ -371,6 +513,103 @@ static void test_batch_add_missing_folder(void **state)
     io_batch_free(b);
 }
 
+/* ---- io_batch_commit_all ------------------------------------------------ */
+
+static void test_batch_all_lands(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    put(in_dir("old"), "old", 3);
+    assert_int_equal(io_batch_add(b, in_dir("new"), "N", 1, false, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("old"), "O2", 2, true, &out[1]), CSIGN_OK);
+    assert_int_equal(io_batch_commit_all(b), CSIGN_OK);
+    assert_int_equal(out[0].rc, CSIGN_OK);
+    assert_int_equal(out[1].rc, CSIGN_OK);
+    check_file(in_dir("new"), "N", 1);
+    check_file(in_dir("old"), "O2", 2);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 2);
+    io_batch_free(b);
+}
+
+/* Without force: the second name is taken by someone else between staging
+ * and commit, so the first, created already, goes again. */
+static void test_batch_all_second_fails_first_removed(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("list.p7s"), "S", 1, false, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("list"), "L", 1, false, &out[1]), CSIGN_OK);
+    put(in_dir("list"), "theirs", 6);
+    assert_int_equal(io_batch_commit_all(b), CSIGN_EUSAGE);
+    assert_contains(err_msg(), "exists");
+    assert_int_equal(out[0].rc, CSIGN_EUSAGE);
+    assert_int_equal(out[1].rc, CSIGN_EUSAGE);
+    assert_int_equal(access(in_dir("list.p7s"), F_OK), -1);
+    check_file(in_dir("list"), "theirs", 6);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+    io_batch_free(b);
+}
+
+/* With force: the first replaced its old file, then the second cannot be
+ * put in place (a folder took its name): the first old file is back, the
+ * very same file, byte for byte. */
+static void test_batch_all_second_fails_old_restored(void **state)
+{
+    io_outcome out[3];
+    io_batch *b = io_batch_new();
+    struct stat before, after;
+    (void)state;
+
+    put(in_dir("a"), "old a", 5);
+    assert_int_equal(symlink("target", in_dir("link")), 0);
+    put(in_dir("target"), "target", 6);
+    assert_int_equal(lstat(in_dir("a"), &before), 0);
+    assert_int_equal(io_batch_add(b, in_dir("a"), "new a", 5, true, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("link"), "new link", 8, true, &out[1]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("c"), "new c", 5, true, &out[2]), CSIGN_OK);
+    assert_int_equal(mkdir(in_dir("c"), 0700), 0);
+    put(in_dir("c/inside"), "x", 1);
+    assert_int_not_equal(io_batch_commit_all(b), CSIGN_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_not_equal(out[i].rc, CSIGN_OK);
+    check_file(in_dir("a"), "old a", 5);
+    assert_int_equal(lstat(in_dir("a"), &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);
+    assert_int_equal(after.st_nlink, 1);
+    /* The link is a link again, to the same place; its target untouched. */
+    char got[16] = "";
+    assert_int_equal(readlink(in_dir("link"), got, sizeof(got) - 1), 6);
+    assert_string_equal(got, "target");
+    check_file(in_dir("target"), "target", 6);
+    assert_int_equal(entries(in_dir("c")), 1);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 4);
+    io_batch_free(b);
+}
+
+/* With force where there was no file: the one created goes again. */
+static void test_batch_all_force_created_removed(void **state)
+{
+    io_outcome out[2];
+    io_batch *b = io_batch_new();
+    (void)state;
+
+    assert_int_equal(io_batch_add(b, in_dir("a"), "new a", 5, true, &out[0]), CSIGN_OK);
+    assert_int_equal(io_batch_add(b, in_dir("c"), "new c", 5, true, &out[1]), CSIGN_OK);
+    assert_int_equal(mkdir(in_dir("c"), 0700), 0);
+    assert_int_not_equal(io_batch_commit_all(b), CSIGN_OK);
+    assert_int_equal(access(in_dir("a"), F_OK), -1);
+    assert_int_equal(temp_files(dir), 0);
+    assert_int_equal(entries(dir), 1);
+    io_batch_free(b);
+}
+
 static void test_read_sizes(void **state)
 {
     static const size_t sizes[] = {0, 1, 2, 100, 4095, 4096, 4097, 8192, 8193, 70000};
@@ -506,6 +745,84 @@ static void test_read_stdin(void **state)
     assert_int_equal(len, sizeof(text));
     assert_memory_equal(data, text, sizeof(text));
     free(data);
+}
+
+/* ---- io_open_input ------------------------------------------------------ */
+
+/* A FIFO with no writer, a folder and a device are refused at once (a
+ * blocking open of the FIFO would never return: alarm() ends the test). */
+static void test_open_input_not_regular(void **state)
+{
+    const char *kinds[] = {in_dir("fifo"), dir, "/dev/null"};
+    (void)state;
+
+    assert_int_equal(mkfifo(in_dir("fifo"), 0600), 0);
+    alarm(10);
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        int fd = -7;
+        unsigned char *data = NULL;
+        size_t len = 0;
+
+        err_clear();
+        assert_int_equal(io_open_input(kinds[i], &fd), CSIGN_EINPUT);
+        assert_contains(err_msg(), "is not a regular file");
+        assert_contains(err_msg(), kinds[i]);
+        assert_int_equal(fd, -7);
+        /* io_read_file: the same reason, as a read error. */
+        err_clear();
+        assert_int_equal(io_read_file(kinds[i], 100, &data, &len), CSIGN_EIO);
+        assert_contains(err_msg(), "is not a regular file");
+        assert_null(data);
+    }
+    alarm(0);
+    err_clear();
+    int fd = -7;
+    assert_int_equal(io_open_input(in_dir("missing"), &fd), CSIGN_EIO);
+    assert_contains(err_msg(), "cannot open");
+    assert_int_equal(fd, -7);
+}
+
+/* A regular file comes back open for blocking reads. */
+static void test_open_input_regular(void **state)
+{
+    char buf[8];
+    int fd = -1;
+    (void)state;
+
+    put(in_dir("f"), "abc", 3);
+    assert_int_equal(io_open_input(in_dir("f"), &fd), CSIGN_OK);
+    assert_true(fd > 2);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    assert_true((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+    close(fd);
+}
+
+/* "-" is standard input, whatever it is (a pipe here), as a descriptor of
+ * the caller's own: closing it leaves standard input open. */
+static void test_open_input_stdin_pipe(void **state)
+{
+    int p[2], saved = dup(STDIN_FILENO), fd = -1;
+    char buf[8] = "";
+    (void)state;
+
+    assert_true(saved >= 0);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "piped", 5), 5);
+    close(p[1]);
+    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+    close(p[0]);
+    csign_rc rc = io_open_input("-", &fd);
+    ssize_t n = rc == CSIGN_OK ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (rc == CSIGN_OK)
+        close(fd);
+    int still_open = fcntl(STDIN_FILENO, F_GETFD) != -1;
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    assert_int_equal(rc, CSIGN_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(buf, "piped");
+    assert_true(still_open);
 }
 
 /* Round trip: what io_write_file writes, io_read_file reads. */
@@ -785,6 +1102,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_creates, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_keeps_existing, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_force_replaces, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_mode_follows_umask, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_force_keeps_permissions_only, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_write_force_link_not_followed, make_dir, remove_dir),
+        cmocka_unit_test(test_batch_leaves_umask_alone),
         cmocka_unit_test_setup_teardown(test_write_missing_folder, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_over_folder, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_relative, make_dir, remove_dir),
@@ -795,6 +1117,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_one_fails_others_land, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_batch_freed_leaves_nothing, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_batch_add_missing_folder, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_lands, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_second_fails_first_removed, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_second_fails_old_restored, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_batch_all_force_created_removed, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_sizes, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_nuls, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_small_max_big_file, make_dir, remove_dir),
@@ -802,6 +1130,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_empty, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_read_stdin, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_write_then_read, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_open_input_not_regular, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_open_input_regular, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_open_input_stdin_pipe, make_dir, remove_dir),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_escape_small_buffer),
