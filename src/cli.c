@@ -400,6 +400,15 @@ csign_rc cli_output_bio(const char *path, BIO *b, bool encoded, const char *what
     return cli_output(path, data, (size_t)len, force);
 }
 
+csign_rc cli_read_signature(const char *path, unsigned char **sig, size_t *len)
+{
+    csign_rc rc = io_read_file(path, CLI_SIG_MAX, sig, len);
+
+    if (rc == CSIGN_EINPUT)
+        rc = err_set(CSIGN_EINPUT, "malformed signature: larger than %d bytes", CLI_SIG_MAX);
+    return rc;
+}
+
 csign_rc cli_output(const char *path, const void *data, size_t len, bool force)
 {
     if (path != NULL && strcmp(path, "-") != 0)

@@ -123,6 +123,14 @@ csign_rc cli_signing_key(const cli_common *c, const char *key_uri, bool rw, cli_
  * is NULL or "-". */
 csign_rc cli_output(const char *path, const void *data, size_t len, bool force);
 
+/* The largest signature file csign reads. */
+#define CLI_SIG_MAX (16 * 1024 * 1024)
+
+/* Reads a signature file ("-": standard input) as io_read_file() does;
+ * one larger than CLI_SIG_MAX is CSIGN_EINPUT "malformed signature: larger
+ * than ... bytes". *sig is malloc'd and owned by the caller. */
+csign_rc cli_read_signature(const char *path, unsigned char **sig, size_t *len);
+
 /* cli_output() of what a memory BIO holds; what is the thing's name for
  * the message when encoding failed (encoded is false). */
 csign_rc cli_output_bio(const char *path, BIO *b, bool encoded, const char *what, bool force);

@@ -16,8 +16,6 @@
 #include "csign/stop.h"
 #include "csign/tsa.h"
 
-#define SIG_MAX (16 * 1024 * 1024)
-
 void tsa_opts_init(tsa_opts *t)
 {
     memset(t, 0, sizeof(*t));
@@ -157,10 +155,7 @@ static void stamp_one(stamper *s, batch_writer *w, const char *path, outcome *x)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
-    csign_rc rc = io_read_file(path, SIG_MAX, &sig, &len);
-
-    if (rc == CSIGN_EINPUT)
-        rc = err_set(CSIGN_EINPUT, "'%s' is larger than a signature can be", path);
+    csign_rc rc = cli_read_signature(path, &sig, &len);
     unsigned char *stamped = NULL;
     size_t stamped_len = 0;
     if (rc == CSIGN_OK)

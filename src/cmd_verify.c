@@ -61,7 +61,6 @@ static const opt_spec opts[] = {
 };
 
 #define MAX_FILES 64
-#define SIG_MAX (16 * 1024 * 1024)
 
 typedef struct {
     cli_common c;
@@ -296,10 +295,10 @@ static void check_one(const verify_opts *o, const verify_policy *p, outcome *x)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
-    csign_rc rc = io_read_file(x->sig, SIG_MAX, &sig, &len);
+    csign_rc rc = cli_read_signature(x->sig, &sig, &len);
 
     if (rc == CSIGN_EINPUT)
-        rc = err_set(CSIGN_ENO, "malformed signature: larger than %d bytes", SIG_MAX);
+        rc = CSIGN_ENO; /* a verdict: the signature is not valid */
     if (rc == CSIGN_OK)
         rc = verify_detached(p, sig, len, x->file, &x->r);
     free(sig);

@@ -16,7 +16,6 @@
 #include "csign/manifest.h"
 
 #define MANIFEST_MAX (256L * 1024 * 1024)
-#define SIG_MAX (16 * 1024 * 1024)
 
 typedef enum { ST_OK, ST_CHANGED, ST_MISSING, ST_EXTRA, ST_ERROR } file_status;
 
@@ -51,8 +50,8 @@ static csign_rc check_list(const manifest_opts *m, const verify_policy *p, check
     size_t len = 0, siglen = 0;
     csign_rc rc = io_read_file(m->manifest, MANIFEST_MAX, &text, &len);
 
-    if (rc == CSIGN_OK && (rc = io_read_file(c->sig, SIG_MAX, &sig, &siglen)) == CSIGN_EINPUT)
-        rc = err_set(CSIGN_ENO, "malformed signature: larger than %d bytes", SIG_MAX);
+    if (rc == CSIGN_OK && (rc = cli_read_signature(c->sig, &sig, &siglen)) == CSIGN_EINPUT)
+        rc = CSIGN_ENO; /* a verdict: the signature is not valid */
     if (rc == CSIGN_OK)
         rc = verify_detached_data(p, sig, siglen, text, len, &c->r);
     if (rc == CSIGN_OK && (rc = manifest_parse((const char *)text, len, &c->list)) != CSIGN_OK)

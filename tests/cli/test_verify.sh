@@ -402,4 +402,24 @@ t_signature_path_too_long() {
     expect_no_out "OK "
 }
 
+# A signature file over 16 MiB is never parsed: a verdict for verify (per
+# file and for a list), malformed input for timestamp.
+t_oversized_signature() {
+    pki
+    truncate -s 17M "$CASE/f.p7s"
+    run csign verify --trust "$CASE/pki/ca.pem" "$CASE/f"
+    expect_rc 1
+    expect_out "malformed signature: larger than 16777216 bytes"
+    (cd "$CASE" && sha256sum f >SUMS && cp f.p7s SUMS.p7s)
+    run csign verify --trust "$CASE/pki/ca.pem" --manifest "$CASE/SUMS"
+    expect_rc 1
+    expect_no_out "OK"
+    grep -qF "malformed signature: larger than 16777216 bytes" "$CASE/out" "$CASE/err" ||
+        fail "manifest: no reason given"
+    run csign timestamp --tsa http://127.0.0.1:1/ "$CASE/f.p7s"
+    expect_rc 5
+    expect_err "malformed signature: larger than 16777216 bytes"
+    [ "$(stat -c %s "$CASE/f.p7s")" -eq $((17 * 1024 * 1024)) ] || fail "signature changed"
+}
+
 run_tests
