@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include "csign/http.h"
+#include "csign/stop.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
@@ -38,6 +39,19 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     s->data = d;
     s->len += add;
     return add;
+}
+
+/* A stop asked for by a signal ends a transfer at once, not at the
+ * timeout. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return stop_requested() != 0;
 }
 
 csign_rc http_new(long timeout, http_client **out)
@@ -96,7 +110,9 @@ csign_rc http_post(http_client *c, const char *url, const char *type, const void
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "csign/" CSIGN_VERSION);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
-    CURLcode rc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    CURLcode rc = stop_requested() ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
@@ -106,6 +122,8 @@ csign_rc http_post(http_client *c, const char *url, const char *type, const void
             return err_oom();
         if (s.too_big)
             return err_set(CSIGN_EINPUT, "the answer is larger than %zu bytes", max);
+        if (rc == CURLE_ABORTED_BY_CALLBACK)
+            return err_set(CSIGN_EINTERNAL, "interrupted");
         return err_set(CSIGN_EIO, "%s", detail[0] ? detail : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);

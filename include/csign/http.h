@@ -27,7 +27,8 @@ void http_free(http_client *c);
  * at most max bytes) the body. CSIGN_EIO, with the reason (not naming the
  * URL), when there is no answer: the server cannot be reached, refuses or
  * times out; CSIGN_EINPUT for an answer of more than max bytes;
- * CSIGN_EUSAGE for a URL of another scheme.
+ * CSIGN_EUSAGE for a URL of another scheme; CSIGN_EINTERNAL "interrupted"
+ * as soon as a signal asked to stop (stop.h), even mid-request.
  */
 csign_rc http_post(http_client *c, const char *url, const char *type, const void *body, size_t len,
                    size_t max, long *status, unsigned char **resp, size_t *resp_len);
