@@ -144,13 +144,16 @@ static ASN1_STRING *single_value(CMS_SignerInfo *si, int nid, const char *name, 
     return t->value.sequence;
 }
 
-/* The token's signature, and the signingCertificate(V2) attribute. */
-static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *tsa)
+/* The token's signature, and the signingCertificate(V2) attribute: its
+ * first id names the TSA certificate; further ids (RFC 5035 allows the
+ * TSA's chain) name certificates the token carries. */
+static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *tsa,
+                                STACK_OF(X509) * certs)
 {
     ESS_SIGNING_CERT *ss = NULL;
     ESS_SIGNING_CERT_V2 *ssv2 = NULL;
     X509_ALGOR *dig = NULL, *alg = NULL;
-    STACK_OF(X509) *one = sk_X509_new_null();
+    STACK_OF(X509) *one = sk_X509_new_null(), *pool = sk_X509_new_null();
     csign_rc rc = CSIGN_OK, rc2 = CSIGN_OK;
     ASN1_STRING *v1 =
         single_value(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
@@ -173,13 +176,18 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
         if ((ssv2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2))) == NULL)
             rc = NO("the timestamp's signingCertificateV2 attribute is malformed");
     }
+    /* The TSA certificate first: OpenSSL requires the first id to name
+     * the first certificate, and no other id to name it. */
+    for (int i = 0; rc == CSIGN_OK && pool != NULL && i < sk_X509_num(certs); i++)
+        if (!sk_X509_push(pool, sk_X509_value(certs, i)))
+            rc = err_oom();
     if (rc != CSIGN_OK)
         ;
-    else if (one == NULL || !sk_X509_push(one, tsa))
+    else if (one == NULL || !sk_X509_push(one, tsa) || pool == NULL || !sk_X509_unshift(pool, tsa))
         rc = err_oom();
     else if (ss == NULL && ssv2 == NULL)
         rc = NO("the timestamp has no signingCertificate attribute naming the TSA");
-    else if (OSSL_ESS_check_signing_certs(ss, ssv2, one, 1) <= 0)
+    else if (OSSL_ESS_check_signing_certs(ss, ssv2, pool, 1) <= 0)
         rc = NO("the timestamp's signingCertificate attribute does not name its signer");
     /* The chain is judged separately, at the token's own time. */
     else if (CMS_verify(cms, one, NULL, NULL, NULL,
@@ -187,6 +195,7 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
         rc = NO("the timestamp's signature does not verify");
     ERR_clear_error();
     sk_X509_free(one);
+    sk_X509_free(pool);
     ESS_SIGNING_CERT_free(ss);
     ESS_SIGNING_CERT_V2_free(ssv2);
     return rc;
@@ -266,7 +275,7 @@ csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned ch
         if (tsa == NULL)
             rc = NO("the timestamp does not carry its TSA's certificate");
         if (rc == CSIGN_OK)
-            rc = check_signature(cms, si, tsa);
+            rc = check_signature(cms, si, tsa, certs);
     }
     if (rc == CSIGN_OK)
         rc = check_tsa_usage(tsa);

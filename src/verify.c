@@ -207,13 +207,15 @@ static csign_rc find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs, X509 **s
     return NO("signer certificate not found in the signature or --untrusted");
 }
 
-/* signingCertificateV2 (and v1), when present, must name the signer. */
-static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
+/* signingCertificateV2 (and v1), when present, must name the signer first;
+ * further ids (RFC 5035 allows the chain) must name certificates the
+ * signature or --untrusted holds. */
+static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer, STACK_OF(X509) * certs)
 {
     ASN1_STRING *v1 = NULL, *v2 = NULL;
     ESS_SIGNING_CERT_V2 *ss2 = NULL;
     ESS_SIGNING_CERT *ss1 = NULL;
-    STACK_OF(X509) *one = NULL;
+    STACK_OF(X509) *pool = NULL;
     csign_rc rc = CSIGN_OK;
 
     /* Present means: exactly one value, a SEQUENCE; anything else is
@@ -236,9 +238,16 @@ static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
             return NO("signed attribute signingCertificate is malformed");
         v1 = t->value.sequence;
     }
-    one = sk_X509_new_null();
+    /* The signer first: OpenSSL requires the first id to name the first
+     * certificate, and no other id to name it. */
+    pool = sk_X509_new_null();
+    if (pool == NULL || !sk_X509_push(pool, signer))
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < sk_X509_num(certs); i++)
+        if (!sk_X509_push(pool, sk_X509_value(certs, i)))
+            rc = err_oom();
 
-    if (v2 != NULL) {
+    if (rc == CSIGN_OK && v2 != NULL) {
         const unsigned char *p = ASN1_STRING_get0_data(v2);
         ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2));
         if (ss2 == NULL)
@@ -251,11 +260,10 @@ static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
             rc = NO("signed attribute signingCertificate is malformed");
     }
     if (rc == CSIGN_OK && (ss1 != NULL || ss2 != NULL) &&
-        (one == NULL || !sk_X509_push(one, signer) ||
-         OSSL_ESS_check_signing_certs(ss1, ss2, one, 0) != 1))
+        OSSL_ESS_check_signing_certs(ss1, ss2, pool, 0) != 1)
         rc = NO("signingCertificateV2 does not match the signer certificate");
     ERR_clear_error();
-    sk_X509_free(one);
+    sk_X509_free(pool);
     ESS_SIGNING_CERT_V2_free(ss2);
     ESS_SIGNING_CERT_free(ss1);
     return rc;
@@ -405,7 +413,7 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         ERR_clear_error();
     }
     if (rc == CSIGN_OK)
-        rc = check_signing_cert(si, signer);
+        rc = check_signing_cert(si, signer, certs);
     if (rc == CSIGN_OK)
         rc = check_key(p, signer);
     time_t at = p->at;

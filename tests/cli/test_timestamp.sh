@@ -488,4 +488,89 @@ t_manifest_timestamped() {
     expect_rc 1
 }
 
+# tsa_chain: a TSA certificate (tsaint/tsa2) under an intermediate CA of
+# the TSA root.
+tsa_chain() {
+    mkca "$CASE/tsaint" "TSA Intermediate"
+    openssl ca -batch -config "$CASE/tsaca/conf" -extensions root -startdate $EARLY \
+        -enddate $LATE -notext -in "$CASE/tsaint/ca.csr" -out "$CASE/tsaint/ca.pem" \
+        >/dev/null 2>&1 || fail "TSA intermediate"
+    issue "$CASE/tsaint" tsa2 tsa $EARLY $LATE
+}
+
+# ess_ids TOKEN: how many certificate ids the token's signingCertificateV2 lists.
+ess_ids() {
+    openssl cms -cmsout -print -inform DER -in "$1" 2>/dev/null |
+        awk '/signingCertificateV2/ {on = 1} on && /signatureAlgorithm:/ {on = 0}
+             on && /d=3 .*prim: *OCTET STRING/ {n++} END {print n + 0}'
+}
+
+# RFC 5035 lets signingCertificateV2 list the TSA's chain after the TSA
+# certificate; `openssl ts -reply` does so with ess_cert_id_chain.
+t_tsa_listing_its_chain_in_ess() {
+    pki
+    token_key
+    tsa_chain
+    local i=$CASE/tsaint
+    start_tsa --cert "$i/tsa2.pem" --key "$i/tsa2.key" --chain "$i/ca.pem" --mode ess-chain
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" "$CASE/f"
+    expect_rc 0
+    expect_out "timestamped by $TSA_URL"
+    "$TSA_TOOL" token "$CASE/f.p7s" "$CASE/token.der"
+    [ "$(ess_ids "$CASE/token.der")" -eq 2 ] || fail "the token's ESS does not list the chain"
+    openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/f.p7s")" \
+        -in "$CASE/token.der" -token_in -CAfile "$CASE/tsaca/ca.pem" >"$CASE/ts.out" 2>&1 ||
+        fail "openssl ts -verify rejects the token: $(cat "$CASE/ts.out")"
+    run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" \
+        --require-timestamp "$CASE/f"
+    expect_rc 0
+    expect_out "(timestamped by CN=tsa2)"
+
+    # A token made by `openssl ts -reply`, put in a signature made by openssl.
+    ossl_sign leaf "$CASE/plain.p7s"
+    echo 01 >"$i/tsaserial"
+    cat >"$i/ts.cnf" <<CONF
+[tsa]
+default_tsa = t
+[t]
+serial = $i/tsaserial
+crypto_device = builtin
+signer_cert = $i/tsa2.pem
+signer_key = $i/tsa2.key
+certs = $i/ca.pem
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256, sha384, sha512
+ess_cert_id_chain = yes
+ess_cert_id_alg = sha256
+CONF
+    openssl ts -query -digest "$("$TSA_TOOL" imprint sha256 "$CASE/plain.p7s")" -sha256 -cert \
+        -out "$CASE/q.tsq" 2>/dev/null || fail "openssl ts -query"
+    openssl ts -reply -config "$i/ts.cnf" -queryfile "$CASE/q.tsq" -token_out \
+        -out "$CASE/ots.der" 2>/dev/null || fail "openssl ts -reply"
+    [ "$(ess_ids "$CASE/ots.der")" -eq 2 ] || fail "openssl's ESS does not list the chain"
+    openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/plain.p7s")" \
+        -in "$CASE/ots.der" -token_in -CAfile "$CASE/tsaca/ca.pem" >"$CASE/ts.out" 2>&1 ||
+        fail "openssl ts -verify rejects its own token: $(cat "$CASE/ts.out")"
+    "$TSA_TOOL" put-token "$CASE/plain.p7s" "$CASE/ots.der" "$CASE/g.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-timestamp --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    expect_out "(timestamped by CN=tsa2)"
+
+    # The first id must still name the TSA certificate itself.
+    stamp ess-ca-first --cert "$i/tsa2.pem" --key "$i/tsa2.key" --chain "$i/ca.pem" \
+        "$CASE/plain.p7s" "$CASE/h.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --sig "$CASE/h.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "signingCertificate attribute does not name its signer"
+    "$TSA_TOOL" token "$CASE/h.p7s" "$CASE/h.der"
+    ! openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/plain.p7s")" \
+        -in "$CASE/h.der" -token_in -CAfile "$CASE/tsaca/ca.pem" >/dev/null 2>&1 ||
+        fail "openssl ts -verify accepts an ESS that names a CA first"
+    start_tsa --cert "$i/tsa2.pem" --key "$i/tsa2.key" --chain "$i/ca.pem" --mode ess-ca-first
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force --tsa "$TSA_URL" "$CASE/f"
+    expect_rc 1
+    expect_err "does not name its signer"
+}
+
 run_tests
