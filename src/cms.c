@@ -214,3 +214,66 @@ csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn
     ERR_clear_error();
     return rc;
 }
+
+/* The hash RSASSA-PSS parameters name (absent: SHA-1), or NID_undef. */
+static int pss_hash(const X509_ALGOR *alg)
+{
+    RSA_PSS_PARAMS *pp =
+        alg->parameter ? ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter)
+                       : NULL;
+    int nid = pp == NULL                  ? NID_undef
+              : pp->hashAlgorithm == NULL ? NID_sha1
+                                          : OBJ_obj2nid(pp->hashAlgorithm->algorithm);
+
+    RSA_PSS_PARAMS_free(pp);
+    ERR_clear_error();
+    return nid;
+}
+
+static const char *alg_name(int nid)
+{
+    return nid == NID_undef ? "(unknown)" : OBJ_nid2ln(nid);
+}
+
+csign_rc cms_check_signature_alg(CMS_SignerInfo *si, EVP_PKEY *key)
+{
+    X509_ALGOR *dig = NULL, *sig = NULL;
+    bool rsa = key != NULL && EVP_PKEY_is_a(key, "RSA");
+    bool ec = key != NULL && EVP_PKEY_is_a(key, "EC");
+    bool fits = false;
+    int hash = NID_undef;
+
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+    int snid = OBJ_obj2nid(sig->algorithm), dnid = OBJ_obj2nid(dig->algorithm);
+    switch (snid) {
+    case NID_rsaEncryption:
+        fits = rsa;
+        break;
+    case NID_rsassaPss:
+        fits = rsa;
+        hash = pss_hash(sig);
+        break;
+    case NID_sha256WithRSAEncryption:
+    case NID_sha384WithRSAEncryption:
+    case NID_sha512WithRSAEncryption:
+        fits = rsa;
+        OBJ_find_sigid_algs(snid, &hash, NULL);
+        break;
+    case NID_ecdsa_with_SHA256:
+    case NID_ecdsa_with_SHA384:
+    case NID_ecdsa_with_SHA512:
+        fits = ec;
+        OBJ_find_sigid_algs(snid, &hash, NULL);
+        break;
+    }
+    if (!fits)
+        return err_set(CSIGN_ENO, "signature algorithm %s does not fit the signer's %s key",
+                       alg_name(snid),
+                       rsa  ? "RSA"
+                       : ec ? "EC"
+                            : "(unknown type of)");
+    if (snid != NID_rsaEncryption && hash != dnid)
+        return err_set(CSIGN_ENO, "signature algorithm %s does not match digest algorithm %s",
+                       alg_name(snid), alg_name(dnid));
+    return CSIGN_OK;
+}

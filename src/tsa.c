@@ -15,6 +15,7 @@
 
 #include "csign/algs.h"
 #include "csign/cert.h"
+#include "csign/cms.h"
 #include "csign/digest.h"
 #include "csign/revoke.h"
 
@@ -181,6 +182,8 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
     for (int i = 0; rc == CSIGN_OK && pool != NULL && i < sk_X509_num(certs); i++)
         if (!sk_X509_push(pool, sk_X509_value(certs, i)))
             rc = err_oom();
+    if (rc == CSIGN_OK && cms_check_signature_alg(si, X509_get0_pubkey(tsa)) != CSIGN_OK)
+        rc = err_wrap(CSIGN_ENO, "the timestamp's signature");
     if (rc != CSIGN_OK)
         ;
     else if (one == NULL || !sk_X509_push(one, tsa) || pool == NULL || !sk_X509_unshift(pool, tsa))

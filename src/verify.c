@@ -12,6 +12,7 @@
 
 #include "csign/algs.h"
 #include "csign/cert.h"
+#include "csign/cms.h"
 #include "csign/revoke.h"
 #include "csign/tsa.h"
 #include "csign/digest.h"
@@ -407,6 +408,9 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         rc = find_signer(si, certs, &signer);
     if (rc == CSIGN_OK) {
         describe(signer, r);
+        rc = cms_check_signature_alg(si, X509_get0_pubkey(signer));
+    }
+    if (rc == CSIGN_OK) {
         CMS_SignerInfo_set1_signer_cert(si, signer);
         if (CMS_SignerInfo_verify(si) != 1)
             rc = NO("the signature does not verify with the signer certificate's key");

@@ -9,6 +9,10 @@
 #include "csign/digest.h"
 #include "csign/err.h"
 
+/* As <openssl/cms.h> has it; that header is not included here because it
+ * declares its PEM functions only when <openssl/pem.h> came first. */
+typedef struct CMS_SignerInfo_st CMS_SignerInfo;
+
 /* Who signs, for cms_sign_digest(). Everything is borrowed. */
 typedef struct {
     EVP_PKEY *key;          /* signs the attributes; may be token-backed */
@@ -46,5 +50,17 @@ typedef csign_rc (*cms_stamp_fn)(void *ctx, const unsigned char *sigval, size_t 
  */
 csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn, void *ctx,
                            unsigned char **out, size_t *out_len);
+
+/*
+ * Whether the SignerInfo's signatureAlgorithm fits the signer's key and
+ * its digestAlgorithm: rsaEncryption, sha256/384/512WithRSAEncryption or
+ * RSASSA-PSS for an RSA key, ecdsa-with-SHA256/384/512 for an EC key; and
+ * the hash the signatureAlgorithm names (RSASSA-PSS: its hashAlgorithm),
+ * if any, is the digestAlgorithm. OpenSSL 3.0 ignores the
+ * signatureAlgorithm of an EC signer and the hash of an RSA one, so a
+ * signature that says rsaEncryption over an ECDSA value verifies there.
+ * Borrows si and key. CSIGN_OK; CSIGN_ENO with the reason otherwise.
+ */
+csign_rc cms_check_signature_alg(CMS_SignerInfo *si, EVP_PKEY *key);
 
 #endif

@@ -52,8 +52,10 @@ void tsa_info_clear(tsa_info *i);
  * SignedData with one signer over a TSTInfo, nothing after it; version 1;
  * an imprint with SHA-256/384/512 (SHA-1 refused) equal to the hash of
  * sigval; the nonce and policy of e, when given; the token's signature
- * (SHA-2, ECDSA, RSA or RSASSA-PSS) valid with the TSA certificate it
- * carries, which its one signingCertificate(V2) attribute names; that
+ * (SHA-2, ECDSA, RSA or RSASSA-PSS, fitting the key as
+ * cms_check_signature_alg() says) valid with the TSA certificate it
+ * carries, which its one signingCertificate(V2) attribute names first
+ * (later ids must name certificates the token carries); that
  * certificate's extended key usage timeStamping and nothing else, marked
  * critical. With e->trust, also the TSA certificate's chain at the
  * token's time to one of those anchors (security level 2, no CA whose

@@ -393,6 +393,7 @@ t_hostile_tokens() {
     check_hostile "other extended key usages" ok --cert "$t/tsa_unknown.pem" \
         --key "$t/tsa_unknown.key"
     check_hostile "weak or unknown algorithm" weak
+    check_hostile "signature algorithm rsaEncryption does not fit the signer's EC key" rsa-alg
     check_hostile "excludes time stamping" ok --cert "$CASE/sub/tsa_under_email.pem" \
         --key "$CASE/sub/tsa_under_email.key" --chain "$CASE/sub/ca.pem"
     check_hostile "TSA not trusted" ok --cert "$CASE/other/stranger.pem" \

@@ -27,7 +27,8 @@
  * no token), garbage (a reply that is not DER), http500, hang (never answer),
  *   ess-chain (signingCertificateV2 names the TSA, then each --chain
  *   certificate, as RFC 5035 allows), ess-ca-first (it names the first
- *   --chain certificate first, then the TSA).
+ *   --chain certificate first, then the TSA), rsa-alg (signatureAlgorithm
+ *   rsaEncryption, whatever the key).
  *
  * The token is built here, not with TS_RESP_CTX, so that it can be signed
  * with any certificate (one without the timeStamping EKU, say).
@@ -154,6 +155,11 @@ static int sign_token(const opts *o, TS_TST_INFO *t, unsigned char **out)
     }
     if (!CMS_final(cms, in, NULL, flags))
         die("cannot sign the token");
+    if (mode_is(o, "rsa-alg")) {
+        X509_ALGOR *alg = NULL;
+        CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &alg);
+        X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL);
+    }
     if (mode_is(o, "corrupt")) {
         ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
         unsigned char *p = (unsigned char *)ASN1_STRING_get0_data(sig);
