@@ -29,7 +29,8 @@ void verify_result_clear(verify_result *r)
 }
 
 /* DER of exactly one CMS structure, with nothing after it, in DER's one
- * encoding (no BER indefinite lengths). */
+ * encoding (no BER indefinite lengths), and for a SignedData, the versions
+ * and choices of cms_check_signed_data(). */
 static csign_rc parse_der(const unsigned char *der, size_t len, CMS_ContentInfo **out)
 {
     const unsigned char *p = der;
@@ -47,7 +48,7 @@ static csign_rc parse_der(const unsigned char *der, size_t len, CMS_ContentInfo 
     OPENSSL_free(again);
     if (!same)
         return NO("malformed signature: not DER (BER or a non-canonical encoding)");
-    return CSIGN_OK;
+    return cms_check_signed_data(der, len);
 }
 
 /* Parses the whole input as one CMS structure, DER or PEM. A PEM file is

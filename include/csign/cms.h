@@ -52,6 +52,22 @@ csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn
                            unsigned char **out, size_t *out_len);
 
 /*
+ * What OpenSSL 3.0 parses in a SignedData but RFC 5652 forbids or csign
+ * does not accept, in der[0..len), one ContentInfo in DER (already parsed
+ * once, so well formed; anything but a SignedData is left to the caller):
+ * certificates that are not X.509 certificates (attribute or other
+ * formats); revocation information that is not a CRL; a SignerInfo whose
+ * version is not 1 with an issuerAndSerialNumber or 3 with a
+ * subjectKeyIdentifier (5.3); a SignedData version other than 3 when a
+ * SignerInfo has version 3 or the eContentType is not id-data, else 1
+ * (5.1, with no attribute or other certificates and no other revocation
+ * information); a digestAlgorithms set that lacks a SignerInfo's
+ * digestAlgorithm or lists anything but SHA-256, SHA-384 or SHA-512.
+ * CSIGN_OK; CSIGN_ENO with the reason otherwise.
+ */
+csign_rc cms_check_signed_data(const unsigned char *der, size_t len);
+
+/*
  * Whether the SignerInfo's signatureAlgorithm fits the signer's key and
  * its digestAlgorithm: rsaEncryption, sha256/384/512WithRSAEncryption or
  * RSASSA-PSS for an RSA key, ecdsa-with-SHA256/384/512 for an EC key; and

@@ -42,7 +42,8 @@ typedef struct {
 /*
  * Verifies a detached signature (DER or PEM, sig[0..len)) over the content
  * read from content_path ("-" is standard input), strictly: the whole
- * input is one SignedData with nothing after it, one SignerInfo, no
+ * input is one SignedData with nothing after it, its versions, choices
+ * and digestAlgorithms as cms_check_signed_data() requires, one SignerInfo, no
  * eContent, eContentType id-data, exactly one contentType (id-data) and
  * one messageDigest signed attribute, that digest equal to the content's
  * (streamed), the signature valid for the signer certificate's key with

@@ -154,4 +154,61 @@ t_signature_algorithm_must_fit_the_key() {
     refused h6.p7s "signature algorithm ecdsa-with-SHA256 does not fit the signer's RSA key"
 }
 
+t_versions() {
+    pki
+    osign ec
+    edit h1.p7s set $SD_VERSION "$(int 99)"
+    refused h1.p7s "malformed signature: SignedData version 99, not 1 (RFC 5652 5.1)"
+    edit h2.p7s set $SD_VERSION "$(int 3)"
+    refused h2.p7s "malformed signature: SignedData version 3, not 1"
+    edit h3.p7s set $SI_VERSION "$(int 3)" set $SD_VERSION "$(int 3)"
+    refused h3.p7s "malformed signature: SignerInfo version 3, not 1 with an issuerAndSerialNumber"
+    edit h4.p7s set $SI_VERSION "$(int 0)"
+    refused h4.p7s "malformed signature: SignerInfo version 0, not 1"
+
+    # Identified by subjectKeyIdentifier: SignerInfo 3 and SignedData 3.
+    osign ec -keyid
+    accepted f.p7s
+    edit h5.p7s set $SD_VERSION "$(int 1)"
+    refused h5.p7s "malformed signature: SignedData version 1, not 3"
+    edit h6.p7s set $SI_VERSION "$(int 1)" set $SD_VERSION "$(int 1)"
+    refused h6.p7s "malformed signature: SignerInfo version 1, not 3 with a subjectKeyIdentifier"
+}
+
+t_digest_algorithms_set() {
+    pki
+    osign ec
+    edit h1.p7s set $SD_DIGESTS "310d$SHA384"
+    refused h1.p7s "malformed signature: digestAlgorithms does not list the signer's digest"
+    edit h2.p7s set $SD_DIGESTS 3100
+    refused h2.p7s "malformed signature: digestAlgorithms does not list the signer's digest"
+    edit h3.p7s add $SD_DIGESTS $SHA1
+    refused h3.p7s "malformed signature: digestAlgorithms lists SHA1"
+    edit h4.p7s add $SD_DIGESTS $MD5
+    refused h4.p7s "malformed signature: digestAlgorithms lists MD5"
+    edit h5.p7s add $SD_DIGESTS $UNKNOWN
+    refused h5.p7s "malformed signature: digestAlgorithms lists an unknown algorithm"
+    # Another strong digest besides the signer's is allowed.
+    edit ok.p7s add $SD_DIGESTS $SHA512
+    accepted ok.p7s
+}
+
+t_attribute_certificates_and_other_crls() {
+    pki
+    osign ec
+    # v2AttrCert [2] and other [3] CertificateChoices; SignedData version 1
+    # (wrong for them) and 4 or 5 (right, but csign takes no such thing).
+    edit h1.p7s add $SD_CERTS a203020100
+    refused h1.p7s "malformed signature: the signature carries attribute or other certificates"
+    edit h2.p7s add $SD_CERTS a203020100 set $SD_VERSION "$(int 4)"
+    refused h2.p7s "malformed signature: the signature carries attribute or other certificates"
+    edit h3.p7s add $SD_CERTS a30706032a03040500 set $SD_VERSION "$(int 5)"
+    refused h3.p7s "malformed signature: the signature carries attribute or other certificates"
+    # crls [1] holding an OtherRevocationInfoFormat [1].
+    edit h4.p7s ins 1.0.4 a109a10706032a03040500
+    refused h4.p7s "malformed signature: the signature carries revocation information other than CRLs"
+    edit h5.p7s ins 1.0.4 a109a10706032a03040500 set $SD_VERSION "$(int 5)"
+    refused h5.p7s "malformed signature: the signature carries revocation information other than CRLs"
+}
+
 run_tests
