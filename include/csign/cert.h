@@ -8,6 +8,12 @@
 
 #include "csign/err.h"
 
+/* The OpenSSL security level chains are judged at, and the strength in
+ * bits it asks of keys and signatures: no SHA-1 or MD5 signatures, no RSA
+ * key under 2048 bits. CRLs are held to the same (revoke.h). */
+#define CERT_SECURITY_LEVEL 2
+#define CERT_SECURITY_BITS 112
+
 /* What `list` shows of a certificate. Strings are owned by the summary. */
 typedef struct {
     char *subject; /* RFC 4514, control characters escaped */

@@ -12,10 +12,12 @@ TSA_TOOL=${CSIGN_TSA_TOOL:?set CSIGN_TSA_TOOL to the tsa_tool binary}
 EARLY=20190101000000Z
 LATE=20300101000000Z
 
-# mkca DIR NAME: a root CA valid from 2019 to 2030, with an openssl ca
+# mkca DIR NAME [KEY OPTIONS]: a root CA valid from 2019 to 2030 (a P-256
+# key unless openssl req key options are given), with an openssl ca
 # configuration that can also revoke and issue CRLs.
 mkca() {
-    local d=$1
+    local d=$1 key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    [ $# -gt 2 ] && key=("${@:3}")
     mkdir -p "$d"
     : >"$d/index"
     echo 01 >"$d/serial"
@@ -69,8 +71,8 @@ issuingDistributionPoint = critical,@idp_section
 [idp_section]
 onlysomereasons = keyCompromise
 CONF
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
-        -subj "/CN=$2" -out "$d/ca.csr" 2>/dev/null || fail "CA key"
+    openssl req -new "${key[@]}" -nodes -keyout "$d/ca.key" -subj "/CN=$2" -out "$d/ca.csr" \
+        2>/dev/null || fail "CA key"
     openssl ca -batch -selfsign -config "$d/conf" -keyfile "$d/ca.key" -extensions root \
         -startdate $EARLY -enddate $LATE -notext -in "$d/ca.csr" -out "$d/ca.pem" \
         >/dev/null 2>&1 || fail "CA $2"
@@ -572,6 +574,48 @@ CONF
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force --tsa "$TSA_URL" "$CASE/f"
     expect_rc 1
     expect_err "does not name its signer"
+}
+
+# A CRL signed with SHA-1 or MD5 is not used: the chain's security level
+# (2) would refuse such a certificate signature, so it cannot vouch for
+# revocation either way.
+t_weak_crls_not_used() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    openssl ca -config "$CASE/ca/conf" -gencrl -md sha1 -out "$CASE/sha1.crl" >/dev/null 2>&1 ||
+        fail "SHA-1 CRL"
+    openssl crl -in "$CASE/sha1.crl" -noout -text | grep -q "ecdsa-with-SHA1" || fail "not SHA-1"
+    verify --require-crl --crl "$CASE/sha1.crl" "$CASE/f"
+    expect_rc 1
+    expect_out "no CRL from 'CN=Signing Root' (--require-crl) is signed strongly enough"
+    expect_no_out "OK "
+    # Not used for a revocation either: nothing was checked.
+    openssl ca -config "$CASE/ca/conf" -revoke "$CASE/ca/leaf.pem" >/dev/null 2>&1 || fail "revoke"
+    openssl ca -config "$CASE/ca/conf" -gencrl -md sha1 -out "$CASE/sha1r.crl" >/dev/null 2>&1
+    verify --crl "$CASE/sha1r.crl" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].revocation == "not checked"' "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/sha256r.crl" >/dev/null 2>&1
+    verify --crl "$CASE/sha1r.crl" --crl "$CASE/sha256r.crl" "$CASE/f"
+    expect_rc 1
+    expect_out "was revoked at"
+
+    # MD5, from an RSA CA.
+    mkca "$CASE/rsa" "RSA Root" -newkey rsa:2048
+    issue "$CASE/rsa" leaf2 leaf $EARLY $LATE
+    openssl cms -sign -binary -in "$CASE/f" -signer "$CASE/rsa/leaf2.pem" \
+        -inkey "$CASE/rsa/leaf2.key" -outform DER -out "$CASE/g.p7s" 2>/dev/null || fail "sign"
+    openssl ca -config "$CASE/rsa/conf" -gencrl -md md5 -out "$CASE/md5.crl" >/dev/null 2>&1 ||
+        fail "MD5 CRL"
+    openssl crl -in "$CASE/md5.crl" -noout -text | grep -q "md5WithRSAEncryption" || fail "not MD5"
+    run csign verify --trust "$CASE/rsa/ca.pem" --require-crl --crl "$CASE/md5.crl" \
+        --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "no CRL from 'CN=RSA Root' (--require-crl) is signed strongly enough"
+    openssl ca -config "$CASE/rsa/conf" -gencrl -out "$CASE/rsa.crl" >/dev/null 2>&1
+    run csign verify --trust "$CASE/rsa/ca.pem" --require-crl --crl "$CASE/rsa.crl" \
+        --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
 }
 
 run_tests
