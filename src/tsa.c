@@ -205,7 +205,9 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
 }
 
 /* The TSA's chain at the token's time, as strict as a signer's, and with
- * CRLs none of it revoked (a TSA key revoked at any time cannot vouch). */
+ * CRLs none of it revoked (a TSA key revoked at any time cannot vouch);
+ * --require-crl asks a CRL for each of its certificates, as for the
+ * signer's chain. */
 static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_expect *e, time_t at)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -232,8 +234,9 @@ static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_exp
         else if ((bad = algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_TIMESTAMP)))
             rc = NO("TSA not trusted: CA certificate %d of its chain excludes time stamping", bad);
         const char *status = NULL;
-        if (rc == CSIGN_OK && e->crls != NULL &&
-            revoke_check(X509_STORE_CTX_get0_chain(ctx), e->crls, 0, false, &status) != CSIGN_OK)
+        if (rc == CSIGN_OK && (e->crls != NULL || e->require_crl) &&
+            revoke_check(X509_STORE_CTX_get0_chain(ctx), e->crls, 0, e->require_crl, &status) !=
+                CSIGN_OK)
             rc = NO("TSA not trusted: %s", err_msg());
     }
     ERR_clear_error();
@@ -407,7 +410,7 @@ csign_rc tsa_stamp(http_client *c, const tsa_request *r, const unsigned char *si
     size_t at = 0;
     bool answered = false;
     csign_rc rc = make_request(r, sigval, sigval_len, nonce, &q, &qlen);
-    tsa_expect e = {nonce, sizeof(nonce), r->policy, NULL, NULL, NULL};
+    tsa_expect e = {.nonce = nonce, .nonce_len = sizeof(nonce), .policy = r->policy};
 
     for (int i = 0; rc == CSIGN_OK && i < r->nurls; i++) {
         unsigned char *resp = NULL, *t = NULL;

@@ -286,7 +286,10 @@ static csign_rc check_timestamp(const verify_policy *p, CMS_SignerInfo *si,
     }
     ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_unsigned_get_attr(si, i), 0);
     ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
-    tsa_expect e = {NULL, 0, NULL, p->tsa_trust, untrusted, p->crls};
+    tsa_expect e = {.trust = p->tsa_trust,
+                    .untrusted = untrusted,
+                    .crls = p->crls,
+                    .require_crl = p->require_crl};
     csign_rc rc = tsa_check_token(
         ASN1_STRING_get0_data(t->value.sequence), (size_t)ASN1_STRING_length(t->value.sequence),
         ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &e, &info);

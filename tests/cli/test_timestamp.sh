@@ -618,4 +618,33 @@ t_weak_crls_not_used() {
     expect_rc 0
 }
 
+# --require-crl covers the TSA's chain when a timestamp is used, and only
+# then.
+t_require_crl_covers_tsa_chain() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    stamp ok "$CASE/f.p7s" "$CASE/g.p7s"
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/ca.crl" >/dev/null 2>&1 || fail "CRL"
+    openssl ca -config "$CASE/tsaca/conf" -gencrl -out "$CASE/tsa.crl" >/dev/null 2>&1 || fail "CRL"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
+        --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: no CRL from 'CN=TSA Root' (--require-crl)"
+    expect_no_out "OK "
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
+        --crl "$CASE/tsa.crl" --json --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].timestamp.status == "valid" and .[0].revocation == "good"' "$CASE/out" \
+        >/dev/null || fail "json: $(cat "$CASE/out")"
+    # Without --tsa-trust the timestamp is not used: its chain is not asked for.
+    verify --require-crl --crl "$CASE/ca.crl" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    # A TSA CRL signed with SHA-1 does not count for it either.
+    openssl ca -config "$CASE/tsaca/conf" -gencrl -md sha1 -out "$CASE/tsa1.crl" >/dev/null 2>&1
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
+        --crl "$CASE/tsa1.crl" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: no CRL from 'CN=TSA Root'"
+}
+
 run_tests
