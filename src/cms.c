@@ -452,3 +452,23 @@ csign_rc cms_check_signed_data(const unsigned char *der, size_t len)
         return MALFORMED("SignedData version %ld, not %ld (RFC 5652 5.1)", v, want);
     return CSIGN_OK;
 }
+
+csign_rc cms_signed_attr(CMS_SignerInfo *si, int nid, int type, bool required, const char *what,
+                         ASN1_TYPE **value)
+{
+    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
+
+    *value = NULL;
+    if (at < 0)
+        return required ? err_set(CSIGN_ENO, "%s is missing", what) : CSIGN_OK;
+    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0)
+        return err_set(CSIGN_ENO, "%s appears twice", what);
+    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
+    if (X509_ATTRIBUTE_count(a) != 1)
+        return err_set(CSIGN_ENO, "%s does not have exactly one value", what);
+    ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(a, 0);
+    if (t == NULL || (type != V_ASN1_ANY && t->type != type))
+        return err_set(CSIGN_ENO, "%s is malformed", what);
+    *value = t;
+    return CSIGN_OK;
+}

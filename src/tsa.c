@@ -127,24 +127,6 @@ static csign_rc check_tsa_usage(X509 *tsa)
     return rc;
 }
 
-/* The one value of a signed attribute that may appear at most once:
- * NULL and CSIGN_OK when absent. */
-static ASN1_STRING *single_value(CMS_SignerInfo *si, int nid, const char *name, csign_rc *rc)
-{
-    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
-
-    *rc = CSIGN_OK;
-    if (at < 0)
-        return NULL;
-    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
-    ASN1_TYPE *t = X509_ATTRIBUTE_count(a) == 1 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
-    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0 || t == NULL || t->type != V_ASN1_SEQUENCE) {
-        *rc = NO("the timestamp's %s attribute is not one well-formed value", name);
-        return NULL;
-    }
-    return t->value.sequence;
-}
-
 /* The token's signature, and the signingCertificate(V2) attribute: its
  * first id names the TSA certificate; further ids (RFC 5035 allows the
  * TSA's chain) name certificates the token carries. */
@@ -155,14 +137,14 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
     ESS_SIGNING_CERT_V2 *ssv2 = NULL;
     X509_ALGOR *dig = NULL, *alg = NULL;
     STACK_OF(X509) *one = sk_X509_new_null(), *pool = sk_X509_new_null();
-    csign_rc rc = CSIGN_OK, rc2 = CSIGN_OK;
-    ASN1_STRING *v1 =
-        single_value(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
-    ASN1_STRING *v2 =
-        single_value(si, NID_id_smime_aa_signingCertificateV2, "signingCertificateV2", &rc2);
+    ASN1_TYPE *t1 = NULL, *t2 = NULL;
+    csign_rc rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificate, V_ASN1_SEQUENCE, false,
+                                  "the timestamp's signingCertificate attribute", &t1);
 
     if (rc == CSIGN_OK)
-        rc = rc2;
+        rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, false,
+                             "the timestamp's signingCertificateV2 attribute", &t2);
+    ASN1_STRING *v1 = t1 ? t1->value.sequence : NULL, *v2 = t2 ? t2->value.sequence : NULL;
     CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &alg);
     if (rc == CSIGN_OK &&
         (!algs_strong_digest(OBJ_obj2nid(dig->algorithm)) || !algs_strong_signature(alg)))

@@ -86,27 +86,6 @@ static csign_rc parse(const unsigned char *sig, size_t len, CMS_ContentInfo **ou
     return rc;
 }
 
-/* The one value of the one signed attribute nid, or NULL with a reason. */
-static ASN1_TYPE *single_attr(CMS_SignerInfo *si, int nid, const char *name, csign_rc *rc)
-{
-    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
-
-    if (at < 0) {
-        *rc = NO("signed attribute %s is missing", name);
-        return NULL;
-    }
-    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0) {
-        *rc = NO("signed attribute %s appears twice", name);
-        return NULL;
-    }
-    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
-    if (X509_ATTRIBUTE_count(a) != 1) {
-        *rc = NO("signed attribute %s does not have exactly one value", name);
-        return NULL;
-    }
-    return X509_ATTRIBUTE_get0_type(a, 0);
-}
-
 /* Structure: SignedData, detached, id-data, one signer. */
 static csign_rc check_structure(CMS_ContentInfo *cms, CMS_SignerInfo **si)
 {
@@ -154,13 +133,14 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
                       ? "(unknown)"
                       : OBJ_nid2sn(OBJ_obj2nid(sig->algorithm)));
     r->digest = digest_name(EVP_get_digestbynid(nid));
-    ASN1_TYPE *ct = single_attr(si, NID_pkcs9_contentType, "contentType", &rc);
-    if (ct == NULL)
+    ASN1_TYPE *ct = NULL, *md = NULL, *st = NULL;
+    if ((rc = cms_signed_attr(si, NID_pkcs9_contentType, V_ASN1_ANY, true,
+                              "signed attribute contentType", &ct)) != CSIGN_OK)
         return rc;
     if (ct->type != V_ASN1_OBJECT || OBJ_obj2nid(ct->value.object) != NID_pkcs7_data)
         return NO("signed attribute contentType is not id-data");
-    ASN1_TYPE *md = single_attr(si, NID_pkcs9_messageDigest, "messageDigest", &rc);
-    if (md == NULL)
+    if ((rc = cms_signed_attr(si, NID_pkcs9_messageDigest, V_ASN1_ANY, true,
+                              "signed attribute messageDigest", &md)) != CSIGN_OK)
         return rc;
     if (md->type != V_ASN1_OCTET_STRING)
         return NO("signed attribute messageDigest is not an OCTET STRING");
@@ -171,9 +151,8 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
     if ((unsigned)ASN1_STRING_length(md->value.octet_string) != d.len ||
         CRYPTO_memcmp(ASN1_STRING_get0_data(md->value.octet_string), d.value, d.len) != 0)
         return NO("content does not match the signature");
-    ASN1_TYPE *st = NULL;
-    if (CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1) >= 0 &&
-        (st = single_attr(si, NID_pkcs9_signingTime, "signingTime", &rc)) == NULL)
+    if ((rc = cms_signed_attr(si, NID_pkcs9_signingTime, V_ASN1_ANY, false,
+                              "signed attribute signingTime", &st)) != CSIGN_OK)
         return rc;
     struct tm tm;
     if (st != NULL && ((st->type != V_ASN1_UTCTIME && st->type != V_ASN1_GENERALIZEDTIME) ||
@@ -222,24 +201,14 @@ static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer, STACK_OF(X5
 
     /* Present means: exactly one value, a SEQUENCE; anything else is
      * refused, not skipped. */
-    if (CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1) >= 0) {
-        ASN1_TYPE *t =
-            single_attr(si, NID_id_smime_aa_signingCertificateV2, "signingCertificateV2", &rc);
-        if (t == NULL)
-            return rc;
-        if (t->type != V_ASN1_SEQUENCE)
-            return NO("signed attribute signingCertificateV2 is malformed");
-        v2 = t->value.sequence;
-    }
-    if (CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificate, -1) >= 0) {
-        ASN1_TYPE *t =
-            single_attr(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
-        if (t == NULL)
-            return rc;
-        if (t->type != V_ASN1_SEQUENCE)
-            return NO("signed attribute signingCertificate is malformed");
-        v1 = t->value.sequence;
-    }
+    ASN1_TYPE *t1 = NULL, *t2 = NULL;
+    if ((rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, false,
+                              "signed attribute signingCertificateV2", &t2)) != CSIGN_OK ||
+        (rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificate, V_ASN1_SEQUENCE, false,
+                              "signed attribute signingCertificate", &t1)) != CSIGN_OK)
+        return rc;
+    v1 = t1 ? t1->value.sequence : NULL;
+    v2 = t2 ? t2->value.sequence : NULL;
     /* The signer first: OpenSSL requires the first id to name the first
      * certificate, and no other id to name it. */
     pool = sk_X509_new_null();

@@ -52,6 +52,21 @@ csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn
                            unsigned char **out, size_t *out_len);
 
 /*
+ * The one value of the signed attribute nid of si, for a verifier: an
+ * attribute that is there must appear once and hold exactly one value, of
+ * ASN.1 type type (V_ASN1_*; V_ASN1_ANY: any, the caller judges it); with
+ * required, it must be there. what names the attribute in reasons
+ * ("signed attribute contentType").
+ *
+ * CSIGN_OK with *value borrowed from si, or NULL when the attribute is
+ * absent and not required; CSIGN_ENO with "<what> is missing", "<what>
+ * appears twice", "<what> does not have exactly one value" or "<what> is
+ * malformed" (the type).
+ */
+csign_rc cms_signed_attr(CMS_SignerInfo *si, int nid, int type, bool required, const char *what,
+                         ASN1_TYPE **value);
+
+/*
  * What OpenSSL 3.0 parses in a SignedData but RFC 5652 forbids or csign
  * does not accept, in der[0..len), one ContentInfo in DER (already parsed
  * once, so well formed; anything but a SignedData is left to the caller):

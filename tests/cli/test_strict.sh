@@ -211,4 +211,22 @@ t_attribute_certificates_and_other_crls() {
     refused h5.p7s "malformed signature: the signature carries revocation information other than CRLs"
 }
 
+# Signed attributes appear once, with one value (checked before the
+# signature, so editing them shows these reasons, not a broken signature).
+t_signed_attributes_once() {
+    local ct=06092a864886f70d010903 data=06092a864886f70d010701
+    local st=06092a864886f70d010905 when=170d3236303130313030303030305a
+    pki
+    osign ec
+    # The attributes sort by their encodings: contentType is the shortest.
+    edit h1.p7s add $SI.3 "3018${ct}310b${data}"
+    refused h1.p7s "signed attribute contentType appears twice"
+    edit h2.p7s del $SI.3.0 add $SI.3 "3023${ct}3116${data}${data}"
+    refused h2.p7s "signed attribute contentType does not have exactly one value"
+    edit h3.p7s del $SI.3.0
+    refused h3.p7s "signed attribute contentType is missing"
+    edit h4.p7s add $SI.3 "301c${st}310f${when}"
+    refused h4.p7s "signed attribute signingTime appears twice"
+}
+
 run_tests

@@ -27,7 +27,8 @@
  * no token), garbage (a reply that is not DER), http500, hang (never answer),
  *   ess-chain (signingCertificateV2 names the TSA, then each --chain
  *   certificate, as RFC 5035 allows), ess-ca-first (it names the first
- *   --chain certificate first, then the TSA), rsa-alg (signatureAlgorithm
+ *   --chain certificate first, then the TSA), ess-twice (the attribute
+ *   twice, added after signing), rsa-alg (signatureAlgorithm
  *   rsaEncryption, whatever the key).
  *
  * The token is built here, not with TS_RESP_CTX, so that it can be signed
@@ -155,6 +156,12 @@ static int sign_token(const opts *o, TS_TST_INFO *t, unsigned char **out)
     }
     if (!CMS_final(cms, in, NULL, flags))
         die("cannot sign the token");
+    /* OpenSSL refuses to sign it so; the signature no longer matters. */
+    if (mode_is(o, "ess-twice")) {
+        int at = CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1);
+        if (at < 0 || !CMS_signed_add1_attr(si, CMS_signed_get_attr(si, at)))
+            die("cannot add signingCertificateV2 again");
+    }
     if (mode_is(o, "rsa-alg")) {
         X509_ALGOR *alg = NULL;
         CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &alg);
