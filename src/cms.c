@@ -472,3 +472,11 @@ csign_rc cms_signed_attr(CMS_SignerInfo *si, int nid, int type, bool required, c
     *value = t;
     return CSIGN_OK;
 }
+
+X509 *cms_find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs)
+{
+    for (int i = 0; i < sk_X509_num(certs); i++)
+        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i)) == 0)
+            return sk_X509_value(certs, i);
+    return NULL;
+}

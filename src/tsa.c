@@ -94,15 +94,6 @@ static csign_rc check_time(TS_TST_INFO *tst, tsa_info *info)
     return CSIGN_OK;
 }
 
-/* The certificate the SignerInfo names, among the token's certificates. */
-static X509 *find_tsa(CMS_SignerInfo *si, STACK_OF(X509) * certs)
-{
-    for (int i = 0; i < sk_X509_num(certs); i++)
-        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i)) == 0)
-            return sk_X509_value(certs, i);
-    return NULL;
-}
-
 /* RFC 3161 2.3: extended key usage timeStamping, only, critical. The
  * extension is decoded here: OpenSSL's flags have no bit for OIDs it does
  * not know, so "only" could not be told from them. */
@@ -259,7 +250,7 @@ csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned ch
     if (rc == CSIGN_OK) {
         CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
         certs = CMS_get1_certs(cms);
-        tsa = find_tsa(si, certs);
+        tsa = cms_find_signer(si, certs);
         if (tsa == NULL)
             rc = NO("the timestamp does not carry its TSA's certificate");
         if (rc == CSIGN_OK)

@@ -174,20 +174,6 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
     return CSIGN_OK;
 }
 
-/* The certificate the SignerInfo names, from the signature or untrusted. */
-static csign_rc find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs, X509 **signer)
-{
-    *signer = NULL;
-    for (int i = 0; i < sk_X509_num(certs); i++) {
-        X509 *x = sk_X509_value(certs, i);
-        if (CMS_SignerInfo_cert_cmp(si, x) == 0) {
-            *signer = x;
-            return CSIGN_OK;
-        }
-    }
-    return NO("signer certificate not found in the signature or --untrusted");
-}
-
 /* signingCertificateV2 (and v1), when present, must name the signer first;
  * further ids (RFC 5035 allows the chain) must name certificates the
  * signature or --untrusted holds. */
@@ -377,8 +363,8 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         if (certs == NULL)
             rc = err_oom();
     }
-    if (rc == CSIGN_OK)
-        rc = find_signer(si, certs, &signer);
+    if (rc == CSIGN_OK && (signer = cms_find_signer(si, certs)) == NULL)
+        rc = NO("signer certificate not found in the signature or --untrusted");
     if (rc == CSIGN_OK) {
         describe(signer, r);
         rc = cms_check_signature_alg(si, X509_get0_pubkey(signer));

@@ -67,6 +67,14 @@ csign_rc cms_signed_attr(CMS_SignerInfo *si, int nid, int type, bool required, c
                          ASN1_TYPE **value);
 
 /*
+ * The certificate the SignerInfo's identifier (issuerAndSerialNumber or
+ * subjectKeyIdentifier) names: the first of certs that matches, borrowed
+ * from certs; NULL when none does. Whether it is the right key is for the
+ * signature to show, whether it is trusted for the chain.
+ */
+X509 *cms_find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs);
+
+/*
  * What OpenSSL 3.0 parses in a SignedData but RFC 5652 forbids or csign
  * does not accept, in der[0..len), one ContentInfo in DER (already parsed
  * once, so well formed; anything but a SignedData is left to the caller):

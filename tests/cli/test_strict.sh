@@ -229,4 +229,22 @@ t_signed_attributes_once() {
     refused h4.p7s "signed attribute signingTime appears twice"
 }
 
+# The signer is found by its identifier, among the signature's
+# certificates and --untrusted only.
+t_signer_found_by_identifier() {
+    pki
+    for args in "ec" "ec -keyid"; do
+        osign $args
+        edit h.p7s del $SD_CERTS
+        refused h.p7s "signer certificate not found in the signature or --untrusted"
+        run csign verify --trust "$CASE/pki/ca.pem" --untrusted "$CASE/pki/rsa.pem" \
+            --sig "$CASE/h.p7s" "$CASE/f"
+        expect_rc 1
+        expect_out "signer certificate not found"
+        run csign verify --trust "$CASE/pki/ca.pem" --untrusted "$CASE/pki/ec.pem" \
+            --sig "$CASE/h.p7s" "$CASE/f"
+        expect_rc 0
+    done
+}
+
 run_tests

@@ -389,6 +389,7 @@ t_hostile_tokens() {
     check_hostile "SHA-1" sha1
     check_hostile "timestamp's signature does not verify" corrupt
     check_hostile "no signingCertificate" no-ess
+    check_hostile "the timestamp does not carry its TSA's certificate" no-cert
     check_hostile "the timestamp's signingCertificateV2 attribute appears twice" ess-twice
     check_hostile "lacks the timeStamping" ok --cert "$t/tsa_noeku.pem" --key "$t/tsa_noeku.key"
     check_hostile "not marked critical" ok --cert "$t/tsa_noncrit.pem" --key "$t/tsa_noncrit.key"

@@ -28,7 +28,8 @@
  *   ess-chain (signingCertificateV2 names the TSA, then each --chain
  *   certificate, as RFC 5035 allows), ess-ca-first (it names the first
  *   --chain certificate first, then the TSA), ess-twice (the attribute
- *   twice, added after signing), rsa-alg (signatureAlgorithm
+ *   twice, added after signing), no-cert (the TSA certificate left out),
+ *   rsa-alg (signatureAlgorithm
  *   rsaEncryption, whatever the key).
  *
  * The token is built here, not with TS_RESP_CTX, so that it can be signed
@@ -128,8 +129,9 @@ static int sign_token(const opts *o, TS_TST_INFO *t, unsigned char **out)
     if (len <= 0 || in == NULL || cms == NULL ||
         !CMS_set1_eContentType(cms, OBJ_nid2obj(NID_id_smime_ct_TSTInfo)))
         die("cannot start the token");
-    CMS_SignerInfo *si = CMS_add1_signer(cms, o->cert, o->key,
-                                         mode_is(o, "weak") ? EVP_sha1() : EVP_sha256(), flags);
+    CMS_SignerInfo *si =
+        CMS_add1_signer(cms, o->cert, o->key, mode_is(o, "weak") ? EVP_sha1() : EVP_sha256(),
+                        flags | (mode_is(o, "no-cert") ? CMS_NOCERTS : 0));
     if (si == NULL)
         die("cannot add the TSA as signer");
     if (!mode_is(o, "no-ess")) {
