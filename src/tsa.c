@@ -183,8 +183,8 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
  * signer's chain. */
 static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_expect *e, time_t at)
 {
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509) *pool = sk_X509_dup(certs);
+    STACK_OF(X509) *pool = sk_X509_dup(certs), *chain = NULL;
+    const char *status = NULL;
     csign_rc rc = CSIGN_OK;
 
     for (int i = 0; pool && e->untrusted && i < sk_X509_num(e->untrusted); i++)
@@ -192,28 +192,15 @@ static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_exp
             sk_X509_free(pool);
             pool = NULL;
         }
-    if (ctx == NULL || pool == NULL || X509_STORE_CTX_init(ctx, e->trust, tsa, pool) != 1) {
+    if (pool == NULL)
         rc = err_oom();
-    } else {
-        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_time(vp, at);
-        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
-        X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_TIMESTAMP_SIGN);
-        X509_VERIFY_PARAM_set_auth_level(vp, 2);
-        int bad = 0;
-        if (X509_verify_cert(ctx) != 1)
-            rc = NO("TSA not trusted: %s",
-                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        else if ((bad = algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_TIMESTAMP)))
-            rc = NO("TSA not trusted: CA certificate %d of its chain excludes time stamping", bad);
-        const char *status = NULL;
-        if (rc == CSIGN_OK && (e->crls != NULL || e->require_crl) &&
-            revoke_check(X509_STORE_CTX_get0_chain(ctx), e->crls, 0, e->require_crl, &status) !=
-                CSIGN_OK)
-            rc = NO("TSA not trusted: %s", err_msg());
-    }
-    ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
+    if (rc == CSIGN_OK)
+        rc = cert_verify_chain(tsa, e->trust, pool, at, X509_PURPOSE_TIMESTAMP_SIGN, XKU_TIMESTAMP,
+                               "TSA", &chain);
+    if (rc == CSIGN_OK && (e->crls != NULL || e->require_crl) &&
+        revoke_check(chain, e->crls, 0, e->require_crl, &status) != CSIGN_OK)
+        rc = NO("TSA not trusted: %s", err_msg());
+    sk_X509_pop_free(chain, X509_free);
     sk_X509_free(pool);
     return rc;
 }

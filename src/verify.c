@@ -267,42 +267,6 @@ static csign_rc check_timestamp(const verify_policy *p, CMS_SignerInfo *si,
     return CSIGN_OK;
 }
 
-/* The chain at time at; *chain gets the verified chain. */
-static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509) * untrusted,
-                            time_t at, STACK_OF(X509) * *verified)
-{
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    csign_rc rc = CSIGN_OK;
-
-    if (ctx == NULL || !X509_STORE_CTX_init(ctx, p->trust, signer, untrusted))
-        rc = err_oom();
-    if (rc == CSIGN_OK) {
-        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
-        X509_VERIFY_PARAM_set_time(vp, at);
-        /* Level 2: no SHA-1 certificate signatures, no keys under 112 bits. */
-        X509_VERIFY_PARAM_set_auth_level(vp, 2);
-        if (X509_verify_cert(ctx) != 1)
-            rc = NO("signer not trusted: %s",
-                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        /* OpenSSL 3.0 has no code-signing purpose to check EKU along the
-         * chain: a CA limited by its extendedKeyUsage to other uses must
-         * not vouch for code signing. */
-        int bad = rc == CSIGN_OK
-                      ? algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_CODE_SIGN)
-                      : 0;
-        if (bad > 0)
-            rc = NO("signer not trusted: CA certificate %d of the chain excludes code signing "
-                    "(extendedKeyUsage)",
-                    bad);
-        if (rc == CSIGN_OK)
-            *verified = X509_STORE_CTX_get1_chain(ctx);
-    }
-    ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
-    return rc;
-}
-
 static csign_rc check_key(const verify_policy *p, X509 *signer)
 {
     EVP_PKEY *pk = X509_get0_pubkey(signer);
@@ -387,7 +351,7 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         struct tm tm;
         if (gmtime_r(&at, &tm) != NULL)
             strftime(r->judged_at, sizeof(r->judged_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        rc = check_chain(p, signer, certs, at, &chain);
+        rc = cert_verify_chain(signer, p->trust, certs, at, 0, XKU_CODE_SIGN, "signer", &chain);
     }
     if (rc == CSIGN_OK && (rc = cert_check_code_signing(signer, NULL, at)) != CSIGN_OK)
         rc = NO("%s", err_msg());

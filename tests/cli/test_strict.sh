@@ -247,4 +247,14 @@ t_signer_found_by_identifier() {
     done
 }
 
+# Chains are judged at security level 2: no SHA-1 certificate signatures.
+t_chain_security_level() {
+    pki
+    openssl ca -batch -config "$CASE/pki/conf" -extensions leaf -days 10 -notext -md sha1 \
+        -in "$CASE/pki/ec.csr" -out "$CASE/pki/ec1.pem" >/dev/null 2>&1 || fail "SHA-1 leaf"
+    cp "$CASE/pki/ec.key" "$CASE/pki/ec1.key"
+    osign ec1
+    refused f.p7s "signer not trusted: CA signature digest algorithm too weak"
+}
+
 run_tests

@@ -649,4 +649,19 @@ t_require_crl_covers_tsa_chain() {
     expect_out "TSA not trusted: no CRL from 'CN=TSA Root'"
 }
 
+# The TSA's chain is judged as strictly as a signer's (security level 2).
+t_tsa_chain_security_level() {
+    pki
+    openssl ca -batch -config "$CASE/tsaca/conf" -extensions tsa -startdate $EARLY -enddate $LATE \
+        -notext -md sha1 -in "$CASE/tsaca/tsa.csr" -out "$CASE/tsaca/tsa1.pem" >/dev/null 2>&1 ||
+        fail "SHA-1 TSA certificate"
+    ossl_sign leaf "$CASE/f.p7s"
+    stamp ok --cert "$CASE/tsaca/tsa1.pem" "$CASE/f.p7s" "$CASE/g.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: CA signature digest algorithm too weak"
+    verify --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+}
+
 run_tests
