@@ -51,6 +51,8 @@ typedef csign_rc (*cms_stamp_fn)(void *ctx, const unsigned char *sigval, size_t 
 csign_rc cms_add_timestamp(const unsigned char *sig, size_t len, cms_stamp_fn fn, void *ctx,
                            unsigned char **out, size_t *out_len);
 
+/* ---- Reading signatures as a verifier must (cmscheck.c) ---------------- */
+
 /*
  * The one value of the signed attribute nid of si, for a verifier: an
  * attribute that is there must appear once and hold exactly one value, of
