@@ -2,7 +2,9 @@
 /*
  * The verification core with software keys and certificates made here:
  * what the command line cannot reach (a CRL signed by a CA key that is too
- * small, which no chain at security level 2 would let through anyway).
+ * small, which no chain at security level 2 would let through anyway; a
+ * signature whose signingCertificateV2 lists the signer's chain, which
+ * neither csign nor openssl cms writes).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <openssl/cms.h>
+#include <openssl/ess.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -18,6 +22,7 @@
 
 #include "csign/err.h"
 #include "csign/revoke.h"
+#include "csign/verify.h"
 #include "testutil.h"
 
 static EVP_PKEY *rsa_key(unsigned int bits)
@@ -55,11 +60,15 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
     X509_gmtime_adj(X509_getm_notBefore(x), -3600);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, key);
+    /* Key identifiers: OpenSSL's strict checks ask for them. */
+    add_ext(x, issuer ? issuer : x, NID_subject_key_identifier, "hash");
     if (issuer == NULL) {
         add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
         add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
     } else {
+        add_ext(x, issuer, NID_authority_key_identifier, "keyid:always");
         add_ext(x, issuer, NID_key_usage, "critical,digitalSignature");
+        add_ext(x, issuer, NID_ext_key_usage, "codeSigning");
     }
     assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
     X509_NAME_free(name);
@@ -135,6 +144,76 @@ static void test_crl_signed_with_sha224_is_used(void **state)
     assert_string_equal(status, "good");
 }
 
+static const unsigned char content[] = "content to sign\n";
+
+/* A detached signature by leaf over content, carrying ca, whose
+ * signingCertificateV2 names first, then rest. */
+static void sign_with_ess(X509 *leaf, EVP_PKEY *key, X509 *ca, X509 *first, X509 *rest,
+                          unsigned char **der, size_t *len)
+{
+    unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+    CMS_SignerInfo *si = CMS_add1_signer(cms, leaf, key, EVP_sha256(), flags);
+    STACK_OF(X509) *after = sk_X509_new_null();
+    unsigned char *ess = NULL;
+    BIO *in = BIO_new_mem_buf(content, sizeof(content) - 1);
+
+    assert_non_null(si);
+    assert_true(CMS_add1_cert(cms, ca));
+    assert_true(sk_X509_push(after, rest));
+    ESS_SIGNING_CERT_V2 *sc = OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), first, after, 0);
+    int esslen = i2d_ESS_SIGNING_CERT_V2(sc, &ess);
+    assert_true(esslen > 0);
+    assert_true(CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2,
+                                            V_ASN1_SEQUENCE, ess, esslen));
+    assert_int_equal(CMS_final(cms, in, NULL, flags & ~CMS_PARTIAL), 1);
+    *der = NULL;
+    int n = i2d_CMS_ContentInfo(cms, der);
+    assert_true(n > 0);
+    *len = (size_t)n;
+    OPENSSL_free(ess);
+    ESS_SIGNING_CERT_V2_free(sc);
+    sk_X509_free(after);
+    BIO_free(in);
+    CMS_ContentInfo_free(cms);
+}
+
+/* RFC 5035: after the signer, signingCertificateV2 may list its chain. The
+ * first id must still name the signer. */
+static void test_signing_certificate_listing_the_chain(void **state)
+{
+    EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *ca = make_cert("CA", ca_key, NULL, ca_key, 1);
+    X509 *leaf = make_cert("leaf", key, ca, ca_key, 2);
+    X509_STORE *trust = X509_STORE_new();
+    verify_policy p = {.trust = trust, .at = time(NULL), .min_rsa_bits = 2048};
+    verify_result r;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    (void)state;
+
+    assert_true(X509_STORE_add_cert(trust, ca));
+    sign_with_ess(leaf, key, ca, leaf, ca, &der, &len);
+    assert_int_equal(verify_detached_data(&p, der, len, content, sizeof(content) - 1, &r),
+                     CSIGN_OK);
+    verify_result_clear(&r);
+    OPENSSL_free(der);
+
+    sign_with_ess(leaf, key, ca, ca, leaf, &der, &len);
+    assert_int_equal(verify_detached_data(&p, der, len, content, sizeof(content) - 1, &r),
+                     CSIGN_ENO);
+    assert_contains(err_msg(), "signingCertificateV2 does not match the signer certificate");
+    verify_result_clear(&r);
+    OPENSSL_free(der);
+
+    X509_STORE_free(trust);
+    X509_free(leaf);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_crl_from_small_key_is_not_used),
         cmocka_unit_test(test_crl_signed_with_sha1_is_not_used),
         cmocka_unit_test(test_crl_signed_with_sha224_is_used),
+        cmocka_unit_test(test_signing_certificate_listing_the_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
