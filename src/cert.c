@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "csign/cert.h"
 
+#include "csign/algs.h"
 #include "csign/io.h"
 
 #include <openssl/bio.h>
@@ -226,5 +227,47 @@ csign_rc cert_read_crls(const char *path, STACK_OF(X509_CRL) * crls)
     free(data);
     if (rc == CSIGN_OK && sk_X509_CRL_num(crls) == before)
         rc = err_set(CSIGN_EINPUT, "'%s' holds no PEM or DER CRL", path);
+    return rc;
+}
+
+/* How a usage is named in reasons. */
+static const char *usage_name(uint32_t usage)
+{
+    return usage == XKU_CODE_SIGN   ? "code signing"
+           : usage == XKU_TIMESTAMP ? "time stamping"
+                                    : "the usage asked for";
+}
+
+csign_rc cert_verify_chain(X509 *leaf, X509_STORE *trust, STACK_OF(X509) * untrusted, time_t at,
+                           int purpose, uint32_t usage, const char *who, STACK_OF(X509) * *chain)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    csign_rc rc = CSIGN_OK;
+
+    if (chain != NULL)
+        *chain = NULL;
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, trust, leaf, untrusted) != 1) {
+        rc = err_oom();
+    } else {
+        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
+        X509_VERIFY_PARAM_set_time(vp, at);
+        if (purpose != 0)
+            X509_VERIFY_PARAM_set_purpose(vp, purpose);
+        X509_VERIFY_PARAM_set_auth_level(vp, CERT_SECURITY_LEVEL);
+        int bad = 0;
+        if (X509_verify_cert(ctx) != 1)
+            rc = err_set(CSIGN_ENO, "%s not trusted: %s", who,
+                         X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        else if ((bad = algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), usage)) > 0)
+            rc = err_set(CSIGN_ENO,
+                         "%s not trusted: CA certificate %d of the chain excludes %s "
+                         "(extendedKeyUsage)",
+                         who, bad, usage_name(usage));
+        if (rc == CSIGN_OK && chain != NULL && (*chain = X509_STORE_CTX_get1_chain(ctx)) == NULL)
+            rc = err_oom();
+    }
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
     return rc;
 }

@@ -15,6 +15,7 @@
 
 #include "csign/algs.h"
 #include "csign/cert.h"
+#include "csign/cms.h"
 #include "csign/digest.h"
 #include "csign/revoke.h"
 
@@ -93,15 +94,6 @@ static csign_rc check_time(TS_TST_INFO *tst, tsa_info *info)
     return CSIGN_OK;
 }
 
-/* The certificate the SignerInfo names, among the token's certificates. */
-static X509 *find_tsa(CMS_SignerInfo *si, STACK_OF(X509) * certs)
-{
-    for (int i = 0; i < sk_X509_num(certs); i++)
-        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i)) == 0)
-            return sk_X509_value(certs, i);
-    return NULL;
-}
-
 /* RFC 3161 2.3: extended key usage timeStamping, only, critical. The
  * extension is decoded here: OpenSSL's flags have no bit for OIDs it does
  * not know, so "only" could not be told from them. */
@@ -126,39 +118,24 @@ static csign_rc check_tsa_usage(X509 *tsa)
     return rc;
 }
 
-/* The one value of a signed attribute that may appear at most once:
- * NULL and CSIGN_OK when absent. */
-static ASN1_STRING *single_value(CMS_SignerInfo *si, int nid, const char *name, csign_rc *rc)
-{
-    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
-
-    *rc = CSIGN_OK;
-    if (at < 0)
-        return NULL;
-    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
-    ASN1_TYPE *t = X509_ATTRIBUTE_count(a) == 1 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
-    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0 || t == NULL || t->type != V_ASN1_SEQUENCE) {
-        *rc = NO("the timestamp's %s attribute is not one well-formed value", name);
-        return NULL;
-    }
-    return t->value.sequence;
-}
-
-/* The token's signature, and the signingCertificate(V2) attribute. */
-static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *tsa)
+/* The token's signature, and the signingCertificate(V2) attribute: its
+ * first id names the TSA certificate; further ids (RFC 5035 allows the
+ * TSA's chain) name certificates the token carries. */
+static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *tsa,
+                                STACK_OF(X509) * certs)
 {
     ESS_SIGNING_CERT *ss = NULL;
     ESS_SIGNING_CERT_V2 *ssv2 = NULL;
     X509_ALGOR *dig = NULL, *alg = NULL;
-    STACK_OF(X509) *one = sk_X509_new_null();
-    csign_rc rc = CSIGN_OK, rc2 = CSIGN_OK;
-    ASN1_STRING *v1 =
-        single_value(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
-    ASN1_STRING *v2 =
-        single_value(si, NID_id_smime_aa_signingCertificateV2, "signingCertificateV2", &rc2);
+    STACK_OF(X509) *one = sk_X509_new_null(), *pool = sk_X509_new_null();
+    ASN1_TYPE *t1 = NULL, *t2 = NULL;
+    csign_rc rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificate, V_ASN1_SEQUENCE, false,
+                                  "the timestamp's signingCertificate attribute", &t1);
 
     if (rc == CSIGN_OK)
-        rc = rc2;
+        rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, false,
+                             "the timestamp's signingCertificateV2 attribute", &t2);
+    ASN1_STRING *v1 = t1 ? t1->value.sequence : NULL, *v2 = t2 ? t2->value.sequence : NULL;
     CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &alg);
     if (rc == CSIGN_OK &&
         (!algs_strong_digest(OBJ_obj2nid(dig->algorithm)) || !algs_strong_signature(alg)))
@@ -173,13 +150,20 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
         if ((ssv2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2))) == NULL)
             rc = NO("the timestamp's signingCertificateV2 attribute is malformed");
     }
+    /* The TSA certificate first: OpenSSL requires the first id to name
+     * the first certificate, and no other id to name it. */
+    for (int i = 0; rc == CSIGN_OK && pool != NULL && i < sk_X509_num(certs); i++)
+        if (!sk_X509_push(pool, sk_X509_value(certs, i)))
+            rc = err_oom();
+    if (rc == CSIGN_OK && cms_check_signature_alg(si, X509_get0_pubkey(tsa)) != CSIGN_OK)
+        rc = err_wrap(CSIGN_ENO, "the timestamp's signature");
     if (rc != CSIGN_OK)
         ;
-    else if (one == NULL || !sk_X509_push(one, tsa))
+    else if (one == NULL || !sk_X509_push(one, tsa) || pool == NULL || !sk_X509_unshift(pool, tsa))
         rc = err_oom();
     else if (ss == NULL && ssv2 == NULL)
         rc = NO("the timestamp has no signingCertificate attribute naming the TSA");
-    else if (OSSL_ESS_check_signing_certs(ss, ssv2, one, 1) <= 0)
+    else if (OSSL_ESS_check_signing_certs(ss, ssv2, pool, 1) <= 0)
         rc = NO("the timestamp's signingCertificate attribute does not name its signer");
     /* The chain is judged separately, at the token's own time. */
     else if (CMS_verify(cms, one, NULL, NULL, NULL,
@@ -187,17 +171,20 @@ static csign_rc check_signature(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *
         rc = NO("the timestamp's signature does not verify");
     ERR_clear_error();
     sk_X509_free(one);
+    sk_X509_free(pool);
     ESS_SIGNING_CERT_free(ss);
     ESS_SIGNING_CERT_V2_free(ssv2);
     return rc;
 }
 
 /* The TSA's chain at the token's time, as strict as a signer's, and with
- * CRLs none of it revoked (a TSA key revoked at any time cannot vouch). */
+ * CRLs none of it revoked (a TSA key revoked at any time cannot vouch);
+ * --require-crl asks a CRL for each of its certificates, as for the
+ * signer's chain. */
 static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_expect *e, time_t at)
 {
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509) *pool = sk_X509_dup(certs);
+    STACK_OF(X509) *pool = sk_X509_dup(certs), *chain = NULL;
+    const char *status = NULL;
     csign_rc rc = CSIGN_OK;
 
     for (int i = 0; pool && e->untrusted && i < sk_X509_num(e->untrusted); i++)
@@ -205,27 +192,15 @@ static csign_rc check_tsa_chain(X509 *tsa, STACK_OF(X509) * certs, const tsa_exp
             sk_X509_free(pool);
             pool = NULL;
         }
-    if (ctx == NULL || pool == NULL || X509_STORE_CTX_init(ctx, e->trust, tsa, pool) != 1) {
+    if (pool == NULL)
         rc = err_oom();
-    } else {
-        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_time(vp, at);
-        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
-        X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_TIMESTAMP_SIGN);
-        X509_VERIFY_PARAM_set_auth_level(vp, 2);
-        int bad = 0;
-        if (X509_verify_cert(ctx) != 1)
-            rc = NO("TSA not trusted: %s",
-                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        else if ((bad = algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_TIMESTAMP)))
-            rc = NO("TSA not trusted: CA certificate %d of its chain excludes time stamping", bad);
-        const char *status = NULL;
-        if (rc == CSIGN_OK && e->crls != NULL &&
-            revoke_check(X509_STORE_CTX_get0_chain(ctx), e->crls, 0, false, &status) != CSIGN_OK)
-            rc = NO("TSA not trusted: %s", err_msg());
-    }
-    ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
+    if (rc == CSIGN_OK)
+        rc = cert_verify_chain(tsa, e->trust, pool, at, X509_PURPOSE_TIMESTAMP_SIGN, XKU_TIMESTAMP,
+                               "TSA", &chain);
+    if (rc == CSIGN_OK && (e->crls != NULL || e->require_crl) &&
+        revoke_check(chain, e->crls, 0, e->require_crl, &status) != CSIGN_OK)
+        rc = NO("TSA not trusted: %s", err_msg());
+    sk_X509_pop_free(chain, X509_free);
     sk_X509_free(pool);
     return rc;
 }
@@ -262,11 +237,11 @@ csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned ch
     if (rc == CSIGN_OK) {
         CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
         certs = CMS_get1_certs(cms);
-        tsa = find_tsa(si, certs);
+        tsa = cms_find_signer(si, certs);
         if (tsa == NULL)
             rc = NO("the timestamp does not carry its TSA's certificate");
         if (rc == CSIGN_OK)
-            rc = check_signature(cms, si, tsa);
+            rc = check_signature(cms, si, tsa, certs);
     }
     if (rc == CSIGN_OK)
         rc = check_tsa_usage(tsa);
@@ -395,7 +370,7 @@ csign_rc tsa_stamp(http_client *c, const tsa_request *r, const unsigned char *si
     size_t at = 0;
     bool answered = false;
     csign_rc rc = make_request(r, sigval, sigval_len, nonce, &q, &qlen);
-    tsa_expect e = {nonce, sizeof(nonce), r->policy, NULL, NULL, NULL};
+    tsa_expect e = {.nonce = nonce, .nonce_len = sizeof(nonce), .policy = r->policy};
 
     for (int i = 0; rc == CSIGN_OK && i < r->nurls; i++) {
         unsigned char *resp = NULL, *t = NULL;

@@ -12,6 +12,7 @@
 
 #include "csign/algs.h"
 #include "csign/cert.h"
+#include "csign/cms.h"
 #include "csign/revoke.h"
 #include "csign/tsa.h"
 #include "csign/digest.h"
@@ -28,7 +29,8 @@ void verify_result_clear(verify_result *r)
 }
 
 /* DER of exactly one CMS structure, with nothing after it, in DER's one
- * encoding (no BER indefinite lengths). */
+ * encoding (no BER indefinite lengths), and for a SignedData, the versions
+ * and choices of cms_check_signed_data(). */
 static csign_rc parse_der(const unsigned char *der, size_t len, CMS_ContentInfo **out)
 {
     const unsigned char *p = der;
@@ -46,7 +48,7 @@ static csign_rc parse_der(const unsigned char *der, size_t len, CMS_ContentInfo 
     OPENSSL_free(again);
     if (!same)
         return NO("malformed signature: not DER (BER or a non-canonical encoding)");
-    return CSIGN_OK;
+    return cms_check_signed_data(der, len);
 }
 
 /* Parses the whole input as one CMS structure, DER or PEM. A PEM file is
@@ -82,27 +84,6 @@ static csign_rc parse(const unsigned char *sig, size_t len, CMS_ContentInfo **ou
     OPENSSL_free(der);
     BIO_free(b);
     return rc;
-}
-
-/* The one value of the one signed attribute nid, or NULL with a reason. */
-static ASN1_TYPE *single_attr(CMS_SignerInfo *si, int nid, const char *name, csign_rc *rc)
-{
-    int at = CMS_signed_get_attr_by_NID(si, nid, -1);
-
-    if (at < 0) {
-        *rc = NO("signed attribute %s is missing", name);
-        return NULL;
-    }
-    if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0) {
-        *rc = NO("signed attribute %s appears twice", name);
-        return NULL;
-    }
-    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, at);
-    if (X509_ATTRIBUTE_count(a) != 1) {
-        *rc = NO("signed attribute %s does not have exactly one value", name);
-        return NULL;
-    }
-    return X509_ATTRIBUTE_get0_type(a, 0);
 }
 
 /* Structure: SignedData, detached, id-data, one signer. */
@@ -152,13 +133,14 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
                       ? "(unknown)"
                       : OBJ_nid2sn(OBJ_obj2nid(sig->algorithm)));
     r->digest = digest_name(EVP_get_digestbynid(nid));
-    ASN1_TYPE *ct = single_attr(si, NID_pkcs9_contentType, "contentType", &rc);
-    if (ct == NULL)
+    ASN1_TYPE *ct = NULL, *md = NULL, *st = NULL;
+    if ((rc = cms_signed_attr(si, NID_pkcs9_contentType, V_ASN1_ANY, true,
+                              "signed attribute contentType", &ct)) != CSIGN_OK)
         return rc;
     if (ct->type != V_ASN1_OBJECT || OBJ_obj2nid(ct->value.object) != NID_pkcs7_data)
         return NO("signed attribute contentType is not id-data");
-    ASN1_TYPE *md = single_attr(si, NID_pkcs9_messageDigest, "messageDigest", &rc);
-    if (md == NULL)
+    if ((rc = cms_signed_attr(si, NID_pkcs9_messageDigest, V_ASN1_ANY, true,
+                              "signed attribute messageDigest", &md)) != CSIGN_OK)
         return rc;
     if (md->type != V_ASN1_OCTET_STRING)
         return NO("signed attribute messageDigest is not an OCTET STRING");
@@ -169,9 +151,8 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
     if ((unsigned)ASN1_STRING_length(md->value.octet_string) != d.len ||
         CRYPTO_memcmp(ASN1_STRING_get0_data(md->value.octet_string), d.value, d.len) != 0)
         return NO("content does not match the signature");
-    ASN1_TYPE *st = NULL;
-    if (CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1) >= 0 &&
-        (st = single_attr(si, NID_pkcs9_signingTime, "signingTime", &rc)) == NULL)
+    if ((rc = cms_signed_attr(si, NID_pkcs9_signingTime, V_ASN1_ANY, false,
+                              "signed attribute signingTime", &st)) != CSIGN_OK)
         return rc;
     struct tm tm;
     if (st != NULL && ((st->type != V_ASN1_UTCTIME && st->type != V_ASN1_GENERALIZEDTIME) ||
@@ -193,52 +174,37 @@ static csign_rc check_content(CMS_SignerInfo *si, const content *c, verify_resul
     return CSIGN_OK;
 }
 
-/* The certificate the SignerInfo names, from the signature or untrusted. */
-static csign_rc find_signer(CMS_SignerInfo *si, STACK_OF(X509) * certs, X509 **signer)
-{
-    *signer = NULL;
-    for (int i = 0; i < sk_X509_num(certs); i++) {
-        X509 *x = sk_X509_value(certs, i);
-        if (CMS_SignerInfo_cert_cmp(si, x) == 0) {
-            *signer = x;
-            return CSIGN_OK;
-        }
-    }
-    return NO("signer certificate not found in the signature or --untrusted");
-}
-
-/* signingCertificateV2 (and v1), when present, must name the signer. */
-static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
+/* signingCertificateV2 (and v1), when present, must name the signer first;
+ * further ids (RFC 5035 allows the chain) must name certificates the
+ * signature or --untrusted holds. */
+static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer, STACK_OF(X509) * certs)
 {
     ASN1_STRING *v1 = NULL, *v2 = NULL;
     ESS_SIGNING_CERT_V2 *ss2 = NULL;
     ESS_SIGNING_CERT *ss1 = NULL;
-    STACK_OF(X509) *one = NULL;
+    STACK_OF(X509) *pool = NULL;
     csign_rc rc = CSIGN_OK;
 
     /* Present means: exactly one value, a SEQUENCE; anything else is
      * refused, not skipped. */
-    if (CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1) >= 0) {
-        ASN1_TYPE *t =
-            single_attr(si, NID_id_smime_aa_signingCertificateV2, "signingCertificateV2", &rc);
-        if (t == NULL)
-            return rc;
-        if (t->type != V_ASN1_SEQUENCE)
-            return NO("signed attribute signingCertificateV2 is malformed");
-        v2 = t->value.sequence;
-    }
-    if (CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificate, -1) >= 0) {
-        ASN1_TYPE *t =
-            single_attr(si, NID_id_smime_aa_signingCertificate, "signingCertificate", &rc);
-        if (t == NULL)
-            return rc;
-        if (t->type != V_ASN1_SEQUENCE)
-            return NO("signed attribute signingCertificate is malformed");
-        v1 = t->value.sequence;
-    }
-    one = sk_X509_new_null();
+    ASN1_TYPE *t1 = NULL, *t2 = NULL;
+    if ((rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, false,
+                              "signed attribute signingCertificateV2", &t2)) != CSIGN_OK ||
+        (rc = cms_signed_attr(si, NID_id_smime_aa_signingCertificate, V_ASN1_SEQUENCE, false,
+                              "signed attribute signingCertificate", &t1)) != CSIGN_OK)
+        return rc;
+    v1 = t1 ? t1->value.sequence : NULL;
+    v2 = t2 ? t2->value.sequence : NULL;
+    /* The signer first: OpenSSL requires the first id to name the first
+     * certificate, and no other id to name it. */
+    pool = sk_X509_new_null();
+    if (pool == NULL || !sk_X509_push(pool, signer))
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < sk_X509_num(certs); i++)
+        if (!sk_X509_push(pool, sk_X509_value(certs, i)))
+            rc = err_oom();
 
-    if (v2 != NULL) {
+    if (rc == CSIGN_OK && v2 != NULL) {
         const unsigned char *p = ASN1_STRING_get0_data(v2);
         ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2));
         if (ss2 == NULL)
@@ -251,11 +217,10 @@ static csign_rc check_signing_cert(CMS_SignerInfo *si, X509 *signer)
             rc = NO("signed attribute signingCertificate is malformed");
     }
     if (rc == CSIGN_OK && (ss1 != NULL || ss2 != NULL) &&
-        (one == NULL || !sk_X509_push(one, signer) ||
-         OSSL_ESS_check_signing_certs(ss1, ss2, one, 0) != 1))
+        OSSL_ESS_check_signing_certs(ss1, ss2, pool, 0) != 1)
         rc = NO("signingCertificateV2 does not match the signer certificate");
     ERR_clear_error();
-    sk_X509_free(one);
+    sk_X509_free(pool);
     ESS_SIGNING_CERT_V2_free(ss2);
     ESS_SIGNING_CERT_free(ss1);
     return rc;
@@ -276,7 +241,10 @@ static csign_rc check_timestamp(const verify_policy *p, CMS_SignerInfo *si,
     }
     ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_unsigned_get_attr(si, i), 0);
     ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
-    tsa_expect e = {NULL, 0, NULL, p->tsa_trust, untrusted, p->crls};
+    tsa_expect e = {.trust = p->tsa_trust,
+                    .untrusted = untrusted,
+                    .crls = p->crls,
+                    .require_crl = p->require_crl};
     csign_rc rc = tsa_check_token(
         ASN1_STRING_get0_data(t->value.sequence), (size_t)ASN1_STRING_length(t->value.sequence),
         ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &e, &info);
@@ -297,42 +265,6 @@ static csign_rc check_timestamp(const verify_policy *p, CMS_SignerInfo *si,
     r->timestamp = "valid";
     *at = info.gen_time;
     return CSIGN_OK;
-}
-
-/* The chain at time at; *chain gets the verified chain. */
-static csign_rc check_chain(const verify_policy *p, X509 *signer, STACK_OF(X509) * untrusted,
-                            time_t at, STACK_OF(X509) * *verified)
-{
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    csign_rc rc = CSIGN_OK;
-
-    if (ctx == NULL || !X509_STORE_CTX_init(ctx, p->trust, signer, untrusted))
-        rc = err_oom();
-    if (rc == CSIGN_OK) {
-        X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT);
-        X509_VERIFY_PARAM_set_time(vp, at);
-        /* Level 2: no SHA-1 certificate signatures, no keys under 112 bits. */
-        X509_VERIFY_PARAM_set_auth_level(vp, 2);
-        if (X509_verify_cert(ctx) != 1)
-            rc = NO("signer not trusted: %s",
-                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        /* OpenSSL 3.0 has no code-signing purpose to check EKU along the
-         * chain: a CA limited by its extendedKeyUsage to other uses must
-         * not vouch for code signing. */
-        int bad = rc == CSIGN_OK
-                      ? algs_chain_eku_conflict(X509_STORE_CTX_get0_chain(ctx), XKU_CODE_SIGN)
-                      : 0;
-        if (bad > 0)
-            rc = NO("signer not trusted: CA certificate %d of the chain excludes code signing "
-                    "(extendedKeyUsage)",
-                    bad);
-        if (rc == CSIGN_OK)
-            *verified = X509_STORE_CTX_get1_chain(ctx);
-    }
-    ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
-    return rc;
 }
 
 static csign_rc check_key(const verify_policy *p, X509 *signer)
@@ -395,17 +327,20 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         if (certs == NULL)
             rc = err_oom();
     }
-    if (rc == CSIGN_OK)
-        rc = find_signer(si, certs, &signer);
+    if (rc == CSIGN_OK && (signer = cms_find_signer(si, certs)) == NULL)
+        rc = NO("signer certificate not found in the signature or --untrusted");
     if (rc == CSIGN_OK) {
         describe(signer, r);
+        rc = cms_check_signature_alg(si, X509_get0_pubkey(signer));
+    }
+    if (rc == CSIGN_OK) {
         CMS_SignerInfo_set1_signer_cert(si, signer);
         if (CMS_SignerInfo_verify(si) != 1)
             rc = NO("the signature does not verify with the signer certificate's key");
         ERR_clear_error();
     }
     if (rc == CSIGN_OK)
-        rc = check_signing_cert(si, signer);
+        rc = check_signing_cert(si, signer, certs);
     if (rc == CSIGN_OK)
         rc = check_key(p, signer);
     time_t at = p->at;
@@ -416,7 +351,7 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         struct tm tm;
         if (gmtime_r(&at, &tm) != NULL)
             strftime(r->judged_at, sizeof(r->judged_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        rc = check_chain(p, signer, certs, at, &chain);
+        rc = cert_verify_chain(signer, p->trust, certs, at, 0, XKU_CODE_SIGN, "signer", &chain);
     }
     if (rc == CSIGN_OK && (rc = cert_check_code_signing(signer, NULL, at)) != CSIGN_OK)
         rc = NO("%s", err_msg());

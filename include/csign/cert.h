@@ -4,9 +4,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "csign/err.h"
+
+/* The OpenSSL security level chains are judged at, and the strength in
+ * bits it asks of keys and signatures: no SHA-1 or MD5 signatures, no RSA
+ * key under 2048 bits. CRLs are held to the same (revoke.h). */
+#define CERT_SECURITY_LEVEL 2
+#define CERT_SECURITY_BITS 112
 
 /* What `list` shows of a certificate. Strings are owned by the summary. */
 typedef struct {
@@ -49,6 +56,27 @@ csign_rc cert_read_file(const char *path, struct stack_st_X509 **out);
  * no CRL or one that does not parse. */
 struct stack_st_X509_CRL;
 csign_rc cert_read_crls(const char *path, struct stack_st_X509_CRL *crls);
+
+/*
+ * Verifies leaf's chain to one of trust's anchors at time at, as csign
+ * judges every chain it relies on: OpenSSL's strict X.509 checks, security
+ * level CERT_SECURITY_LEVEL (no SHA-1 certificate signatures, no key
+ * under CERT_SECURITY_BITS), purpose (an X509_PURPOSE_* id; 0 for none:
+ * OpenSSL 3.0 has no code-signing purpose), and no CA of the chain whose
+ * extendedKeyUsage leaves out usage (an XKU_* bit; anyExtendedKeyUsage
+ * passes), which OpenSSL 3.0 does not check along a chain. untrusted
+ * (borrowed, may be NULL) holds intermediates; who names the leaf in
+ * reasons ("signer", "TSA"). Nothing about revocation (revoke.h).
+ *
+ * CSIGN_OK and, when chain is not NULL, *chain: the verified chain, leaf
+ * first and anchor last, freed by the caller (sk_X509_pop_free with
+ * X509_free). CSIGN_ENO with "<who> not trusted: <reason>";
+ * CSIGN_EINTERNAL when out of memory.
+ */
+struct x509_store_st;
+csign_rc cert_verify_chain(struct x509_st *leaf, struct x509_store_st *trust,
+                           struct stack_st_X509 *untrusted, time_t at, int purpose, uint32_t usage,
+                           const char *who, struct stack_st_X509 **chain);
 
 /* The certificate's subject as RFC 4514 text (caller frees), or NULL. */
 char *cert_subject(struct x509_st *cert);

@@ -35,6 +35,7 @@ typedef struct {
     X509_STORE *trust;          /* check the TSA's chain to these anchors */
     STACK_OF(X509) * untrusted; /* extra intermediates for that chain */
     STACK_OF(X509_CRL) * crls;  /* and its revocation (with trust) */
+    bool require_crl;           /* every certificate of that chain needs a CRL (with trust) */
 } tsa_expect;
 
 /* What a token says, once checked. */
@@ -52,13 +53,16 @@ void tsa_info_clear(tsa_info *i);
  * SignedData with one signer over a TSTInfo, nothing after it; version 1;
  * an imprint with SHA-256/384/512 (SHA-1 refused) equal to the hash of
  * sigval; the nonce and policy of e, when given; the token's signature
- * (SHA-2, ECDSA, RSA or RSASSA-PSS) valid with the TSA certificate it
- * carries, which its one signingCertificate(V2) attribute names; that
+ * (SHA-2, ECDSA, RSA or RSASSA-PSS, fitting the key as
+ * cms_check_signature_alg() says) valid with the TSA certificate it
+ * carries, which its one signingCertificate(V2) attribute names first
+ * (later ids must name certificates the token carries); that
  * certificate's extended key usage timeStamping and nothing else, marked
  * critical. With e->trust, also the TSA certificate's chain at the
  * token's time to one of those anchors (security level 2, no CA whose
  * extended key usage leaves out time stamping) and, with e->crls, no
- * certificate of that chain revoked at all.
+ * certificate of that chain revoked at all; with e->require_crl, a CRL
+ * for each of them (revoke_check()).
  * CSIGN_OK and *info filled; CSIGN_ENO with the reason otherwise.
  */
 csign_rc tsa_check_token(const unsigned char *der, size_t len, const unsigned char *sigval,

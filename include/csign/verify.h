@@ -42,11 +42,13 @@ typedef struct {
 /*
  * Verifies a detached signature (DER or PEM, sig[0..len)) over the content
  * read from content_path ("-" is standard input), strictly: the whole
- * input is one SignedData with nothing after it, one SignerInfo, no
+ * input is one SignedData with nothing after it, its versions, choices
+ * and digestAlgorithms as cms_check_signed_data() requires, one SignerInfo, no
  * eContent, eContentType id-data, exactly one contentType (id-data) and
  * one messageDigest signed attribute, that digest equal to the content's
- * (streamed), the signature valid for the signer certificate's key,
- * signingCertificateV2 (if present) naming that certificate, the chain
+ * (streamed), the signature valid for the signer certificate's key with
+ * a signature algorithm that fits it (cms_check_signature_alg()),
+ * signingCertificateV2 (if present) naming that certificate first, the chain
  * valid at p->at up to one of p->trust's anchors, a leaf fit for code
  * signing, and only SHA-256/384/512, RSA of p->min_rsa_bits or more and
  * the P-256/384/521 curves. The only unsigned attribute allowed is one

@@ -12,10 +12,12 @@ TSA_TOOL=${CSIGN_TSA_TOOL:?set CSIGN_TSA_TOOL to the tsa_tool binary}
 EARLY=20190101000000Z
 LATE=20300101000000Z
 
-# mkca DIR NAME: a root CA valid from 2019 to 2030, with an openssl ca
+# mkca DIR NAME [KEY OPTIONS]: a root CA valid from 2019 to 2030 (a P-256
+# key unless openssl req key options are given), with an openssl ca
 # configuration that can also revoke and issue CRLs.
 mkca() {
-    local d=$1
+    local d=$1 key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    [ $# -gt 2 ] && key=("${@:3}")
     mkdir -p "$d"
     : >"$d/index"
     echo 01 >"$d/serial"
@@ -69,8 +71,8 @@ issuingDistributionPoint = critical,@idp_section
 [idp_section]
 onlysomereasons = keyCompromise
 CONF
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
-        -subj "/CN=$2" -out "$d/ca.csr" 2>/dev/null || fail "CA key"
+    openssl req -new "${key[@]}" -nodes -keyout "$d/ca.key" -subj "/CN=$2" -out "$d/ca.csr" \
+        2>/dev/null || fail "CA key"
     openssl ca -batch -selfsign -config "$d/conf" -keyfile "$d/ca.key" -extensions root \
         -startdate $EARLY -enddate $LATE -notext -in "$d/ca.csr" -out "$d/ca.pem" \
         >/dev/null 2>&1 || fail "CA $2"
@@ -387,12 +389,15 @@ t_hostile_tokens() {
     check_hostile "SHA-1" sha1
     check_hostile "timestamp's signature does not verify" corrupt
     check_hostile "no signingCertificate" no-ess
+    check_hostile "the timestamp does not carry its TSA's certificate" no-cert
+    check_hostile "the timestamp's signingCertificateV2 attribute appears twice" ess-twice
     check_hostile "lacks the timeStamping" ok --cert "$t/tsa_noeku.pem" --key "$t/tsa_noeku.key"
     check_hostile "not marked critical" ok --cert "$t/tsa_noncrit.pem" --key "$t/tsa_noncrit.key"
     check_hostile "other extended key usages" ok --cert "$t/tsa_extra.pem" --key "$t/tsa_extra.key"
     check_hostile "other extended key usages" ok --cert "$t/tsa_unknown.pem" \
         --key "$t/tsa_unknown.key"
     check_hostile "weak or unknown algorithm" weak
+    check_hostile "signature algorithm rsaEncryption does not fit the signer's EC key" rsa-alg
     check_hostile "excludes time stamping" ok --cert "$CASE/sub/tsa_under_email.pem" \
         --key "$CASE/sub/tsa_under_email.key" --chain "$CASE/sub/ca.pem"
     check_hostile "TSA not trusted" ok --cert "$CASE/other/stranger.pem" \
@@ -568,6 +573,177 @@ t_timestamp_sigterm_midway() {
     orig=$(sha256sum <"$CASE/f.p7s" | cut -d' ' -f1)
     [ "$(xargs -d '\n' sha256sum -- <"$CASE/unstamped" | cut -d' ' -f1 | sort -u)" = "$orig" ] ||
         fail "an unstamped signature is not the original"
+}
+
+# tsa_chain: a TSA certificate (tsaint/tsa2) under an intermediate CA of
+# the TSA root.
+tsa_chain() {
+    mkca "$CASE/tsaint" "TSA Intermediate"
+    openssl ca -batch -config "$CASE/tsaca/conf" -extensions root -startdate $EARLY \
+        -enddate $LATE -notext -in "$CASE/tsaint/ca.csr" -out "$CASE/tsaint/ca.pem" \
+        >/dev/null 2>&1 || fail "TSA intermediate"
+    issue "$CASE/tsaint" tsa2 tsa $EARLY $LATE
+}
+
+# ess_ids TOKEN: how many certificate ids the token's signingCertificateV2 lists.
+ess_ids() {
+    openssl cms -cmsout -print -inform DER -in "$1" 2>/dev/null |
+        awk '/signingCertificateV2/ {on = 1} on && /signatureAlgorithm:/ {on = 0}
+             on && /d=3 .*prim: *OCTET STRING/ {n++} END {print n + 0}'
+}
+
+# RFC 5035 lets signingCertificateV2 list the TSA's chain after the TSA
+# certificate; `openssl ts -reply` does so with ess_cert_id_chain.
+t_tsa_listing_its_chain_in_ess() {
+    pki
+    token_key
+    tsa_chain
+    local i=$CASE/tsaint
+    start_tsa --cert "$i/tsa2.pem" --key "$i/tsa2.key" --chain "$i/ca.pem" --mode ess-chain
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --tsa "$TSA_URL" "$CASE/f"
+    expect_rc 0
+    expect_out "timestamped by $TSA_URL"
+    "$TSA_TOOL" token "$CASE/f.p7s" "$CASE/token.der"
+    [ "$(ess_ids "$CASE/token.der")" -eq 2 ] || fail "the token's ESS does not list the chain"
+    openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/f.p7s")" \
+        -in "$CASE/token.der" -token_in -CAfile "$CASE/tsaca/ca.pem" >"$CASE/ts.out" 2>&1 ||
+        fail "openssl ts -verify rejects the token: $(cat "$CASE/ts.out")"
+    run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" \
+        --require-timestamp "$CASE/f"
+    expect_rc 0
+    expect_out "(timestamped by CN=tsa2)"
+
+    # A token made by `openssl ts -reply`, put in a signature made by openssl.
+    ossl_sign leaf "$CASE/plain.p7s"
+    echo 01 >"$i/tsaserial"
+    cat >"$i/ts.cnf" <<CONF
+[tsa]
+default_tsa = t
+[t]
+serial = $i/tsaserial
+crypto_device = builtin
+signer_cert = $i/tsa2.pem
+signer_key = $i/tsa2.key
+certs = $i/ca.pem
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256, sha384, sha512
+ess_cert_id_chain = yes
+ess_cert_id_alg = sha256
+CONF
+    openssl ts -query -digest "$("$TSA_TOOL" imprint sha256 "$CASE/plain.p7s")" -sha256 -cert \
+        -out "$CASE/q.tsq" 2>/dev/null || fail "openssl ts -query"
+    openssl ts -reply -config "$i/ts.cnf" -queryfile "$CASE/q.tsq" -token_out \
+        -out "$CASE/ots.der" 2>/dev/null || fail "openssl ts -reply"
+    [ "$(ess_ids "$CASE/ots.der")" -eq 2 ] || fail "openssl's ESS does not list the chain"
+    openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/plain.p7s")" \
+        -in "$CASE/ots.der" -token_in -CAfile "$CASE/tsaca/ca.pem" >"$CASE/ts.out" 2>&1 ||
+        fail "openssl ts -verify rejects its own token: $(cat "$CASE/ts.out")"
+    "$TSA_TOOL" put-token "$CASE/plain.p7s" "$CASE/ots.der" "$CASE/g.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-timestamp --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    expect_out "(timestamped by CN=tsa2)"
+
+    # The first id must still name the TSA certificate itself.
+    stamp ess-ca-first --cert "$i/tsa2.pem" --key "$i/tsa2.key" --chain "$i/ca.pem" \
+        "$CASE/plain.p7s" "$CASE/h.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --sig "$CASE/h.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "signingCertificate attribute does not name its signer"
+    "$TSA_TOOL" token "$CASE/h.p7s" "$CASE/h.der"
+    ! openssl ts -verify -digest "$("$TSA_TOOL" imprint sha256 "$CASE/plain.p7s")" \
+        -in "$CASE/h.der" -token_in -CAfile "$CASE/tsaca/ca.pem" >/dev/null 2>&1 ||
+        fail "openssl ts -verify accepts an ESS that names a CA first"
+    start_tsa --cert "$i/tsa2.pem" --key "$i/tsa2.key" --chain "$i/ca.pem" --mode ess-ca-first
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force --tsa "$TSA_URL" "$CASE/f"
+    expect_rc 1
+    expect_err "does not name its signer"
+}
+
+# A CRL signed with SHA-1 or MD5 is not used: the chain's security level
+# (2) would refuse such a certificate signature, so it cannot vouch for
+# revocation either way.
+t_weak_crls_not_used() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    openssl ca -config "$CASE/ca/conf" -gencrl -md sha1 -out "$CASE/sha1.crl" >/dev/null 2>&1 ||
+        fail "SHA-1 CRL"
+    openssl crl -in "$CASE/sha1.crl" -noout -text | grep -q "ecdsa-with-SHA1" || fail "not SHA-1"
+    verify --require-crl --crl "$CASE/sha1.crl" "$CASE/f"
+    expect_rc 1
+    expect_out "no CRL from 'CN=Signing Root' (--require-crl) is signed strongly enough"
+    expect_no_out "OK "
+    # Not used for a revocation either: nothing was checked.
+    openssl ca -config "$CASE/ca/conf" -revoke "$CASE/ca/leaf.pem" >/dev/null 2>&1 || fail "revoke"
+    openssl ca -config "$CASE/ca/conf" -gencrl -md sha1 -out "$CASE/sha1r.crl" >/dev/null 2>&1
+    verify --crl "$CASE/sha1r.crl" --json "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].revocation == "not checked"' "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/sha256r.crl" >/dev/null 2>&1
+    verify --crl "$CASE/sha1r.crl" --crl "$CASE/sha256r.crl" "$CASE/f"
+    expect_rc 1
+    expect_out "was revoked at"
+
+    # MD5, from an RSA CA.
+    mkca "$CASE/rsa" "RSA Root" -newkey rsa:2048
+    issue "$CASE/rsa" leaf2 leaf $EARLY $LATE
+    openssl cms -sign -binary -in "$CASE/f" -signer "$CASE/rsa/leaf2.pem" \
+        -inkey "$CASE/rsa/leaf2.key" -outform DER -out "$CASE/g.p7s" 2>/dev/null || fail "sign"
+    openssl ca -config "$CASE/rsa/conf" -gencrl -md md5 -out "$CASE/md5.crl" >/dev/null 2>&1 ||
+        fail "MD5 CRL"
+    openssl crl -in "$CASE/md5.crl" -noout -text | grep -q "md5WithRSAEncryption" || fail "not MD5"
+    run csign verify --trust "$CASE/rsa/ca.pem" --require-crl --crl "$CASE/md5.crl" \
+        --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "no CRL from 'CN=RSA Root' (--require-crl) is signed strongly enough"
+    openssl ca -config "$CASE/rsa/conf" -gencrl -out "$CASE/rsa.crl" >/dev/null 2>&1
+    run csign verify --trust "$CASE/rsa/ca.pem" --require-crl --crl "$CASE/rsa.crl" \
+        --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+}
+
+# --require-crl covers the TSA's chain when a timestamp is used, and only
+# then.
+t_require_crl_covers_tsa_chain() {
+    pki
+    ossl_sign leaf "$CASE/f.p7s"
+    stamp ok "$CASE/f.p7s" "$CASE/g.p7s"
+    openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/ca.crl" >/dev/null 2>&1 || fail "CRL"
+    openssl ca -config "$CASE/tsaca/conf" -gencrl -out "$CASE/tsa.crl" >/dev/null 2>&1 || fail "CRL"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
+        --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: no CRL from 'CN=TSA Root' (--require-crl)"
+    expect_no_out "OK "
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
+        --crl "$CASE/tsa.crl" --json --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    jq -e '.[0].timestamp.status == "valid" and .[0].revocation == "good"' "$CASE/out" \
+        >/dev/null || fail "json: $(cat "$CASE/out")"
+    # Without --tsa-trust the timestamp is not used: its chain is not asked for.
+    verify --require-crl --crl "$CASE/ca.crl" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
+    # A TSA CRL signed with SHA-1 does not count for it either.
+    openssl ca -config "$CASE/tsaca/conf" -gencrl -md sha1 -out "$CASE/tsa1.crl" >/dev/null 2>&1
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
+        --crl "$CASE/tsa1.crl" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: no CRL from 'CN=TSA Root'"
+}
+
+# The TSA's chain is judged as strictly as a signer's (security level 2).
+t_tsa_chain_security_level() {
+    pki
+    openssl ca -batch -config "$CASE/tsaca/conf" -extensions tsa -startdate $EARLY -enddate $LATE \
+        -notext -md sha1 -in "$CASE/tsaca/tsa.csr" -out "$CASE/tsaca/tsa1.pem" >/dev/null 2>&1 ||
+        fail "SHA-1 TSA certificate"
+    ossl_sign leaf "$CASE/f.p7s"
+    stamp ok --cert "$CASE/tsaca/tsa1.pem" "$CASE/f.p7s" "$CASE/g.p7s"
+    verify --tsa-trust "$CASE/tsaca/ca.pem" --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 1
+    expect_out "TSA not trusted: CA signature digest algorithm too weak"
+    verify --sig "$CASE/g.p7s" "$CASE/f"
+    expect_rc 0
 }
 
 run_tests

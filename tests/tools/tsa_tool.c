@@ -15,13 +15,22 @@
  *       prints the hex hash of IN's signature value.
  *   tsa_tool token IN.p7s OUT.der
  *       writes the timestamp token of IN (for `openssl ts -verify`).
+ *   tsa_tool put-token IN.p7s TOKEN.der OUT.p7s
+ *       puts a token made elsewhere (`openssl ts -reply -token_out`) into
+ *       OUT as IN's unsigned attribute id-aa-timeStampToken, unchecked.
  *
  * common: --chain F (certificates to include), --time EPOCH (genTime),
  * --policy OID, --mode M with M one of
  *   ok, bad-imprint (the imprint of other bytes), bad-nonce, sha1 (a SHA-1
  *   imprint), corrupt (a broken token signature), no-ess (no
  *   signingCertificate attribute), weak (a token signed with SHA-1), rejection (status rejection,
- * no token), garbage (a reply that is not DER), http500, hang (never answer).
+ * no token), garbage (a reply that is not DER), http500, hang (never answer),
+ *   ess-chain (signingCertificateV2 names the TSA, then each --chain
+ *   certificate, as RFC 5035 allows), ess-ca-first (it names the first
+ *   --chain certificate first, then the TSA), ess-twice (the attribute
+ *   twice, added after signing), no-cert (the TSA certificate left out),
+ *   rsa-alg (signatureAlgorithm
+ *   rsaEncryption, whatever the key).
  *
  * The token is built here, not with TS_RESP_CTX, so that it can be signed
  * with any certificate (one without the timeStamping EKU, say).
@@ -120,12 +129,25 @@ static int sign_token(const opts *o, TS_TST_INFO *t, unsigned char **out)
     if (len <= 0 || in == NULL || cms == NULL ||
         !CMS_set1_eContentType(cms, OBJ_nid2obj(NID_id_smime_ct_TSTInfo)))
         die("cannot start the token");
-    CMS_SignerInfo *si = CMS_add1_signer(cms, o->cert, o->key,
-                                         mode_is(o, "weak") ? EVP_sha1() : EVP_sha256(), flags);
+    CMS_SignerInfo *si =
+        CMS_add1_signer(cms, o->cert, o->key, mode_is(o, "weak") ? EVP_sha1() : EVP_sha256(),
+                        flags | (mode_is(o, "no-cert") ? CMS_NOCERTS : 0));
     if (si == NULL)
         die("cannot add the TSA as signer");
     if (!mode_is(o, "no-ess")) {
-        ESS_SIGNING_CERT_V2 *sc = OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), o->cert, NULL, 0);
+        STACK_OF(X509) *after = sk_X509_new_null();
+        X509 *first = o->cert;
+        if (mode_is(o, "ess-chain")) {
+            for (int i = 0; i < sk_X509_num(o->chain); i++)
+                sk_X509_push(after, sk_X509_value(o->chain, i));
+        } else if (mode_is(o, "ess-ca-first")) {
+            if (sk_X509_num(o->chain) < 1)
+                die("--mode ess-ca-first needs --chain");
+            first = sk_X509_value(o->chain, 0);
+            sk_X509_push(after, o->cert);
+        }
+        ESS_SIGNING_CERT_V2 *sc = OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), first, after, 0);
+        sk_X509_free(after);
         unsigned char *ess = NULL;
         int esslen = sc ? i2d_ESS_SIGNING_CERT_V2(sc, &ess) : -1;
         if (esslen <= 0 || !CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2,
@@ -136,6 +158,17 @@ static int sign_token(const opts *o, TS_TST_INFO *t, unsigned char **out)
     }
     if (!CMS_final(cms, in, NULL, flags))
         die("cannot sign the token");
+    /* OpenSSL refuses to sign it so; the signature no longer matters. */
+    if (mode_is(o, "ess-twice")) {
+        int at = CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1);
+        if (at < 0 || !CMS_signed_add1_attr(si, CMS_signed_get_attr(si, at)))
+            die("cannot add signingCertificateV2 again");
+    }
+    if (mode_is(o, "rsa-alg")) {
+        X509_ALGOR *alg = NULL;
+        CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &alg);
+        X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL);
+    }
     if (mode_is(o, "corrupt")) {
         ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
         unsigned char *p = (unsigned char *)ASN1_STRING_get0_data(sig);
@@ -260,6 +293,27 @@ static int token(const char *in, const char *out)
     fwrite(ASN1_STRING_get0_data(t->value.sequence), 1,
            (size_t)ASN1_STRING_length(t->value.sequence), f);
     fclose(f);
+    CMS_ContentInfo_free(cms);
+    return 0;
+}
+
+static int put_token(const char *in, const char *token_path, const char *out)
+{
+    CMS_SignerInfo *si = NULL;
+    CMS_ContentInfo *cms = read_sig(in, &si);
+    unsigned char buf[65536];
+    FILE *f = fopen(token_path, "rb");
+    size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+    if (f == NULL || n == 0 || n == sizeof(buf))
+        die("cannot read the token");
+    fclose(f);
+    if (!CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, buf,
+                                       (int)n))
+        die("cannot add the token");
+    BIO *b = BIO_new_file(out, "wb");
+    if (b == NULL || i2d_CMS_bio(b, cms) != 1 || BIO_free(b) != 1)
+        die("cannot write the output");
     CMS_ContentInfo_free(cms);
     return 0;
 }
@@ -438,6 +492,8 @@ int main(int argc, char **argv)
         return imprint(argv[2], argv[3]);
     if (strcmp(cmd, "token") == 0 && argc == 4)
         return token(argv[2], argv[3]);
+    if (strcmp(cmd, "put-token") == 0 && argc == 5)
+        return put_token(argv[2], argv[3], argv[4]);
     o.chain = sk_X509_new_null();
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -480,6 +536,6 @@ int main(int argc, char **argv)
         sk_X509_pop_free(o.chain, X509_free);
         return rc;
     }
-    die("usage: tsa_tool serve|stamp|imprint ... (see the comment at the top)");
+    die("usage: tsa_tool serve|stamp|imprint|token|put-token ... (see the comment at the top)");
     return 2;
 }
