@@ -80,10 +80,20 @@ static secret **taken_slot(const char *name)
     return NULL;
 }
 
+/* Wipes the bytes in place too: /proc/PID/environ shows the original
+ * block even after unsetenv(). */
+static void wipe_env(const char *name, char *value)
+{
+    OPENSSL_cleanse(value, strlen(value));
+    unsetenv(name);
+}
+
 void pin_env_take(const char *name)
 {
     char *v = getenv(name);
 
+    /* A name that does not fit, or no room: left in place for
+     * read_env(), which then reads and wipes it directly. */
     if (v == NULL || taken_slot(name) != NULL || strlen(name) >= sizeof(taken[0].name))
         return;
     for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
@@ -92,16 +102,13 @@ void pin_env_take(const char *name)
         size_t len = strlen(v);
         /* One byte more than a PIN may have, so that pin_read() still
          * tells a PIN that is too long. */
-        if (secret_new(PIN_MAX + 3, &taken[i].value) == CSIGN_OK) {
-            (void)secret_append(taken[i].value, v, len < PIN_MAX + 3 ? len : PIN_MAX + 3);
-            snprintf(taken[i].name, sizeof(taken[i].name), "%s", name);
-        }
-        break;
+        if (secret_new(PIN_MAX + 3, &taken[i].value) != CSIGN_OK)
+            return;
+        (void)secret_append(taken[i].value, v, len < PIN_MAX + 3 ? len : PIN_MAX + 3);
+        snprintf(taken[i].name, sizeof(taken[i].name), "%s", name);
+        wipe_env(name, v);
+        return;
     }
-    /* Wipe the bytes in place too: /proc/PID/environ shows the original
-     * block even after unsetenv(). */
-    OPENSSL_cleanse(v, strlen(v));
-    unsetenv(name);
 }
 
 void pin_env_forget(void)
@@ -180,10 +187,18 @@ static csign_rc read_env(const pin_source *src, secret *s)
 {
     pin_env_take(src->name);
     secret **kept = taken_slot(src->name);
+    char *v = kept == NULL ? getenv(src->name) : NULL;
     csign_rc rc;
 
-    if (kept == NULL)
+    if (kept == NULL && v == NULL)
         return err_set(CSIGN_ETOKEN, "environment variable %s is not set", src->name);
+    if (v != NULL) {
+        rc = secret_append(s, v, strlen(v));
+        wipe_env(src->name, v);
+        return rc == CSIGN_OK
+                   ? rc
+                   : err_set(CSIGN_ETOKEN, "PIN in %s is longer than %d bytes", src->name, PIN_MAX);
+    }
     rc = secret_append(s, (*kept)->data, (*kept)->len);
     if (rc != CSIGN_OK)
         rc = err_set(CSIGN_ETOKEN, "PIN in %s is longer than %d bytes", src->name, PIN_MAX);

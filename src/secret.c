@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 csign_rc secret_harden_process(void)
 {
@@ -22,19 +23,36 @@ csign_rc secret_harden_process(void)
     return CSIGN_OK;
 }
 
+/* Bytes of whole pages that hold n bytes. */
+static size_t page_span(size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t p = page > 0 ? (size_t)page : 4096;
+    return (n + p - 1) / p * p;
+}
+
 csign_rc secret_new(size_t cap, secret **out)
 {
     secret *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return err_oom();
-    s->data = OPENSSL_secure_zalloc(cap + 1);
+    s->cap = cap;
+    if (CRYPTO_secure_malloc_initialized()) {
+        s->data = OPENSSL_secure_zalloc(cap + 1);
+    } else {
+        /* Pages of its own, so that unlocking them when this secret is
+         * freed never unlocks another secret's bytes. */
+        void *p = NULL;
+        if (posix_memalign(&p, (size_t)sysconf(_SC_PAGESIZE), page_span(cap + 1)) == 0) {
+            s->data = memset(p, 0, page_span(cap + 1));
+            s->own_pages = true;
+            (void)mlock(s->data, page_span(cap + 1));
+        }
+    }
     if (s->data == NULL) {
         free(s);
         return err_oom();
     }
-    if (!CRYPTO_secure_allocated(s->data))
-        (void)mlock(s->data, cap + 1);
-    s->cap = cap;
     *out = s;
     return CSIGN_OK;
 }
@@ -43,13 +61,14 @@ void secret_free(secret *s)
 {
     if (s == NULL)
         return;
-    /* Unlocked after the wipe: pages stay locked while they hold the PIN. */
-    bool locked = !CRYPTO_secure_allocated(s->data);
-    OPENSSL_cleanse(s->data, s->cap + 1);
-    if (locked)
-        (void)munlock(s->data, s->cap + 1);
-    /* OPENSSL_secure_clear_free cleanses before freeing, in both heaps. */
-    OPENSSL_secure_clear_free(s->data, s->cap + 1);
+    if (s->own_pages) {
+        /* Unlocked after the wipe: pages stay locked while they hold it. */
+        OPENSSL_cleanse(s->data, page_span(s->cap + 1));
+        (void)munlock(s->data, page_span(s->cap + 1));
+        free(s->data);
+    } else {
+        OPENSSL_secure_clear_free(s->data, s->cap + 1);
+    }
     free(s);
 }
 

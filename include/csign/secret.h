@@ -2,6 +2,7 @@
 #ifndef CSIGN_SECRET_H
 #define CSIGN_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "csign/err.h"
@@ -14,8 +15,9 @@
  */
 typedef struct {
     char *data;
-    size_t len; /* bytes in use, not counting the terminating NUL */
-    size_t cap; /* usable bytes, not counting room for the NUL */
+    size_t len;     /* bytes in use, not counting the terminating NUL */
+    size_t cap;     /* usable bytes, not counting room for the NUL */
+    bool own_pages; /* not in the secure heap: locked pages of its own */
 } secret;
 
 /* Process-wide protections, called first thing in main(): no core dumps

@@ -697,6 +697,13 @@ static void test_secret_unlocks_on_free(void **state)
         return;
     assert_int_equal(secret_new(100, &s), CSIGN_OK);
     assert_true(locked_kib() > before);
+    /* Freeing another secret leaves this one locked. */
+    secret *other = NULL;
+    assert_int_equal(secret_new(100, &other), CSIGN_OK);
+    long both = locked_kib();
+    secret_free(other);
+    assert_true(locked_kib() < both);
+    assert_true(locked_kib() > before);
     secret_free(s);
     assert_int_equal(locked_kib(), before);
 }
@@ -728,6 +735,26 @@ static void test_env_take(void **state)
     assert_null(pin);
 }
 
+/* A variable whose name is too long to keep aside is read directly, and
+ * wiped all the same. */
+static void test_env_long_name(void **state)
+{
+    (void)state;
+    char name[100], spec[110];
+    pin_source src;
+    secret *pin = NULL;
+
+    memset(name, 'P', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(spec, sizeof(spec), "env:%s", name);
+    setenv(name, SECRET_PIN, 1);
+    assert_int_equal(pin_source_parse(spec, &src), CSIGN_OK);
+    assert_int_equal(pin_read(&src, "PIN: ", false, &pin), CSIGN_OK);
+    assert_string_equal(pin->data, SECRET_PIN);
+    assert_null(getenv(name));
+    secret_free(pin);
+}
+
 /* A NUL byte inside a PIN is refused before the PIN is used. */
 static void test_pin_with_nul(void **state)
 {
@@ -749,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_source_parse_table),
         cmocka_unit_test(test_secret_unlocks_on_free),
         cmocka_unit_test(test_env_take),
+        cmocka_unit_test(test_env_long_name),
         cmocka_unit_test(test_pin_with_nul),
         cmocka_unit_test(test_source_describe),
         cmocka_unit_test_setup_teardown(test_resolve_precedence, save_default_env,
