@@ -52,6 +52,18 @@ new_token() {
         >/dev/null || fail "softhsm2-util could not create token $1"
 }
 
+# signing_key [TYPE]: on a new token 'dev', the key $KEY (ec:p256 unless
+# TYPE) with a self-signed code-signing certificate, CN=Release Signing,
+# stored beside it and written to $CASE/root.pem.
+signing_key() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY" --type "${1:-ec:p256}"
+    expect_rc 0
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Release Signing' \
+        --import -o "$CASE/root.pem"
+    expect_rc 0
+}
+
 # p11 ARGS...: pkcs11-tool on the test's SoftHSM store (an independent client).
 p11() {
     pkcs11-tool --module "$SOFTHSM_MODULE" "$@"

@@ -7,15 +7,6 @@
 
 KEY='pkcs11:token=dev;object=rel'
 
-signing_key() {
-    new_token dev
-    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY"
-    expect_rc 0
-    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Release Signing' \
-        --import -o "$CASE/root.pem"
-    expect_rc 0
-}
-
 # in_rel [VAR=value...] csign ARGS...: run in the folder $CASE/rel.
 in_rel() {
     local envs=()

@@ -5,15 +5,6 @@
 
 KEY='pkcs11:token=dev;object=rel'
 
-signing_key() {
-    new_token dev
-    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY"
-    expect_rc 0
-    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Release Signing' \
-        --import -o "$CASE/root.pem"
-    expect_rc 0
-}
-
 # A release folder with awkward names: a space, a backslash, a newline, a
 # carriage return, a leading dash and a subfolder.
 make_release() {

@@ -4,17 +4,6 @@
 
 KEY='pkcs11:token=dev;object=rel'
 
-# signing_key TYPE: a csign key with a self-signed code-signing certificate
-# on the token; the certificate is also in $CASE/root.pem.
-signing_key() {
-    new_token dev
-    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY" --type "${1:-ec:p256}"
-    expect_rc 0
-    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Release Signing' \
-        --import -o "$CASE/root.pem"
-    expect_rc 0
-}
-
 # ossl_verify FILE SIG [CAFILE] [FORM]: openssl's verdict, as exit status.
 ossl_verify() {
     openssl cms -verify -binary -inform "${4:-DER}" -in "$2" -content "$1" \

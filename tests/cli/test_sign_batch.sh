@@ -7,17 +7,6 @@
 KEY='pkcs11:token=dev;object=rel'
 WRONG_PIN=9999
 
-# signing_key: a csign key with a self-signed code-signing certificate on
-# the token; the certificate is also in $CASE/root.pem.
-signing_key() {
-    new_token dev
-    run CSIGN_PIN=$USER_PIN csign keygen --key "$KEY"
-    expect_rc 0
-    run CSIGN_PIN=$USER_PIN csign selfsign --key "$KEY" --subject 'CN=Release Signing' \
-        --import -o "$CASE/root.pem"
-    expect_rc 0
-}
-
 # shim_sign PIN ARGS...: csign sign through the logging shim.
 shim_sign() {
     local pin=$1
