@@ -182,19 +182,23 @@ out:
 }
 
 /* The public key of the key's certificate, for keys without a public key
- * object. */
+ * object (so the certificate is found by CKA_ID alone). */
 static csign_rc cert_public(hsm *h, const hsm_key *k, EVP_PKEY **out)
 {
     hsm_cert *certs = NULL;
     size_t n = 0;
-    csign_rc rc = hsm_key_certs(h, k, &certs, &n);
+    csign_rc rc = hsm_certs(h, NULL, &certs, &n);
+    const hsm_cert *mine = NULL;
 
-    if (rc == CSIGN_OK && n == 0)
+    for (size_t i = 0; rc == CSIGN_OK && mine == NULL && i < n; i++)
+        if (hsm_cert_is_keys(&certs[i], k, NULL))
+            mine = &certs[i];
+    if (rc == CSIGN_OK && mine == NULL)
         rc = err_set(CSIGN_ETOKEN, "key '%s' has neither a public key object nor a certificate",
                      k->label);
     if (rc == CSIGN_OK) {
-        const unsigned char *p = certs[0].der;
-        X509 *x = d2i_X509(NULL, &p, (long)certs[0].der_len);
+        const unsigned char *p = mine->der;
+        X509 *x = d2i_X509(NULL, &p, (long)mine->der_len);
         *out = x ? X509_get_pubkey(x) : NULL;
         X509_free(x);
         rc = *out ? CSIGN_OK : err_set(CSIGN_EINPUT, "the key's certificate does not parse");
@@ -506,4 +510,35 @@ out:
     OPENSSL_free(serial);
     X509_free(x);
     return rc;
+}
+
+csign_rc hsm_key_certs(hsm *h, const hsm_key *k, hsm_cert **out, size_t *n)
+{
+    hsm_cert *certs = NULL;
+    size_t count = 0, kept = 0;
+    EVP_PKEY *pub = NULL;
+    csign_rc rc = hsm_certs(h, NULL, &certs, &count);
+
+    /* Without an id the public key decides; a key with neither an id nor
+     * a public key object has no certificate that can be told apart. */
+    if (rc == CSIGN_OK && k->id_len == 0 && k->pub_handle != 0)
+        rc = hsm_key_public(h, k, &pub);
+    if (rc != CSIGN_OK) {
+        hsm_certs_free(certs, count);
+        return rc;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (hsm_cert_is_keys(&certs[i], k, pub)) {
+            certs[kept++] = certs[i];
+            continue;
+        }
+        free(certs[i].label);
+        free(certs[i].id);
+        free(certs[i].uri);
+        free(certs[i].der);
+    }
+    EVP_PKEY_free(pub);
+    *out = certs;
+    *n = kept;
+    return CSIGN_OK;
 }
