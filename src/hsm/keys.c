@@ -299,6 +299,9 @@ static csign_rc check_template(hsm *h, CK_OBJECT_HANDLE priv)
         {CKA_NEVER_EXTRACTABLE, "CKA_NEVER_EXTRACTABLE", HSM_YES},
         {CKA_LOCAL, "CKA_LOCAL", HSM_YES},
         {CKA_SIGN, "CKA_SIGN", HSM_YES},
+        {CKA_DECRYPT, "CKA_DECRYPT", HSM_NO},
+        {CKA_UNWRAP, "CKA_UNWRAP", HSM_NO},
+        {CKA_DERIVE, "CKA_DERIVE", HSM_NO},
         {CKA_PRIVATE, "CKA_PRIVATE", HSM_YES},
         {CKA_TOKEN, "CKA_TOKEN", HSM_YES},
     };
@@ -347,8 +350,10 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
     EVP_PKEY *pk = NULL;
     hsm_key made = {0};
     char *conflict = NULL;
-    csign_rc rc = find_named(h, label, id, id_len, &conflict);
+    csign_rc rc = hsm_keygen_supported(h, spec);
 
+    if (rc == CSIGN_OK)
+        rc = find_named(h, label, id, id_len, &conflict);
     if (rc != CSIGN_OK)
         return rc;
     if (conflict != NULL) {
@@ -357,13 +362,16 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
         free(conflict);
         return rc;
     }
-    CK_ATTRIBUTE pub_t[9] = {
-        {CKA_TOKEN, &yes, sizeof(yes)},  {CKA_PRIVATE, &no, sizeof(no)},
-        {CKA_VERIFY, &yes, sizeof(yes)}, {CKA_ENCRYPT, &no, sizeof(no)},
-        {CKA_WRAP, &no, sizeof(no)},     {CKA_LABEL, (void *)label, strlen(label)},
+    /* No CKA_VERIFY or CKA_ENCRYPT: tpm2-pkcs11 derives both from the
+     * private key's usage and fails a template that says otherwise. Anyone
+     * holding a public key can verify and encrypt with it off the token, so
+     * its flags protect nothing; the private key's are read back below. */
+    CK_ATTRIBUTE pub_t[7] = {
+        {CKA_TOKEN, &yes, sizeof(yes)}, {CKA_PRIVATE, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},    {CKA_LABEL, (void *)label, strlen(label)},
         {CKA_ID, (void *)id, id_len},
     };
-    CK_ULONG npub = id_len > 0 ? 7 : 6;
+    CK_ULONG npub = id_len > 0 ? 5 : 4;
     CK_ATTRIBUTE priv_t[] = {
         {CKA_TOKEN, &yes, sizeof(yes)},
         {CKA_PRIVATE, &yes, sizeof(yes)},
@@ -401,14 +409,11 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
     }
     CK_RV rv = h->f->C_GenerateKeyPair(h->session, &mech, pub_t, npub, priv_t, npriv, &pub, &priv);
     OPENSSL_free(params);
-    if (rv == CKR_MECHANISM_INVALID || rv == CKR_KEY_SIZE_RANGE ||
-        rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED)
-        return err_set(CSIGN_ETOKEN, "token '%s' cannot generate this key type: %s", h->token.label,
-                       hsm_ckr_name(rv));
     if (rv != CKR_OK) {
+        if (hsm_keygen_refused(h, spec, rv) == CSIGN_OK)
+            err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
+                    hsm_ckr_name(rv));
         /* Some modules leave half a pair behind on failure. */
-        err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
-                hsm_ckr_name(rv));
         if (priv != CK_INVALID_HANDLE || pub != CK_INVALID_HANDLE)
             discard_pair(h, priv, pub);
         return CSIGN_ETOKEN;
