@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
@@ -82,21 +83,23 @@ out:
     return rc;
 }
 
-/* EC point from CKA_EC_POINT: DER OCTET STRING (the standard) or raw. */
-static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t *plen)
+/* The EC point in CKA_EC_POINT, for a curve of fb-byte field elements:
+ * DER OCTET STRING (the standard) or raw, told apart by their lengths.
+ * The wrapper's length bytes are not trusted: tpm2-pkcs11 writes a P-521
+ * point's length 133 in short form (04 85), which is not DER. */
+static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t fb, size_t *plen)
 {
-    const unsigned char *p = v;
-    ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
+    const size_t full = 1 + 2 * fb, half = 1 + fb;
 
-    if (os != NULL && p == v + len) {
-        size_t n = (size_t)ASN1_STRING_length(os);
-        *plen = n;
-        ASN1_OCTET_STRING_free(os);
-        return v + (len - n);
-    }
-    ASN1_OCTET_STRING_free(os);
     *plen = len;
-    return v;
+    if ((len == full && v[0] == 0x04) || (len == half && (v[0] == 0x02 || v[0] == 0x03)))
+        return v;
+    if (len > full && len - full <= 4 && v[0] == 0x04 && v[len - full] == 0x04)
+        *plen = full;
+    else if (len > half && len - half <= 4 && v[0] == 0x04 &&
+             (v[len - half] == 0x02 || v[len - half] == 0x03))
+        *plen = half;
+    return v + (len - *plen);
 }
 
 static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
@@ -120,7 +123,10 @@ static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
         rc = err_set(CSIGN_EINPUT, "the token's key uses an EC curve csign does not know");
         goto out;
     }
-    const unsigned char *q = ec_point(point, len, &qlen);
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    size_t fb = g ? ((size_t)EC_GROUP_get_degree(g) + 7) / 8 : 0;
+    EC_GROUP_free(g);
+    const unsigned char *q = ec_point(point, len, fb, &qlen);
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||
