@@ -13,6 +13,7 @@ packages=(
   libcmocka-dev
   softhsm2 opensc
   util-linux procps jq strace time
+  swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools libtss2-tcti-swtpm0
 )
 
 missing=()

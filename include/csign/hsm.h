@@ -264,13 +264,16 @@ typedef struct {
  * Generates a key pair on the token (read-write, logged-in session) with
  * an explicit template: the private key is token, private, sensitive,
  * not extractable, can sign, cannot decrypt, unwrap or derive; the public
- * key can verify, not encrypt or wrap. Both get label and CKA_ID: id when
- * id_len > 0, else the SHA-1 of the public key (RFC 5280 key identifier).
+ * key is a public token object that cannot wrap (its other usage is left
+ * to the token). Both get label and CKA_ID: id when id_len > 0, else the
+ * SHA-1 of the public key (RFC 5280 key identifier).
  *
- * Refuses (CSIGN_EUSAGE, naming the object) a label or id already on the
- * token. Reads back CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_EXTRACTABLE,
- * CKA_NEVER_EXTRACTABLE and CKA_LOCAL; a token that did not honour the
- * template gets the pair deleted and CSIGN_ETOKEN naming the attribute.
+ * Refuses (CSIGN_ETOKEN, naming the token's limit) a key type the token
+ * says it cannot make, before or when generating; refuses (CSIGN_EUSAGE,
+ * naming the object) a label or id already on the token. Reads back the
+ * private key's template and CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE
+ * and CKA_LOCAL; a token that did not honour the template gets the pair
+ * deleted and CSIGN_ETOKEN naming the attribute.
  * Any failure after generation deletes the pair. *out describes the key.
  */
 csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t id_len,

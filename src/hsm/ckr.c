@@ -68,6 +68,8 @@ static const struct {
     R(CKR_BUFFER_TOO_SMALL),
     R(CKR_CRYPTOKI_NOT_INITIALIZED),
     R(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+    R(CKR_DOMAIN_PARAMS_INVALID),
+    R(CKR_CURVE_NOT_SUPPORTED),
 };
 
 const char *hsm_ckr_name(CK_RV rv)

@@ -77,4 +77,14 @@ CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_UL
 /* Releases what token-backed keys referred to (signkey.c). */
 void hsm_signkeys_release(hsm *h);
 
+/* Before generating (keycaps.c): CSIGN_ETOKEN naming the token's limit
+ * when C_GetMechanismInfo says the token cannot make this key type;
+ * CSIGN_OK when it can or does not say. */
+csign_rc hsm_keygen_supported(hsm *h, const hsm_keyspec *spec);
+
+/* After C_GenerateKeyPair returned rv: CSIGN_ETOKEN saying that the token
+ * cannot make this key type when rv means that, else CSIGN_OK and no
+ * error is set. */
+csign_rc hsm_keygen_refused(hsm *h, const hsm_keyspec *spec, unsigned long rv);
+
 #endif

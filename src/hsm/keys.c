@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
@@ -82,21 +83,23 @@ out:
     return rc;
 }
 
-/* EC point from CKA_EC_POINT: DER OCTET STRING (the standard) or raw. */
-static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t *plen)
+/* The EC point in CKA_EC_POINT, for a curve of fb-byte field elements:
+ * DER OCTET STRING (the standard) or raw, told apart by their lengths.
+ * The wrapper's length bytes are not trusted: tpm2-pkcs11 writes a P-521
+ * point's length 133 in short form (04 85), which is not DER. */
+static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t fb, size_t *plen)
 {
-    const unsigned char *p = v;
-    ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
+    const size_t full = 1 + 2 * fb, half = 1 + fb;
 
-    if (os != NULL && p == v + len) {
-        size_t n = (size_t)ASN1_STRING_length(os);
-        *plen = n;
-        ASN1_OCTET_STRING_free(os);
-        return v + (len - n);
-    }
-    ASN1_OCTET_STRING_free(os);
     *plen = len;
-    return v;
+    if ((len == full && v[0] == 0x04) || (len == half && (v[0] == 0x02 || v[0] == 0x03)))
+        return v;
+    if (len > full && len - full <= 4 && v[0] == 0x04 && v[len - full] == 0x04)
+        *plen = full;
+    else if (len > half && len - half <= 4 && v[0] == 0x04 &&
+             (v[len - half] == 0x02 || v[len - half] == 0x03))
+        *plen = half;
+    return v + (len - *plen);
 }
 
 static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
@@ -120,7 +123,10 @@ static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
         rc = err_set(CSIGN_EINPUT, "the token's key uses an EC curve csign does not know");
         goto out;
     }
-    const unsigned char *q = ec_point(point, len, &qlen);
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    size_t fb = g ? ((size_t)EC_GROUP_get_degree(g) + 7) / 8 : 0;
+    EC_GROUP_free(g);
+    const unsigned char *q = ec_point(point, len, fb, &qlen);
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||
@@ -299,6 +305,9 @@ static csign_rc check_template(hsm *h, CK_OBJECT_HANDLE priv)
         {CKA_NEVER_EXTRACTABLE, "CKA_NEVER_EXTRACTABLE", HSM_YES},
         {CKA_LOCAL, "CKA_LOCAL", HSM_YES},
         {CKA_SIGN, "CKA_SIGN", HSM_YES},
+        {CKA_DECRYPT, "CKA_DECRYPT", HSM_NO},
+        {CKA_UNWRAP, "CKA_UNWRAP", HSM_NO},
+        {CKA_DERIVE, "CKA_DERIVE", HSM_NO},
         {CKA_PRIVATE, "CKA_PRIVATE", HSM_YES},
         {CKA_TOKEN, "CKA_TOKEN", HSM_YES},
     };
@@ -347,8 +356,10 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
     EVP_PKEY *pk = NULL;
     hsm_key made = {0};
     char *conflict = NULL;
-    csign_rc rc = find_named(h, label, id, id_len, &conflict);
+    csign_rc rc = hsm_keygen_supported(h, spec);
 
+    if (rc == CSIGN_OK)
+        rc = find_named(h, label, id, id_len, &conflict);
     if (rc != CSIGN_OK)
         return rc;
     if (conflict != NULL) {
@@ -357,13 +368,16 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
         free(conflict);
         return rc;
     }
-    CK_ATTRIBUTE pub_t[9] = {
-        {CKA_TOKEN, &yes, sizeof(yes)},  {CKA_PRIVATE, &no, sizeof(no)},
-        {CKA_VERIFY, &yes, sizeof(yes)}, {CKA_ENCRYPT, &no, sizeof(no)},
-        {CKA_WRAP, &no, sizeof(no)},     {CKA_LABEL, (void *)label, strlen(label)},
+    /* No CKA_VERIFY or CKA_ENCRYPT: tpm2-pkcs11 derives both from the
+     * private key's usage and fails a template that says otherwise. Anyone
+     * holding a public key can verify and encrypt with it off the token, so
+     * its flags protect nothing; the private key's are read back below. */
+    CK_ATTRIBUTE pub_t[7] = {
+        {CKA_TOKEN, &yes, sizeof(yes)}, {CKA_PRIVATE, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},    {CKA_LABEL, (void *)label, strlen(label)},
         {CKA_ID, (void *)id, id_len},
     };
-    CK_ULONG npub = id_len > 0 ? 7 : 6;
+    CK_ULONG npub = id_len > 0 ? 5 : 4;
     CK_ATTRIBUTE priv_t[] = {
         {CKA_TOKEN, &yes, sizeof(yes)},
         {CKA_PRIVATE, &yes, sizeof(yes)},
@@ -401,14 +415,11 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
     }
     CK_RV rv = h->f->C_GenerateKeyPair(h->session, &mech, pub_t, npub, priv_t, npriv, &pub, &priv);
     OPENSSL_free(params);
-    if (rv == CKR_MECHANISM_INVALID || rv == CKR_KEY_SIZE_RANGE ||
-        rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED)
-        return err_set(CSIGN_ETOKEN, "token '%s' cannot generate this key type: %s", h->token.label,
-                       hsm_ckr_name(rv));
     if (rv != CKR_OK) {
+        if (hsm_keygen_refused(h, spec, rv) == CSIGN_OK)
+            err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
+                    hsm_ckr_name(rv));
         /* Some modules leave half a pair behind on failure. */
-        err_set(CSIGN_ETOKEN, "key generation on token '%s' failed: %s", h->token.label,
-                hsm_ckr_name(rv));
         if (priv != CK_INVALID_HANDLE || pub != CK_INVALID_HANDLE)
             discard_pair(h, priv, pub);
         return CSIGN_ETOKEN;

@@ -194,4 +194,36 @@ t_software_token_noted() {
     expect_err "software token"
 }
 
+# The read-back covers what the key must not do as well as what it must.
+t_token_leaving_decrypt_on_is_caught() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_IGNORE_TEMPLATE=decrypt csign keygen \
+        --key "pkcs11:token=dev;object=k" --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_one_error_line keygen
+    expect_err "did not honour the key template: CKA_DECRYPT is true, expected false"
+    expect_err "the key pair was deleted"
+    [ -z "$(p11 --login --pin "$USER_PIN" -O 2>/dev/null)" ] || fail "objects left behind"
+}
+
+# A token without the key-pair mechanism is refused before anything is made.
+t_token_without_keypair_mechanism() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG=$CASE/shim.log CSIGN_SHIM_FAIL=C_GetMechanismInfo=0x70 \
+        csign keygen --key "pkcs11:token=dev;object=k" --type rsa:3072 --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_one_error_line keygen
+    expect_err "token 'dev' cannot make rsa:3072 keys: it offers no RSA key-pair generation (CKM_RSA_PKCS_KEY_PAIR_GEN)"
+    [ "$(count_calls C_GenerateKeyPair)" -eq 0 ] || fail "C_GenerateKeyPair was called"
+}
+
+t_curve_refused_by_token() {
+    new_token dev
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL=C_GenerateKeyPair=0x140 csign keygen \
+        --key "pkcs11:token=dev;object=k" --type ec:p384 --module "$CSIGN_SHIM"
+    expect_rc 3
+    expect_one_error_line keygen
+    expect_err "token 'dev' cannot make ec:p384 keys: it does not offer the curve P-384 (CKR_CURVE_NOT_SUPPORTED)"
+}
+
 run_tests

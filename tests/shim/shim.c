@@ -20,7 +20,8 @@
  *                                 C_SignFinal
  *   CSIGN_SHIM_IGNORE_TEMPLATE    "1": C_GenerateKeyPair forces
  *                                 CKA_SENSITIVE=FALSE, CKA_EXTRACTABLE=TRUE
- *                                 on the private key
+ *                                 on the private key; "decrypt": forces
+ *                                 CKA_DECRYPT=TRUE on it instead
  *   CSIGN_SHIM_HANG               comma-separated function names that never
  *                                 return
  *   CSIGN_SHIM_GATE               "C_Name@N:PATH": the Nth call (from 1)
@@ -499,10 +500,12 @@ shim_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     CK_ATTRIBUTE priv[SHIM_MAX_TEMPLATE + 2];
     CK_ULONG priv_count = ulPrivateKeyAttributeCount;
     CK_BBOOL not_sensitive = CK_FALSE;
-    CK_BBOOL extractable = CK_TRUE;
+    CK_BBOOL extractable = CK_TRUE, can_decrypt = CK_TRUE;
+    const char *ignore = getenv("CSIGN_SHIM_IGNORE_TEMPLATE");
+    int decrypt = ignore != NULL && strcmp(ignore, "decrypt") == 0;
 
     SHIM_ENTER(C_GenerateKeyPair, NULL);
-    if (!env_is_one("CSIGN_SHIM_IGNORE_TEMPLATE"))
+    if (!env_is_one("CSIGN_SHIM_IGNORE_TEMPLATE") && !decrypt)
         return REAL(C_GenerateKeyPair,
                     (hSession, pMechanism, pPublicKeyTemplate, ulPublicKeyAttributeCount,
                      pPrivateKeyTemplate, ulPrivateKeyAttributeCount, phPublicKey, phPrivateKey));
@@ -514,8 +517,12 @@ shim_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         return CKR_ARGUMENTS_BAD;
     if (priv_count > 0)
         memcpy(priv, pPrivateKeyTemplate, priv_count * sizeof(priv[0]));
-    force_bool(priv, &priv_count, CKA_SENSITIVE, &not_sensitive);
-    force_bool(priv, &priv_count, CKA_EXTRACTABLE, &extractable);
+    if (decrypt) {
+        force_bool(priv, &priv_count, CKA_DECRYPT, &can_decrypt);
+    } else {
+        force_bool(priv, &priv_count, CKA_SENSITIVE, &not_sensitive);
+        force_bool(priv, &priv_count, CKA_EXTRACTABLE, &extractable);
+    }
     return REAL(C_GenerateKeyPair,
                 (hSession, pMechanism, pPublicKeyTemplate, ulPublicKeyAttributeCount, priv,
                  priv_count, phPublicKey, phPrivateKey));
