@@ -3,7 +3,8 @@
 # ends the run with exit status 3 and a message naming the call and the
 # token; SIGTERM and SIGINT end it at once, as the signal asks. Either way
 # no signature and no temporary file stays behind. The fault-injecting
-# module (tests/shim) hangs the calls; every run is bounded by timeout(1)
+# module (tests/shim) hangs the calls; every run is bounded by timeout(1),
+# with SIGKILL after SIGTERM (csign catches SIGTERM),
 # so that a broken build fails instead of hanging, and the tests wait for
 # the module's log, never for a fixed time.
 . "$(dirname "$0")/lib.sh"
@@ -43,7 +44,7 @@ sign_hung() {
     local files=()
     for f in $SHIM_TIMEOUT_FILES; do files+=("$CASE/$f"); done
     env CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" "${envs[@]}" \
-        timeout 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" "$@" "${files[@]}" \
+        timeout -k 5 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" "$@" "${files[@]}" \
         >"$CASE/out" 2>"$CASE/err" </dev/null
     RC=$?
 }
@@ -76,7 +77,7 @@ t_timeout_removes_batch_temporaries() {
     local files=()
     for f in $SHIM_TIMEOUT_FILES; do files+=("$CASE/$f"); done
     CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_GATE="C_Sign@3:$CASE/never" \
-        timeout 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" --token-timeout 2 \
+        timeout -k 5 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" --token-timeout 2 \
         "${files[@]}" >"$CASE/out" 2>"$CASE/err" </dev/null &
     local pid=$!
     for _ in $(seq 400); do
@@ -102,7 +103,7 @@ t_signals_end_each_hung_call() {
             [ "$sig" = INT ] && want=130
             rm -f "$CASE/shim.log"
             CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_HANG=$call \
-                timeout 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" \
+                timeout -k 5 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" \
                 "${files[@]}" >"$CASE/out" 2>"$CASE/err" </dev/null &
             local runner=$!
             wait_log "$line"
@@ -123,7 +124,7 @@ t_signal_removes_batch_temporaries() {
     local files=()
     for f in $SHIM_TIMEOUT_FILES; do files+=("$CASE/$f"); done
     CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_GATE="C_Sign@3:$CASE/never" \
-        timeout 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" \
+        timeout -k 5 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" \
         "${files[@]}" >"$CASE/out" 2>"$CASE/err" </dev/null &
     local runner=$!
     for _ in $(seq 400); do
