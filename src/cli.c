@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "csign/hex.h"
+#include "csign/hsm_watch.h"
 #include "csign/io.h"
 
 #include <jansson.h>
@@ -18,6 +19,9 @@ static const opt_spec token_opts[] = {
      "where the PIN comes from: env:NAME, file:PATH, fd:N or prompt"},
     {OPT_PIN_FINAL_TRY, "pin-final-try", 0, NULL,
      "log in even when the token allows one more PIN try only"},
+    {OPT_TOKEN_TIMEOUT, "token-timeout", 0, "SECONDS",
+     "give up on a token that does not answer a call within SECONDS (default: "
+     "$CSIGN_TOKEN_TIMEOUT, else 300)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -196,6 +200,9 @@ static csign_rc dispatch(void *ctx, int id, const char *arg)
     case OPT_PIN_FINAL_TRY:
         d->common->pin_final_try = true;
         return CSIGN_OK;
+    case OPT_TOKEN_TIMEOUT:
+        d->common->token_timeout_arg = arg;
+        return CSIGN_OK;
     case OPT_VERBOSE:
         if (cli_verbosity < 0)
             cli_verbosity = 0;
@@ -227,10 +234,15 @@ csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler ha
 {
     const opt_spec *t[4];
     struct dispatch d = {handler, ctx, common};
+    csign_rc rc;
 
     tables(cmd, t);
     memset(common, 0, sizeof(*common));
-    return opt_parse(t, argc, argv, dispatch, &d, operands, n_operands);
+    common->command = cmd->name;
+    rc = opt_parse(t, argc, argv, dispatch, &d, operands, n_operands);
+    if (rc == CSIGN_OK && cmd->token && !common->help)
+        rc = cli_token_timeout(common);
+    return rc;
 }
 
 csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_handler handler,
@@ -284,6 +296,7 @@ csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t)
         return rc;
     if (t->module.is_default && t->module.store != NULL)
         cli_info(1, "using csign's built-in software token store %s (SoftHSM)", t->module.store);
+    cli_stall_arm(c);
     rc = hsm_open(t->module.path, &t->h);
     if (rc == CSIGN_OK)
         cli_info(1, "loaded PKCS#11 module %s (%s, %s)", hsm_module_path(t->h),
@@ -308,7 +321,8 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
         cli_info(2, "token '%s' needs no login", t->token.label);
         return CSIGN_OK;
     case HSM_LOGIN_PINPAD:
-        cli_note("enter the PIN for token '%s' on the reader's PIN pad", t->token.label);
+        cli_note("enter the PIN for token '%s' on the reader's PIN pad (csign waits %u s at most)",
+                 t->token.label, c->token_timeout ? c->token_timeout : HSM_CALL_TIMEOUT_DEFAULT);
         return hsm_login(t->h, NULL);
     case HSM_LOGIN_PIN:
         break;

@@ -51,6 +51,7 @@ enum {
     OPT_MODULE = 800,
     OPT_PIN_SOURCE,
     OPT_PIN_FINAL_TRY,
+    OPT_TOKEN_TIMEOUT,
     OPT_VERBOSE = 900,
     OPT_QUIET,
     OPT_HELP
@@ -61,7 +62,22 @@ typedef struct {
     const char *pin_spec;
     bool pin_final_try;
     bool help;
+    const char *command;           /* the command's name, for messages */
+    const char *token_timeout_arg; /* --token-timeout as given */
+    unsigned token_timeout;        /* seconds, resolved by cli_parse() */
 } cli_common;
+
+/* Resolves c->token_timeout from --token-timeout, else CSIGN_TOKEN_TIMEOUT,
+ * else HSM_CALL_TIMEOUT_DEFAULT. CSIGN_EUSAGE for anything but a whole
+ * number of seconds from 1 to HSM_CALL_TIMEOUT_MAX. (cli_stall.c) */
+csign_rc cli_token_timeout(cli_common *c);
+
+/* Before a module is loaded: bounds every module call by c's timeout and
+ * sets what happens when one does not return, or when SIGINT or SIGTERM
+ * asks to stop while one is under way: the temporary files are removed,
+ * one line says which call on which token did not return, and the process
+ * ends at once, with exit status 3 or by the signal. (cli_stall.c) */
+void cli_stall_arm(const cli_common *c);
 
 /*
  * Parses a command's argv (argv[0] is the command name) with its table

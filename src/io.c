@@ -109,6 +109,7 @@ size_t io_batch_size(const io_batch *b)
 
 static void staged_free(staged *s)
 {
+    io_temps_drop(s->tmp);
     free(s->path);
     free(s->tmp);
     free(s->dir);
@@ -187,6 +188,13 @@ csign_rc io_batch_add(io_batch *b, const char *path, const void *data, size_t le
             err_set(CSIGN_EIO, "cannot create a file next to '%s': %s", path, strerror(errno));
         staged_free(&s);
         return rc;
+    }
+    csign_rc noted = io_temps_add(s.tmp);
+    if (noted != CSIGN_OK) {
+        close(s.fd);
+        unlink(s.tmp);
+        staged_free(&s);
+        return noted;
     }
     /* A regular file being replaced keeps its permissions, and only
      * those: no set-user-ID, set-group-ID or sticky bit. A symbolic link

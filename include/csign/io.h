@@ -105,4 +105,22 @@ csign_rc io_open_input(const char *path, int *fd);
  * (callers take CSIGN_EINPUT to mean "too large"). */
 csign_rc io_read_file(const char *path, size_t max, unsigned char **data, size_t *len);
 
+/*
+ * Every temporary file csign writes (PATH.csign-tmp-XXXXXX) is noted
+ * process-wide from its creation until it is named or removed.
+ * io_temps_add() notes a name (borrowed: the caller drops it with
+ * io_temps_drop() before freeing it); io_temps_count() says how many
+ * there are.
+ *
+ * io_temps_remove_all() is for a process that must end from another
+ * thread while the main one is stuck (a module call that never returns):
+ * it removes every noted file and leaves the list locked, so that no
+ * thread creates or names another temporary file before the process
+ * ends (a thread that tries waits for ever). Call it only on the way out.
+ */
+csign_rc io_temps_add(const char *name);
+void io_temps_drop(const char *name);
+size_t io_temps_count(void);
+void io_temps_remove_all(void);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "csign/hsm_watch.h"
 #include "internal.h"
 
 /*
@@ -24,6 +25,9 @@ csign_rc hsm_open(const char *path, hsm **out)
     CK_C_INITIALIZE_ARGS args;
     CK_INFO info;
     CK_RV rv;
+    csign_rc rc = CSIGN_ETOKEN;
+    bool wrapped = false;
+    int ticket;
     hsm *h = calloc(1, sizeof(*h));
 
     if (h == NULL)
@@ -33,9 +37,18 @@ csign_rc hsm_open(const char *path, hsm **out)
         free(h);
         return err_oom();
     }
+    /* Every call from here on is bounded (watch.c), loading included. */
+    if ((rc = hsm_watch_attach(path)) != CSIGN_OK) {
+        free(h->path);
+        free(h);
+        return rc;
+    }
+    rc = CSIGN_ETOKEN;
+    ticket = hsm_watch_begin("dlopen", HSM_CALL_PLAIN, 0);
     /* The module is never dlclose()d: many modules leave threads or exit
      * handlers behind, and unloading them under those crashes at exit. */
     h->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    hsm_watch_end(ticket);
     if (h->dl == NULL) {
         const char *why = dlerror();
         err_set(CSIGN_ETOKEN, "cannot load PKCS#11 module '%s': %s", path,
@@ -47,12 +60,18 @@ csign_rc hsm_open(const char *path, hsm **out)
         err_set(CSIGN_ETOKEN, "'%s' is not a PKCS#11 module (it has no C_GetFunctionList)", path);
         goto fail;
     }
+    ticket = hsm_watch_begin("C_GetFunctionList", HSM_CALL_PLAIN, 0);
     rv = get_list(&h->f);
+    hsm_watch_end(ticket);
     if (rv != CKR_OK || h->f == NULL) {
         err_set(CSIGN_ETOKEN, "PKCS#11 module '%s': C_GetFunctionList failed: %s", path,
                 hsm_ckr_name(rv));
         goto fail;
     }
+    if ((rc = hsm_proxy_wrap(h->f, &h->f)) != CSIGN_OK)
+        goto fail;
+    wrapped = true;
+    rc = CSIGN_ETOKEN;
     memset(&args, 0, sizeof(args));
     args.flags = CKF_OS_LOCKING_OK;
     rv = h->f->C_Initialize(&args);
@@ -72,9 +91,12 @@ csign_rc hsm_open(const char *path, hsm **out)
     *out = h;
     return CSIGN_OK;
 fail:
+    if (wrapped)
+        hsm_proxy_release();
+    hsm_watch_detach();
     free(h->path);
     free(h);
-    return CSIGN_ETOKEN;
+    return rc;
 }
 
 void hsm_session_close(hsm *h)
@@ -96,6 +118,8 @@ void hsm_close(hsm *h)
     hsm_signkeys_release(h);
     if (h->finalize)
         (void)h->f->C_Finalize(NULL);
+    hsm_proxy_release();
+    hsm_watch_detach();
     hsm_token_clear(&h->token);
     free(h->path);
     free(h);

@@ -87,4 +87,32 @@ csign_rc hsm_keygen_supported(hsm *h, const hsm_keyspec *spec);
  * error is set. */
 csign_rc hsm_keygen_refused(hsm *h, const hsm_keyspec *spec, unsigned long rv);
 
+/* ---- Bounded calls (watch.c, proxy.c; see csign/hsm_watch.h) ---------- */
+
+/* Starts watching calls into the module at path (the first caller starts
+ * the watchdog thread); every attach is matched by one detach, the last
+ * of which stops the thread. CSIGN_EINTERNAL when the thread cannot start. */
+csign_rc hsm_watch_attach(const char *path);
+void hsm_watch_detach(void);
+
+/* Notes a call under way (kind says what id is) and returns a ticket for
+ * hsm_watch_end(). name must be static. */
+enum { HSM_CALL_PLAIN, HSM_CALL_SLOT, HSM_CALL_SESSION };
+int hsm_watch_begin(const char *name, int kind, CK_ULONG id);
+void hsm_watch_end(int ticket);
+
+/* What the watchdog learns to name a token: a slot's label (32 padded
+ * bytes), a session's slot; and what it forgets (all, the sessions of
+ * the slot id, or the session id). */
+void hsm_watch_learn_label(CK_SLOT_ID slot, const CK_UTF8CHAR *label);
+void hsm_watch_learn_session(CK_SESSION_HANDLE session, CK_SLOT_ID slot);
+void hsm_watch_forget_sessions(bool all, bool by_slot, CK_ULONG id);
+
+/* The stand-in function list for module (*out, static storage) whose
+ * entries pass each call through to module's, watched. One module at a
+ * time: wrapping another while one is wrapped is CSIGN_EINTERNAL. Each
+ * wrap is matched by one release. */
+csign_rc hsm_proxy_wrap(CK_FUNCTION_LIST_PTR module, CK_FUNCTION_LIST_PTR *out);
+void hsm_proxy_release(void);
+
 #endif
