@@ -27,6 +27,9 @@ struct hsm {
     hsm_token token;             /* the session's token */
     struct sign_ref **sign_refs; /* for token-backed keys (signkey.c) */
     size_t nsign_refs;
+    secret *ctx_pin;   /* the user PIN, kept for context-specific logins */
+    bool ctx_pinpad;   /* logged in on a PIN pad: context logins pass NULL */
+    bool mech_pss;     /* CKM_RSA_PKCS_PSS signs (else PSS uses CKM_RSA_X_509) */
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -76,5 +79,10 @@ CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_UL
 
 /* Releases what token-backed keys referred to (signkey.c). */
 void hsm_signkeys_release(hsm *h);
+
+/* After a user login: keeps a copy of pin (NULL: a PIN pad) for the
+ * context-specific logins of keys with CKA_ALWAYS_AUTHENTICATE
+ * (signkey.c). */
+csign_rc hsm_keep_pin(hsm *h, const secret *pin);
 
 #endif

@@ -82,21 +82,40 @@ out:
     return rc;
 }
 
-/* EC point from CKA_EC_POINT: DER OCTET STRING (the standard) or raw. */
-static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t *plen)
+/*
+ * The EC point in CKA_EC_POINT: a DER OCTET STRING (the standard) or the
+ * raw point (some tokens). Decided by exact length for the curve's field
+ * size, not by the first bytes: a raw point 04||X||Y can start like an
+ * OCTET STRING header. NULL when it is neither.
+ */
+static bool raw_point(size_t fb, const unsigned char *v, size_t len)
 {
-    const unsigned char *p = v;
-    ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
+    /* Uncompressed 04||X||Y or compressed 02/03||X. */
+    return (len == 1 + 2 * fb && v[0] == 0x04) ||
+           (len == 1 + fb && (v[0] == 0x02 || v[0] == 0x03));
+}
 
-    if (os != NULL && p == v + len) {
-        size_t n = (size_t)ASN1_STRING_length(os);
-        *plen = n;
-        ASN1_OCTET_STRING_free(os);
-        return v + (len - n);
+static const unsigned char *ec_point(int nid, const unsigned char *v, size_t len, size_t *plen)
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    size_t fb = g ? ((size_t)EC_GROUP_get_degree(g) + 7) / 8 : 0;
+    /* DER: tag 04, a short or one-byte long length covering the rest. */
+    size_t hdr = len > 3 && v[0] == 0x04 && v[1] == 0x81 && v[2] >= 0x80 ? 3
+                 : len > 2 && v[0] == 0x04 && v[1] < 0x80          ? 2
+                                                                    : 0;
+
+    EC_GROUP_free(g);
+    if (fb == 0)
+        return NULL;
+    if (raw_point(fb, v, len)) {
+        *plen = len;
+        return v;
     }
-    ASN1_OCTET_STRING_free(os);
-    *plen = len;
-    return v;
+    if (hdr != 0 && v[hdr - 1] == len - hdr && raw_point(fb, v + hdr, len - hdr)) {
+        *plen = len - hdr;
+        return v + hdr;
+    }
+    return NULL;
 }
 
 static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
@@ -120,7 +139,11 @@ static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
         rc = err_set(CSIGN_EINPUT, "the token's key uses an EC curve csign does not know");
         goto out;
     }
-    const unsigned char *q = ec_point(point, len, &qlen);
+    const unsigned char *q = ec_point(nid, point, len, &qlen);
+    if (q == NULL) {
+        rc = err_set(CSIGN_EINPUT, "the token's EC public key is malformed (CKA_EC_POINT)");
+        goto out;
+    }
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||
