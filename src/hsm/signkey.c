@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <openssl/ec.h>
 #include <openssl/engine.h>
-#include <openssl/err.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -53,12 +52,8 @@ static CK_RV context_login(sign_ref *r)
         return CKR_USER_NOT_LOGGED_IN;
     rv = h->f->C_Login(h->session, CKU_CONTEXT_SPECIFIC,
                        pin ? (CK_UTF8CHAR_PTR)pin->data : NULL, pin ? (CK_ULONG)pin->len : 0);
-    if (rv != CKR_OK) {
+    if (rv != CKR_OK)
         r->ctx_refused = true;
-        ERR_raise_data(ERR_LIB_USER, ERR_R_OPERATION_FAIL,
-                       "context-specific login to token '%s' failed: %s", h->token.label,
-                       hsm_ckr_name(rv));
-    }
     return rv;
 }
 

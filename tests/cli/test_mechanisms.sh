@@ -46,7 +46,8 @@ t_always_auth_refused_context_login_not_retried() {
     run CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_ALWAYS_AUTH=1 CSIGN_SHIM_FAIL='C_Login@2=0xa0' \
         CSIGN_PIN=$USER_PIN csign sign --module "$CSIGN_SHIM" --key "$KEY" \
         "$CASE/f1" "$CASE/f2" "$CASE/f3"
-    [ "$RC" -ne 0 ] || fail "signed without the context login"
+    expect_rc 3
+    expect_err "the token could not sign"
     [ "$(count_calls 'C_Login context')" -eq 1 ] || fail "context login retried: $(logins)"
     [ ! -e "$CASE/f1.p7s" ] || fail "a signature was written"
 }
