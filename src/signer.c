@@ -139,6 +139,11 @@ csign_rc signer_open(const sign_opts *o, signer *st)
         rc = find_certs(o, &st->t, &st->key, &st->cert, &st->chain);
     if (rc == CSIGN_OK)
         rc = cert_check_code_signing(st->cert, st->pub, time(NULL));
+    /* The token must be able to make the signature before a PIN is read. */
+    if (rc == CSIGN_OK)
+        rc = hsm_sig_check(st->t.h, o->pss                             ? HSM_SIG_PSS
+                                    : EVP_PKEY_is_a(st->pub, "RSA") ? HSM_SIG_PKCS1
+                                                                    : HSM_SIG_ECDSA);
     if (rc == CSIGN_OK)
         rc = cli_login(&st->t, &o->c, &src);
     if (rc == CSIGN_OK) {

@@ -168,7 +168,10 @@ csign_rc hsm_login_check(hsm *h, bool allow_final_try, hsm_login_need *need, boo
  * Exactly one C_Login as the user, never retried. pin may be NULL for a
  * PIN pad. A wrong PIN: CSIGN_ETOKEN "PIN rejected by token 'LABEL'"
  * (followed by what the token now says about remaining tries). The caller
- * wipes the PIN right after this returns.
+ * wipes the PIN right after this returns. On success the hsm keeps a copy
+ * of the PIN in secure memory for the context-specific logins a key with
+ * CKA_ALWAYS_AUTHENTICATE needs before each signature; hsm_key_private()
+ * wipes it when the key does not need it, hsm_close() in any case.
  */
 csign_rc hsm_login(hsm *h, const secret *pin);
 
@@ -195,6 +198,7 @@ typedef struct {
     hsm_bool sensitive, always_sensitive, extractable, never_extractable, local, sign;
     unsigned long priv_handle; /* object handles in this session; 0 when absent */
     unsigned long pub_handle;
+    bool always_auth; /* CKA_ALWAYS_AUTHENTICATE: a context login before each signature */
 } hsm_key;
 
 typedef struct {
@@ -250,10 +254,28 @@ csign_rc hsm_key_public(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
 
 /*
  * A token-backed EVP_PKEY for k's private key: signing with it sends the
- * hash to the token (CKM_ECDSA, CKM_RSA_PKCS, or raw RSA for PSS). Needs a
+ * hash to the token (CKM_ECDSA, CKM_RSA_PKCS; RSASSA-PSS through
+ * CKM_RSA_PKCS_PSS when hsm_sig_check() found the token offers it, else
+ * padded by OpenSSL and signed with CKM_RSA_X_509). A key with
+ * CKA_ALWAYS_AUTHENTICATE gets a context-specific login with the kept PIN
+ * (NULL on a PIN pad) between each C_SignInit and C_Sign; one that the
+ * token refuses is not tried again for the rest of the run. Needs a
  * logged-in session. The caller frees it before hsm_close().
  */
 csign_rc hsm_key_private(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
+
+/* The signature schemes csign makes with a token key. */
+typedef enum { HSM_SIG_PKCS1, HSM_SIG_PSS, HSM_SIG_ECDSA } hsm_sig;
+
+/*
+ * Reads the session token's mechanisms (C_GetMechanismList, and
+ * C_GetMechanismInfo for CKF_SIGN) and checks that one of them makes sig:
+ * PKCS#1 v1.5 needs CKM_RSA_PKCS; RSASSA-PSS CKM_RSA_PKCS_PSS (preferred)
+ * or CKM_RSA_X_509; ECDSA CKM_ECDSA. None: CSIGN_ETOKEN "token 'LABEL'
+ * offers no mechanism for ... (needs ...)". Needs no login: call it before
+ * the PIN is read. Remembers the choice for hsm_key_private().
+ */
+csign_rc hsm_sig_check(hsm *h, hsm_sig sig);
 
 typedef struct {
     hsm_key_type type; /* HSM_KEY_EC or HSM_KEY_RSA */

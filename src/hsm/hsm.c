@@ -116,6 +116,7 @@ void hsm_close(hsm *h)
         return;
     hsm_session_close(h);
     hsm_signkeys_release(h);
+    secret_free(h->ctx_pin);
     if (h->finalize)
         (void)h->f->C_Finalize(NULL);
     hsm_proxy_release();
@@ -482,7 +483,7 @@ csign_rc hsm_login(hsm *h, const secret *pin)
     case CKR_OK:
     case CKR_USER_ALREADY_LOGGED_IN:
         h->logged_in = rv == CKR_OK;
-        return CSIGN_OK;
+        return hsm_keep_pin(h, pin);
     case CKR_PIN_INCORRECT:
     case CKR_PIN_INVALID:
         return err_set(CSIGN_ETOKEN, "PIN rejected by token '%s'%s", t->label, tries_left(h));

@@ -27,6 +27,9 @@ struct hsm {
     hsm_token token;             /* the session's token */
     struct sign_ref **sign_refs; /* for token-backed keys (signkey.c) */
     size_t nsign_refs;
+    secret *ctx_pin;   /* the user PIN, kept for context-specific logins */
+    bool ctx_pinpad;   /* logged in on a PIN pad: context logins pass NULL */
+    bool mech_pss;     /* CKM_RSA_PKCS_PSS signs (else PSS uses CKM_RSA_X_509) */
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -114,5 +117,10 @@ void hsm_watch_forget_sessions(bool all, bool by_slot, CK_ULONG id);
  * wrap is matched by one release. */
 csign_rc hsm_proxy_wrap(CK_FUNCTION_LIST_PTR module, CK_FUNCTION_LIST_PTR *out);
 void hsm_proxy_release(void);
+
+/* After a user login: keeps a copy of pin (NULL: a PIN pad) for the
+ * context-specific logins of keys with CKA_ALWAYS_AUTHENTICATE
+ * (signkey.c). */
+csign_rc hsm_keep_pin(hsm *h, const secret *pin);
 
 #endif

@@ -83,23 +83,40 @@ out:
     return rc;
 }
 
-/* The EC point in CKA_EC_POINT, for a curve of fb-byte field elements:
- * DER OCTET STRING (the standard) or raw, told apart by their lengths.
- * The wrapper's length bytes are not trusted: tpm2-pkcs11 writes a P-521
- * point's length 133 in short form (04 85), which is not DER. */
+/*
+ * The EC point in CKA_EC_POINT, for a curve of fb-byte field elements: a
+ * DER OCTET STRING (the standard) or the raw point (some tokens). Decided
+ * by exact length for the curve, not by the first bytes: a raw point
+ * 04||X||Y can start like an OCTET STRING header. The wrapper's length
+ * bytes are not trusted: tpm2-pkcs11 writes a P-521 point's length 133 in
+ * short form (04 85), which is not DER. NULL when it is neither.
+ */
+static bool raw_point(size_t fb, const unsigned char *v, size_t len)
+{
+    /* Uncompressed 04||X||Y or compressed 02/03||X. */
+    return (len == 1 + 2 * fb && v[0] == 0x04) ||
+           (len == 1 + fb && (v[0] == 0x02 || v[0] == 0x03));
+}
+
 static const unsigned char *ec_point(const unsigned char *v, size_t len, size_t fb, size_t *plen)
 {
-    const size_t full = 1 + 2 * fb, half = 1 + fb;
+    const size_t sizes[2] = { 1 + 2 * fb, 1 + fb };
 
-    *plen = len;
-    if ((len == full && v[0] == 0x04) || (len == half && (v[0] == 0x02 || v[0] == 0x03)))
+    if (fb == 0)
+        return NULL;
+    if (raw_point(fb, v, len)) {
+        *plen = len;
         return v;
-    if (len > full && len - full <= 4 && v[0] == 0x04 && v[len - full] == 0x04)
-        *plen = full;
-    else if (len > half && len - half <= 4 && v[0] == 0x04 &&
-             (v[len - half] == 0x02 || v[len - half] == 0x03))
-        *plen = half;
-    return v + (len - *plen);
+    }
+    for (int i = 0; i < 2; i++) {
+        size_t n = sizes[i];
+        /* An OCTET STRING tag and one to four length bytes before it. */
+        if (len > n + 1 && len - n <= 5 && v[0] == 0x04 && raw_point(fb, v + (len - n), n)) {
+            *plen = n;
+            return v + (len - n);
+        }
+    }
+    return NULL;
 }
 
 static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
@@ -127,6 +144,10 @@ static csign_rc ec_public(hsm *h, CK_OBJECT_HANDLE o, EVP_PKEY **out)
     size_t fb = g ? ((size_t)EC_GROUP_get_degree(g) + 7) / 8 : 0;
     EC_GROUP_free(g);
     const unsigned char *q = ec_point(point, len, fb, &qlen);
+    if (q == NULL) {
+        rc = err_set(CSIGN_EINPUT, "the token's EC public key is malformed (CKA_EC_POINT)");
+        goto out;
+    }
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||

@@ -300,7 +300,7 @@ static void private_attrs(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
                     : v[i] == CK_TRUE                                               ? HSM_YES
                                                                                     : HSM_NO;
     key_shape(h, o,
-              t[6].ulValueLen == CK_UNAVAILABLE_INFORMATION ? CK_UNAVAILABLE_INFORMATION : type, k);
+              t[6].ulValueLen == CK_UNAVAILABLE_INFORMATION ? CK_UNAVAILABLE_INFORMATION : type, k);    k->always_auth = hsm_get_bool(h, o, CKA_ALWAYS_AUTHENTICATE) == HSM_YES;
 }
 
 csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)

@@ -17,6 +17,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #define _GNU_SOURCE
 #include <openssl/ec.h>
+#include <openssl/engine.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -29,22 +30,53 @@
 typedef struct sign_ref {
     hsm *h;
     CK_OBJECT_HANDLE obj;
+    bool ctx_login; /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
+    bool ctx_refused; /* a context login failed: do not try again */
 } sign_ref;
 
 static int rsa_index = -1, ec_index = -1;
 static RSA_METHOD *rsa_method;
 static EC_KEY_METHOD *ec_method;
+static int (*rsa_std_sign)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *,
+                           size_t);
 
-/* One C_SignInit + C_Sign on the run's session. */
-static CK_RV token_sign(const sign_ref *r, CK_MECHANISM_TYPE mech, const unsigned char *in,
-                        size_t inlen, unsigned char *out, CK_ULONG *outlen)
+/* A C_Login of the context-specific user with the PIN kept at login (NULL
+ * on a PIN pad). A refusal is not repeated: a wrong PIN costs a try. */
+static CK_RV context_login(sign_ref *r)
 {
-    CK_MECHANISM m = {mech, NULL, 0};
-    CK_RV rv = r->h->f->C_SignInit(r->h->session, &m, r->obj);
+    hsm *h = r->h;
+    const secret *pin = h->ctx_pin;
+    CK_RV rv;
 
+    if (r->ctx_refused || (pin == NULL && !h->ctx_pinpad))
+        return CKR_USER_NOT_LOGGED_IN;
+    rv = h->f->C_Login(h->session, CKU_CONTEXT_SPECIFIC,
+                       pin ? (CK_UTF8CHAR_PTR)pin->data : NULL, pin ? (CK_ULONG)pin->len : 0);
+    if (rv != CKR_OK)
+        r->ctx_refused = true;
+    return rv;
+}
+
+/* One C_SignInit + C_Sign on the run's session, with a context login
+ * between them when the key asks for one. */
+static CK_RV token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
+                        unsigned char *out, CK_ULONG *outlen)
+{
+    CK_RV rv = r->ctx_refused ? CKR_USER_NOT_LOGGED_IN
+                              : r->h->f->C_SignInit(r->h->session, m, r->obj);
+
+    if (rv == CKR_OK && r->ctx_login)
+        rv = context_login(r);
     if (rv == CKR_OK)
         rv = r->h->f->C_Sign(r->h->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
     return rv;
+}
+
+static CK_RV token_sign_plain(sign_ref *r, CK_MECHANISM_TYPE mech, const unsigned char *in,
+                              size_t inlen, unsigned char *out, CK_ULONG *outlen)
+{
+    CK_MECHANISM m = {mech, NULL, 0};
+    return token_sign(r, &m, in, inlen, out, outlen);
 }
 
 /* RSA: OpenSSL pads (PKCS#1 DigestInfo, or PSS with no padding left to
@@ -52,7 +84,7 @@ static CK_RV token_sign(const sign_ref *r, CK_MECHANISM_TYPE mech, const unsigne
 static int rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
                         int padding)
 {
-    const sign_ref *r = RSA_get_ex_data(rsa, rsa_index);
+    sign_ref *r = RSA_get_ex_data(rsa, rsa_index);
     CK_ULONG len = (CK_ULONG)RSA_size(rsa);
     CK_MECHANISM_TYPE mech;
 
@@ -62,7 +94,7 @@ static int rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, 
         mech = CKM_RSA_X_509;
     else
         return -1;
-    if (r == NULL || token_sign(r, mech, from, (size_t)flen, to, &len) != CKR_OK)
+    if (r == NULL || token_sign_plain(r, mech, from, (size_t)flen, to, &len) != CKR_OK)
         return -1;
     return (int)len;
 }
@@ -71,7 +103,7 @@ static int rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, 
 static ECDSA_SIG *ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
                               const BIGNUM *rp, EC_KEY *key)
 {
-    const sign_ref *r = EC_KEY_get_ex_data(key, ec_index);
+    sign_ref *r = EC_KEY_get_ex_data(key, ec_index);
     unsigned char sig[2 * 66];
     CK_ULONG len = sizeof(sig);
     ECDSA_SIG *out = NULL;
@@ -79,7 +111,7 @@ static ECDSA_SIG *ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM 
 
     (void)kinv;
     (void)rp;
-    if (r == NULL || token_sign(r, CKM_ECDSA, dgst, (size_t)dlen, sig, &len) != CKR_OK ||
+    if (r == NULL || token_sign_plain(r, CKM_ECDSA, dgst, (size_t)dlen, sig, &len) != CKR_OK ||
         len % 2 != 0)
         return NULL;
     br = BN_bin2bn(sig, (int)(len / 2), NULL);
@@ -94,6 +126,105 @@ static ECDSA_SIG *ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM 
     return out;
 }
 
+/* The PKCS#11 hash and MGF1 for an OpenSSL digest; false for others. */
+static bool ck_hash(const EVP_MD *md, CK_MECHANISM_TYPE *hash, CK_RSA_PKCS_MGF_TYPE *mgf)
+{
+    switch (EVP_MD_get_type(md)) {
+    case NID_sha256:
+        *hash = CKM_SHA256, *mgf = CKG_MGF1_SHA256;
+        return true;
+    case NID_sha384:
+        *hash = CKM_SHA384, *mgf = CKG_MGF1_SHA384;
+        return true;
+    case NID_sha512:
+        *hash = CKM_SHA512, *mgf = CKG_MGF1_SHA512;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * EVP_PKEY_sign for RSA keys whose private operation is on the token.
+ * OpenSSL pads RSASSA-PSS itself and leaves only the raw operation to the
+ * RSA_METHOD; when the token offers CKM_RSA_PKCS_PSS the digest goes to
+ * the token instead, with the parameters OpenSSL was given (hash, MGF1
+ * hash, salt length). Everything else takes OpenSSL's own way.
+ */
+static int rsa_pkey_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
+                         const unsigned char *tbs, size_t tbslen)
+{
+    EVP_PKEY *pk = EVP_PKEY_CTX_get0_pkey(ctx);
+    const RSA *rsa = pk ? EVP_PKEY_get0_RSA(pk) : NULL;
+    sign_ref *r = rsa && RSA_get_method(rsa) == rsa_method ? RSA_get_ex_data(rsa, rsa_index) : NULL;
+    const EVP_MD *md = NULL, *mgf1 = NULL;
+    int pad = 0, salt = 0;
+    CK_RSA_PKCS_PSS_PARAMS pp;
+    CK_MECHANISM m = {CKM_RSA_PKCS_PSS, &pp, sizeof(pp)};
+    CK_ULONG len;
+
+    if (r == NULL || !r->h->mech_pss || EVP_PKEY_CTX_get_rsa_padding(ctx, &pad) <= 0 ||
+        pad != RSA_PKCS1_PSS_PADDING)
+        return rsa_std_sign(ctx, sig, siglen, tbs, tbslen);
+    if (EVP_PKEY_CTX_get_signature_md(ctx, &md) <= 0 ||
+        EVP_PKEY_CTX_get_rsa_mgf1_md(ctx, &mgf1) <= 0 ||
+        EVP_PKEY_CTX_get_rsa_pss_saltlen(ctx, &salt) <= 0 || md == NULL || mgf1 == NULL ||
+        EVP_MD_get_type(md) != EVP_MD_get_type(mgf1) || !ck_hash(md, &pp.hashAlg, &pp.mgf) ||
+        tbslen != (size_t)EVP_MD_get_size(md))
+        return -1;
+    if (salt == RSA_PSS_SALTLEN_DIGEST)
+        salt = EVP_MD_get_size(md);
+    if (salt < 0)
+        return -1;
+    pp.sLen = (CK_ULONG)salt;
+    len = (CK_ULONG)RSA_size(rsa);
+    if (sig == NULL) {
+        *siglen = len;
+        return 1;
+    }
+    if (*siglen < len || token_sign(r, &m, tbs, tbslen, sig, &len) != CKR_OK)
+        return -1;
+    *siglen = len;
+    return 1;
+}
+
+/* Our RSA EVP_PKEY_METHOD, offered by an in-memory ENGINE that only the
+ * token-backed keys carry (EVP_PKEY_set1_engine), so that OpenSSL's own
+ * RSA keys keep their usual way. */
+static EVP_PKEY_METHOD *rsa_pmeth;
+static ENGINE *rsa_engine;
+
+static int engine_pkey_meths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int nid)
+{
+    static const int ours[] = {EVP_PKEY_RSA};
+
+    (void)e;
+    if (pmeth == NULL) {
+        *nids = ours;
+        return 1;
+    }
+    *pmeth = nid == EVP_PKEY_RSA ? rsa_pmeth : NULL;
+    return *pmeth != NULL;
+}
+
+static bool rsa_pkey_ready(void)
+{
+    const EVP_PKEY_METHOD *std = EVP_PKEY_meth_find(EVP_PKEY_RSA);
+    int (*init)(EVP_PKEY_CTX *) = NULL;
+
+    rsa_pmeth = EVP_PKEY_meth_new(EVP_PKEY_RSA, EVP_PKEY_FLAG_AUTOARGLEN);
+    rsa_engine = ENGINE_new();
+    if (std == NULL || rsa_pmeth == NULL || rsa_engine == NULL)
+        return false;
+    EVP_PKEY_meth_copy(rsa_pmeth, std);
+    EVP_PKEY_meth_get_sign(std, &init, &rsa_std_sign);
+    EVP_PKEY_meth_set_sign(rsa_pmeth, init, rsa_pkey_sign);
+    return rsa_std_sign != NULL && ENGINE_set_id(rsa_engine, "csign-token") == 1 &&
+           ENGINE_set_name(rsa_engine, "csign token keys") == 1 &&
+           ENGINE_set_pkey_meths(rsa_engine, engine_pkey_meths) == 1 &&
+           ENGINE_init(rsa_engine) == 1;
+}
+
 static bool methods_ready(void)
 {
     if (rsa_method != NULL && ec_method != NULL)
@@ -102,7 +233,8 @@ static bool methods_ready(void)
     ec_index = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     rsa_method = RSA_meth_dup(RSA_get_default_method());
     ec_method = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
-    if (rsa_method == NULL || ec_method == NULL || rsa_index < 0 || ec_index < 0)
+    if (rsa_method == NULL || ec_method == NULL || rsa_index < 0 || ec_index < 0 ||
+        !rsa_pkey_ready())
         return false;
     RSA_meth_set1_name(rsa_method, "csign token RSA");
     RSA_meth_set_flags(rsa_method, RSA_meth_get_flags(rsa_method) | RSA_FLAG_EXT_PKEY);
@@ -121,6 +253,29 @@ void hsm_signkeys_release(hsm *h)
     free(h->sign_refs);
     h->sign_refs = NULL;
     h->nsign_refs = 0;
+}
+
+/* Wipes the kept PIN unless a token-backed key needs it. */
+static void forget_pin(hsm *h)
+{
+    for (size_t i = 0; i < h->nsign_refs; i++)
+        if (h->sign_refs[i]->ctx_login)
+            return;
+    secret_free(h->ctx_pin);
+    h->ctx_pin = NULL;
+}
+
+csign_rc hsm_keep_pin(hsm *h, const secret *pin)
+{
+    secret_free(h->ctx_pin);
+    h->ctx_pin = NULL;
+    h->ctx_pinpad = pin == NULL;
+    if (pin == NULL)
+        return CSIGN_OK;
+    csign_rc rc = secret_new(pin->len, &h->ctx_pin);
+    if (rc == CSIGN_OK)
+        rc = secret_append(h->ctx_pin, pin->data, pin->len);
+    return rc;
 }
 
 csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
@@ -146,6 +301,12 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
     refs[h->nsign_refs++] = r;
     r->h = h;
     r->obj = k->priv_handle;
+    r->ctx_login = k->always_auth;
+    if (r->ctx_login && h->ctx_pin == NULL && !h->ctx_pinpad)
+        return err_set(CSIGN_ETOKEN,
+                       "key '%s' needs the PIN before each signature, and no PIN is at hand",
+                       k->label);
+    forget_pin(h);
     rc = hsm_key_public(h, k, &pub);
     if (rc != CSIGN_OK)
         return rc;
@@ -155,6 +316,8 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
         if (rsa == NULL || RSA_set_method(rsa, rsa_method) != 1 ||
             RSA_set_ex_data(rsa, rsa_index, r) != 1 || EVP_PKEY_assign_RSA(pk, rsa) != 1) {
             RSA_free(rsa);
+            rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token RSA key");
+        } else if (EVP_PKEY_set1_engine(pk, rsa_engine) != 1) {
             rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token RSA key");
         }
     } else if (pk != NULL && k->type == HSM_KEY_EC) {

@@ -29,6 +29,21 @@
  *                                 that a test acts at a known point
  *   CSIGN_SHIM_SLOW               comma-separated function names that take
  *                                 0.5 s each (time for a test to act)
+ *   CSIGN_SHIM_ALWAYS_AUTH        "1": private keys report
+ *                                 CKA_ALWAYS_AUTHENTICATE TRUE, and C_Sign
+ *                                 answers CKR_USER_NOT_LOGGED_IN unless a
+ *                                 context-specific login (the user's PIN, or
+ *                                 NULL with CSIGN_SHIM_PINPAD_PIN) came after
+ *                                 the C_SignInit; the shim checks that login
+ *                                 itself (SoftHSM knows nothing of it)
+ *   CSIGN_SHIM_RAW_EC_POINT       "1": CKA_EC_POINT read alone comes back as
+ *                                 the raw point, without its OCTET STRING
+ *   CSIGN_SHIM_MECHS              comma-separated mechanism names (CKM_...):
+ *                                 the only ones the token lists, describes
+ *                                 and accepts in C_SignInit
+ *   CSIGN_SHIM_PINPAD_PIN         a user C_Login with a NULL PIN (a PIN pad)
+ *                                 logs in with this PIN
+ * C_SignInit is logged with its mechanism ("C_SignInit CKM_RSA_PKCS_PSS").
  */
 #define _GNU_SOURCE
 
@@ -285,6 +300,88 @@ static void corrupt_signature(CK_RV rv, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
         sig[*sig_len - 1] ^= 0x01;
 }
 
+/* ---- Login modes and mechanisms ------------------------------------------ */
+
+static const struct {
+    CK_MECHANISM_TYPE type;
+    const char *name;
+} shim_mechs[] = {
+    {CKM_RSA_PKCS, "CKM_RSA_PKCS"},         {CKM_RSA_X_509, "CKM_RSA_X_509"},
+    {CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS"}, {CKM_ECDSA, "CKM_ECDSA"},
+    {CKM_SHA256_RSA_PKCS, "CKM_SHA256_RSA_PKCS"},
+    {CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN"},
+    {CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"},
+};
+
+static const char *mech_name(CK_MECHANISM_TYPE t, char *buf, size_t size)
+{
+    for (size_t i = 0; i < sizeof(shim_mechs) / sizeof(shim_mechs[0]); i++)
+        if (shim_mechs[i].type == t)
+            return shim_mechs[i].name;
+    snprintf(buf, size, "0x%lx", (unsigned long)t);
+    return buf;
+}
+
+/* Whether CSIGN_SHIM_MECHS (when set) lets the token offer t. */
+static int mech_offered(CK_MECHANISM_TYPE t)
+{
+    const char *list = getenv("CSIGN_SHIM_MECHS");
+    char buf[32];
+
+    return list == NULL || in_name_list(list, mech_name(t, buf, sizeof(buf)));
+}
+
+static char shim_user_pin[256];
+static size_t shim_user_pin_len;
+static int shim_sign_pending, shim_context_ok;
+
+static CK_OBJECT_CLASS object_class(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o)
+{
+    CK_OBJECT_CLASS cls = (CK_OBJECT_CLASS)-1;
+    CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof(cls)};
+
+    if (REAL(C_GetAttributeValue, (s, o, &t, 1)) != CKR_OK)
+        return (CK_OBJECT_CLASS)-1;
+    return cls;
+}
+
+/* CKA_EC_POINT alone, with the DER OCTET STRING around the point removed. */
+static CK_RV raw_ec_point(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *out)
+{
+    unsigned char buf[512];
+    CK_ATTRIBUTE t = {CKA_EC_POINT, buf, sizeof(buf)};
+    CK_RV rv = REAL(C_GetAttributeValue, (s, o, &t, 1));
+    size_t hdr;
+
+    if (rv != CKR_OK) {
+        out->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return rv;
+    }
+    hdr = t.ulValueLen > 2 && buf[1] == 0x81 ? 3 : 2;
+    if (t.ulValueLen <= hdr || buf[0] != 0x04)
+        hdr = 0;
+    if (out->pValue != NULL && out->ulValueLen < t.ulValueLen - hdr) {
+        out->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    if (out->pValue != NULL)
+        memcpy(out->pValue, buf + hdr, t.ulValueLen - hdr);
+    out->ulValueLen = t.ulValueLen - hdr;
+    return CKR_OK;
+}
+
+/* A context-specific login, checked by the shim against the user PIN. */
+static CK_RV context_login(CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+    if (!shim_sign_pending)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (pin == NULL ? getenv("CSIGN_SHIM_PINPAD_PIN") == NULL
+                    : len != shim_user_pin_len || memcmp(pin, shim_user_pin, len) != 0)
+        return CKR_PIN_INCORRECT;
+    shim_context_ok = 1;
+    return CKR_OK;
+}
+
 static CK_RV shim_C_Initialize(CK_VOID_PTR pInitArgs)
 {
     SHIM_ENTER(C_Initialize, NULL);
@@ -341,14 +438,34 @@ static CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 static CK_RV shim_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                                      CK_ULONG_PTR pulCount)
 {
+    CK_MECHANISM_TYPE all[512];
+    CK_ULONG n = sizeof(all) / sizeof(all[0]), kept = 0;
+    CK_RV rv;
+
     SHIM_ENTER(C_GetMechanismList, NULL);
-    return REAL(C_GetMechanismList, (slotID, pMechanismList, pulCount));
+    if (getenv("CSIGN_SHIM_MECHS") == NULL)
+        return REAL(C_GetMechanismList, (slotID, pMechanismList, pulCount));
+    rv = REAL(C_GetMechanismList, (slotID, all, &n));
+    if (rv != CKR_OK)
+        return rv;
+    for (CK_ULONG i = 0; i < n; i++) {
+        if (!mech_offered(all[i]))
+            continue;
+        if (pMechanismList != NULL && kept < *pulCount)
+            pMechanismList[kept] = all[i];
+        kept++;
+    }
+    rv = pMechanismList != NULL && kept > *pulCount ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+    *pulCount = kept;
+    return rv;
 }
 
 static CK_RV shim_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
                                      CK_MECHANISM_INFO_PTR pInfo)
 {
     SHIM_ENTER(C_GetMechanismInfo, NULL);
+    if (!mech_offered(type))
+        return CKR_MECHANISM_INVALID;
     return REAL(C_GetMechanismInfo, (slotID, type, pInfo));
 }
 
@@ -418,6 +535,16 @@ static CK_RV shim_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_
     }
     /* Only the user type is logged: the log must never carry the PIN. */
     SHIM_ENTER(C_Login, who);
+    if (userType == CKU_CONTEXT_SPECIFIC && env_is_one("CSIGN_SHIM_ALWAYS_AUTH"))
+        return context_login(pPin, ulPinLen);
+    if (userType == CKU_USER && pPin == NULL && getenv("CSIGN_SHIM_PINPAD_PIN") != NULL) {
+        const char *pad = getenv("CSIGN_SHIM_PINPAD_PIN");
+        return REAL(C_Login, (hSession, userType, (CK_UTF8CHAR_PTR)pad, (CK_ULONG)strlen(pad)));
+    }
+    if (userType == CKU_USER && pPin != NULL && ulPinLen < sizeof(shim_user_pin)) {
+        memcpy(shim_user_pin, pPin, ulPinLen);
+        shim_user_pin_len = ulPinLen;
+    }
     return REAL(C_Login, (hSession, userType, pPin, ulPinLen));
 }
 
@@ -443,8 +570,24 @@ static CK_RV shim_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE h
 static CK_RV shim_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                       CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
+    CK_RV rv;
+
     SHIM_ENTER(C_GetAttributeValue, NULL);
-    return REAL(C_GetAttributeValue, (hSession, hObject, pTemplate, ulCount));
+    if (ulCount == 1 && pTemplate[0].type == CKA_EC_POINT && env_is_one("CSIGN_SHIM_RAW_EC_POINT"))
+        return raw_ec_point(hSession, hObject, &pTemplate[0]);
+    rv = REAL(C_GetAttributeValue, (hSession, hObject, pTemplate, ulCount));
+    if (!env_is_one("CSIGN_SHIM_ALWAYS_AUTH") ||
+        (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE))
+        return rv;
+    for (CK_ULONG i = 0; i < ulCount; i++) {
+        if (pTemplate[i].type != CKA_ALWAYS_AUTHENTICATE ||
+            object_class(hSession, hObject) != CKO_PRIVATE_KEY)
+            continue;
+        if (pTemplate[i].pValue != NULL && pTemplate[i].ulValueLen >= sizeof(CK_BBOOL))
+            *(CK_BBOOL *)pTemplate[i].pValue = CK_TRUE;
+        pTemplate[i].ulValueLen = sizeof(CK_BBOOL);
+    }
+    return rv;
 }
 
 static CK_RV shim_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
@@ -531,8 +674,16 @@ shim_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 static CK_RV shim_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                              CK_OBJECT_HANDLE hKey)
 {
-    SHIM_ENTER(C_SignInit, NULL);
-    return REAL(C_SignInit, (hSession, pMechanism, hKey));
+    char buf[32];
+    CK_RV rv;
+
+    SHIM_ENTER(C_SignInit, pMechanism ? mech_name(pMechanism->mechanism, buf, sizeof(buf)) : "NULL");
+    if (pMechanism != NULL && !mech_offered(pMechanism->mechanism))
+        return CKR_MECHANISM_INVALID;
+    rv = REAL(C_SignInit, (hSession, pMechanism, hKey));
+    shim_sign_pending = rv == CKR_OK;
+    shim_context_ok = 0;
+    return rv;
 }
 
 static CK_RV shim_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
@@ -541,7 +692,17 @@ static CK_RV shim_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG
     CK_RV rv;
 
     SHIM_ENTER(C_Sign, NULL);
+    if (env_is_one("CSIGN_SHIM_ALWAYS_AUTH") && !shim_context_ok) {
+        /* Ends the operation, as a token refusing it would. */
+        unsigned char junk[1024];
+        CK_ULONG junk_len = sizeof(junk);
+        (void)REAL(C_Sign, (hSession, pData, ulDataLen, junk, &junk_len));
+        shim_sign_pending = 0;
+        return CKR_USER_NOT_LOGGED_IN;
+    }
     rv = REAL(C_Sign, (hSession, pData, ulDataLen, pSignature, pulSignatureLen));
+    if (pSignature != NULL && rv != CKR_BUFFER_TOO_SMALL)
+        shim_sign_pending = shim_context_ok = 0;
     corrupt_signature(rv, pSignature, pulSignatureLen);
     return rv;
 }
