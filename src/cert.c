@@ -271,3 +271,78 @@ csign_rc cert_verify_chain(X509 *leaf, X509_STORE *trust, STACK_OF(X509) * untru
     X509_STORE_CTX_free(ctx);
     return rc;
 }
+
+/* Whether key verifies cert's signature; failures leave no OpenSSL error. */
+static bool signed_by(X509 *cert, EVP_PKEY *key)
+{
+    ERR_set_mark();
+    bool ok = key != NULL && X509_verify(cert, key) == 1;
+    ERR_pop_to_mark();
+    return ok;
+}
+
+static bool self_signed(X509 *c)
+{
+    return X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0 &&
+           signed_by(c, X509_get0_pubkey(c));
+}
+
+/* ca may be next above cert: a CA by basicConstraints that signed it. */
+static bool issues(X509 *ca, X509 *cert)
+{
+    return (X509_get_extension_flags(ca) & EXFLAG_CA) &&
+           X509_NAME_cmp(X509_get_subject_name(ca), X509_get_issuer_name(cert)) == 0 &&
+           signed_by(cert, X509_get0_pubkey(ca));
+}
+
+static bool valid_at(X509 *c, time_t at)
+{
+    return X509_cmp_time(X509_get0_notBefore(c), &at) < 0 &&
+           X509_cmp_time(X509_get0_notAfter(c), &at) > 0;
+}
+
+static bool taken(X509 *leaf, STACK_OF(X509) * chain, X509 *c)
+{
+    if (X509_cmp(leaf, c) == 0)
+        return true;
+    for (int i = 0; i < sk_X509_num(chain); i++)
+        if (X509_cmp(sk_X509_value(chain, i), c) == 0)
+            return true;
+    return false;
+}
+
+csign_rc cert_chain_from(X509 *leaf, STACK_OF(X509) * pool, time_t at, STACK_OF(X509) * *out)
+{
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509 *cur = leaf;
+
+    *out = NULL;
+    if (chain == NULL)
+        return err_oom();
+    while (sk_X509_num(chain) < CERT_CHAIN_MAX && !self_signed(cur)) {
+        X509 *next = NULL;
+        /* One valid now is preferred: a renewed CA beside its expired
+         * predecessor, both with one key, must not lose to it. */
+        for (int pass = 0; next == NULL && pass < 2; pass++)
+            for (int i = 0; next == NULL && i < sk_X509_num(pool); i++) {
+                X509 *c = sk_X509_value(pool, i);
+                if ((pass == 1 || valid_at(c, at)) && !taken(leaf, chain, c) && issues(c, cur))
+                    next = c;
+            }
+        if (next == NULL)
+            break;
+        if (!X509_up_ref(next)) {
+            next = NULL;
+        } else if (!sk_X509_push(chain, next)) {
+            X509_free(next);
+            next = NULL;
+        }
+        if (next == NULL) {
+            sk_X509_pop_free(chain, X509_free);
+            return err_oom();
+        }
+        cur = next;
+    }
+    *out = chain;
+    return CSIGN_OK;
+}

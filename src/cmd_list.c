@@ -265,7 +265,9 @@ static void print_cert(const token_view *v, const hsm_cert *c)
     const hsm_key *k = key_of(v, c);
 
     printf("  certificate '%s'%s\n", cli_escape(c->label, esc, sizeof(esc)),
-           c->authority ? " (authority)" : "");
+           c->authority ? " (authority)"
+           : c->ca      ? " (CA)"
+                        : "");
     printf("    uri:        %s\n", c->uri);
     if (cert_summarize(c->der, c->der_len, &s) != CSIGN_OK) {
         printf("    (not a parsable X.509 certificate)\n");
@@ -275,7 +277,9 @@ static void print_cert(const token_view *v, const hsm_cert *c)
     printf("    issuer:     %s\n", s.issuer);
     printf("    not after:  %s\n", s.not_after);
     printf("    ext. usage: %s\n", s.eku[0] ? s.eku : "(none)");
-    printf("    key:        %s\n", k ? k->uri : "(no key with this id on the token)");
+    printf("    key:        %s\n", k       ? k->uri
+                                   : c->ca ? "(none: a CA certificate, for chains)"
+                                           : "(no key with this id on the token)");
     cert_summary_clear(&s);
 }
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "signer.h"
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,30 +70,25 @@ static csign_rc cert_of_key(hsm *h, const hsm_key *key, X509 **out)
     return rc;
 }
 
-/* The issuers of cert stored on the token, followed upwards. */
+/* The issuers of cert among the token's certificates (cert_chain_from()). */
 static csign_rc chain_from_token(const hsm_cert *certs, size_t n, X509 *cert, STACK_OF(X509) * *out)
 {
-    STACK_OF(X509) *chain = sk_X509_new_null();
-    X509 *at = cert;
+    STACK_OF(X509) *pool = sk_X509_new_null();
+    csign_rc rc = pool != NULL ? CSIGN_OK : err_oom();
 
-    if (chain == NULL)
-        return err_oom();
-    /* A bounded walk: a loop of certificates must not hang csign. */
-    for (int depth = 0; depth < 8 && X509_check_issued(at, at) != X509_V_OK; depth++) {
-        X509 *next = NULL;
-        for (size_t i = 0; next == NULL && i < n; i++) {
-            X509 *c = certs[i].authority ? parse_der(&certs[i]) : NULL;
-            if (c != NULL && X509_check_issued(c, at) == X509_V_OK && sk_X509_push(chain, c))
-                next = c;
-            else
-                X509_free(c);
+    /* What does not parse cannot be an issuer. */
+    for (size_t i = 0; rc == CSIGN_OK && i < n; i++) {
+        X509 *c = parse_der(&certs[i]);
+        if (c != NULL && !sk_X509_push(pool, c)) {
+            X509_free(c);
+            rc = err_oom();
         }
-        if (next == NULL)
-            break;
-        at = next;
     }
-    *out = chain;
-    return CSIGN_OK;
+    ERR_clear_error();
+    if (rc == CSIGN_OK)
+        rc = cert_chain_from(cert, pool, time(NULL), out);
+    sk_X509_pop_free(pool, X509_free);
+    return rc;
 }
 
 /* The signer certificate (--cert, else the token's certificate of the

@@ -78,6 +78,24 @@ csign_rc cert_verify_chain(struct x509_st *leaf, struct x509_store_st *trust,
                            struct stack_st_X509 *untrusted, time_t at, int purpose, uint32_t usage,
                            const char *who, struct stack_st_X509 **chain);
 
+/* The most CA certificates cert_chain_from() puts above a leaf. */
+#define CERT_CHAIN_MAX 8
+
+/*
+ * The issuers of leaf found in pool (borrowed; any certificates, in any
+ * order), followed upwards: the next one is a certificate of pool whose
+ * subject is the current one's issuer, that is a CA by basicConstraints
+ * (cA TRUE), and whose public key verifies the current one's signature;
+ * of several, the first valid at time at, else the first. The walk stops
+ * at a self-signed certificate (which is included), when no issuer is
+ * found, or after CERT_CHAIN_MAX; no certificate is taken twice, so a loop
+ * of cross-signed CAs ends. Nothing is judged beyond that (cert_verify_chain
+ * does). *out, leaf not included, nearest issuer first, holds new
+ * references and is freed by the caller. CSIGN_EINTERNAL when out of memory.
+ */
+csign_rc cert_chain_from(struct x509_st *leaf, struct stack_st_X509 *pool, time_t at,
+                         struct stack_st_X509 **out);
+
 /* The certificate's subject as RFC 4514 text (caller frees), or NULL. */
 char *cert_subject(struct x509_st *cert);
 

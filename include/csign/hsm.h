@@ -209,6 +209,8 @@ typedef struct {
     unsigned char *der; /* CKA_VALUE */
     size_t der_len;
     bool authority; /* CKA_CERTIFICATE_CATEGORY is authority */
+    bool ca;        /* authority, or no category (as pkcs11-tool writes them)
+                       and basicConstraints cA TRUE */
     unsigned long handle;
 } hsm_cert;
 
@@ -222,7 +224,7 @@ void hsm_certs_free(hsm_cert *c, size_t n);
 
 /*
  * The one rule for which certificates belong to a key, used wherever csign
- * links the two: never a CA certificate; for a key with a CKA_ID, a
+ * links the two: never a CA certificate (hsm_cert.ca); for a key with a CKA_ID, a
  * certificate with the same CKA_ID; for a key without one (as pkcs11-tool
  * makes them without --id), a certificate whose public key is pub, the
  * key's public key (NULL: unknown, so nothing belongs to it). Two keys

@@ -4,6 +4,7 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -389,6 +390,12 @@ void hsm_certs_free(hsm_cert *c, size_t n)
     free(c);
 }
 
+static X509 *parse_cert(const hsm_cert *c)
+{
+    const unsigned char *p = c->der;
+    return c->der_len > 0 ? d2i_X509(NULL, &p, (long)c->der_len) : NULL;
+}
+
 csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
 {
     CK_OBJECT_HANDLE *objs = NULL;
@@ -420,6 +427,11 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
         if (hsm_get_attr(h, objs[i], CKA_VALUE, &c->der, &c->der_len) != CKR_OK)
             c->der_len = 0;
         c->authority = t[1].ulValueLen != CK_UNAVAILABLE_INFORMATION && category == 2;
+        /* Without a category (as pkcs11-tool writes them) the certificate says. */
+        bool uncategorised = t[1].ulValueLen == CK_UNAVAILABLE_INFORMATION || category == 0;
+        X509 *x = uncategorised ? parse_cert(c) : NULL;
+        c->ca = c->authority || (x != NULL && (X509_get_extension_flags(x) & EXFLAG_CA));
+        X509_free(x);
         c->handle = objs[i];
         c->uri = hsm_format_uri(&h->token, CKO_CERTIFICATE, c->label, c->id, c->id_len);
         if (c->uri == NULL)
@@ -437,14 +449,13 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
 
 bool hsm_cert_is_keys(const hsm_cert *c, const hsm_key *k, const EVP_PKEY *pub)
 {
-    if (c->authority)
+    if (c->ca)
         return false;
     if (k->id_len > 0)
         return c->id_len == k->id_len && memcmp(c->id, k->id, k->id_len) == 0;
-    if (pub == NULL || c->der_len == 0)
+    if (pub == NULL)
         return false;
-    const unsigned char *p = c->der;
-    X509 *x = d2i_X509(NULL, &p, (long)c->der_len);
+    X509 *x = parse_cert(c);
     bool same = x != NULL && EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1;
     X509_free(x);
     return same;
