@@ -39,8 +39,8 @@ csign_rc hsm_sig_check(hsm *h, hsm_sig sig)
     }
     if (rv != CKR_OK) {
         free(list);
-        return err_set(CSIGN_ETOKEN, "cannot read the mechanisms of token '%s': %s",
-                       h->token.label, hsm_ckr_name(rv));
+        return err_set(CSIGN_ETOKEN, "cannot read the mechanisms of token '%s': %s", h->token.label,
+                       hsm_ckr_name(rv));
     }
     switch (sig) {
     case HSM_SIG_PSS:

@@ -54,8 +54,7 @@ PLAIN(C_GetInfo, (CK_INFO_PTR i), (i))
 PLAIN(C_GetSlotList, (CK_BBOOL p, CK_SLOT_ID_PTR l, ULP n), (p, l, n))
 ON_SLOT(C_GetSlotInfo, (SLOT slot, CK_SLOT_INFO_PTR i), (slot, i))
 ON_SLOT(C_GetMechanismList, (SLOT slot, CK_MECHANISM_TYPE_PTR l, ULP n), (slot, l, n))
-ON_SLOT(C_GetMechanismInfo, (SLOT slot, CK_MECHANISM_TYPE t, CK_MECHANISM_INFO_PTR i),
-        (slot, t, i))
+ON_SLOT(C_GetMechanismInfo, (SLOT slot, CK_MECHANISM_TYPE t, CK_MECHANISM_INFO_PTR i), (slot, t, i))
 ON_SLOT(C_InitToken, (SLOT slot, CK_UTF8CHAR_PTR p, UL n, CK_UTF8CHAR_PTR l), (slot, p, n, l))
 ON_SESSION(C_InitPIN, (SH s, CK_UTF8CHAR_PTR p, UL n), (s, p, n))
 ON_SESSION(C_SetPIN, (SH s, CK_UTF8CHAR_PTR o, UL on, CK_UTF8CHAR_PTR p, UL n), (s, o, on, p, n))
@@ -109,8 +108,7 @@ ON_SESSION(C_GenerateKeyPair,
 ON_SESSION(C_WrapKey, (SH s, MP m, OH w, OH k, BP d, ULP dn), (s, m, w, k, d, dn))
 ON_SESSION(C_UnwrapKey, (SH s, MP m, OH u, BP d, UL dn, AP t, UL n, CK_OBJECT_HANDLE_PTR k),
            (s, m, u, d, dn, t, n, k))
-ON_SESSION(C_DeriveKey, (SH s, MP m, OH b, AP t, UL n, CK_OBJECT_HANDLE_PTR k),
-           (s, m, b, t, n, k))
+ON_SESSION(C_DeriveKey, (SH s, MP m, OH b, AP t, UL n, CK_OBJECT_HANDLE_PTR k), (s, m, b, t, n, k))
 ON_SESSION(C_SeedRandom, (SH s, BP d, UL dn), (s, d, dn))
 ON_SESSION(C_GenerateRandom, (SH s, BP d, UL dn), (s, d, dn))
 ON_SESSION(C_GetFunctionStatus, (SH s), (s))
@@ -141,7 +139,8 @@ static CK_RV w_C_GetTokenInfo(SLOT slot, CK_TOKEN_INFO_PTR i)
     return rv_;
 }
 
-static CK_RV w_C_OpenSession(SLOT slot, CK_FLAGS f, CK_VOID_PTR a, CK_NOTIFY n, CK_SESSION_HANDLE_PTR s)
+static CK_RV w_C_OpenSession(SLOT slot, CK_FLAGS f, CK_VOID_PTR a, CK_NOTIFY n,
+                             CK_SESSION_HANDLE_PTR s)
 {
     CALL(C_OpenSession, HSM_CALL_SLOT, slot, (slot, f, a, n, s));
     if (rv_ == CKR_OK && s != NULL)
@@ -176,21 +175,28 @@ static CK_RV w_C_Login(SH s, CK_USER_TYPE u, CK_UTF8CHAR_PTR p, UL n)
 }
 
 #define ALL_ENTRIES(X)                                                                             \
-    X(C_Initialize) X(C_Finalize) X(C_GetInfo) X(C_GetFunctionList) X(C_GetSlotList)               \
-    X(C_GetSlotInfo) X(C_GetTokenInfo) X(C_GetMechanismList) X(C_GetMechanismInfo) X(C_InitToken)  \
-    X(C_InitPIN) X(C_SetPIN) X(C_OpenSession) X(C_CloseSession) X(C_CloseAllSessions)              \
-    X(C_GetSessionInfo) X(C_GetOperationState) X(C_SetOperationState) X(C_Login) X(C_Logout)       \
-    X(C_CreateObject) X(C_CopyObject) X(C_DestroyObject) X(C_GetObjectSize)                        \
-    X(C_GetAttributeValue) X(C_SetAttributeValue) X(C_FindObjectsInit) X(C_FindObjects)            \
-    X(C_FindObjectsFinal) X(C_EncryptInit) X(C_Encrypt) X(C_EncryptUpdate) X(C_EncryptFinal)       \
-    X(C_DecryptInit) X(C_Decrypt) X(C_DecryptUpdate) X(C_DecryptFinal) X(C_DigestInit)             \
-    X(C_Digest) X(C_DigestUpdate) X(C_DigestKey) X(C_DigestFinal) X(C_SignInit) X(C_Sign)          \
-    X(C_SignUpdate) X(C_SignFinal) X(C_SignRecoverInit) X(C_SignRecover) X(C_VerifyInit)           \
-    X(C_Verify) X(C_VerifyUpdate) X(C_VerifyFinal) X(C_VerifyRecoverInit) X(C_VerifyRecover)       \
-    X(C_DigestEncryptUpdate) X(C_DecryptDigestUpdate) X(C_SignEncryptUpdate)                       \
-    X(C_DecryptVerifyUpdate) X(C_GenerateKey) X(C_GenerateKeyPair) X(C_WrapKey) X(C_UnwrapKey)     \
-    X(C_DeriveKey) X(C_SeedRandom) X(C_GenerateRandom) X(C_GetFunctionStatus)                      \
-    X(C_CancelFunction) X(C_WaitForSlotEvent)
+    X(C_Initialize)                                                                                \
+    X(C_Finalize) X(C_GetInfo) X(C_GetFunctionList) X(C_GetSlotList) X(C_GetSlotInfo) X(           \
+        C_GetTokenInfo) X(C_GetMechanismList) X(C_GetMechanismInfo) X(C_InitToken) X(C_InitPIN)    \
+        X(C_SetPIN) X(C_OpenSession) X(C_CloseSession) X(C_CloseAllSessions) X(C_GetSessionInfo)   \
+            X(C_GetOperationState) X(C_SetOperationState) X(C_Login) X(C_Logout) X(C_CreateObject) \
+                X(C_CopyObject) X(C_DestroyObject) X(C_GetObjectSize) X(C_GetAttributeValue)       \
+                    X(C_SetAttributeValue) X(C_FindObjectsInit) X(C_FindObjects)                   \
+                        X(C_FindObjectsFinal) X(C_EncryptInit) X(C_Encrypt) X(C_EncryptUpdate)     \
+                            X(C_EncryptFinal) X(C_DecryptInit) X(C_Decrypt) X(C_DecryptUpdate) X(  \
+                                C_DecryptFinal) X(C_DigestInit) X(C_Digest) X(C_DigestUpdate)      \
+                                X(C_DigestKey) X(C_DigestFinal) X(C_SignInit) X(C_Sign) X(         \
+                                    C_SignUpdate) X(C_SignFinal) X(C_SignRecoverInit)              \
+                                    X(C_SignRecover) X(C_VerifyInit) X(C_Verify) X(C_VerifyUpdate) \
+                                        X(C_VerifyFinal) X(C_VerifyRecoverInit) X(C_VerifyRecover) \
+                                            X(C_DigestEncryptUpdate) X(C_DecryptDigestUpdate)      \
+                                                X(C_SignEncryptUpdate) X(C_DecryptVerifyUpdate)    \
+                                                    X(C_GenerateKey) X(C_GenerateKeyPair)          \
+                                                        X(C_WrapKey) X(C_UnwrapKey) X(C_DeriveKey) \
+                                                            X(C_SeedRandom) X(C_GenerateRandom)    \
+                                                                X(C_GetFunctionStatus)             \
+                                                                    X(C_CancelFunction)            \
+                                                                        X(C_WaitForSlotEvent)
 
 /* An entry the module leaves empty stays empty. */
 #define INSTALL(name) proxy.name = module->name != NULL ? w_##name : NULL;

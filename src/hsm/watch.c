@@ -23,7 +23,7 @@
  * the caller cannot go on to change what the handler is cleaning up.
  */
 
-#define POLL_NS 100000000L     /* 0.1 s between looks */
+#define POLL_NS 100000000L       /* 0.1 s between looks */
 #define STOP_GRACE_NS 500000000L /* a call may finish after a stop request */
 #define MAX_CALLS 8
 #define MAX_SLOTS 16
