@@ -32,11 +32,18 @@ static const opt_spec global_opts[] = {
     {0, NULL, 0, NULL, NULL},
 };
 
+/* One line on stderr. Control characters (from a token label, a file
+ * name, a module's answer) are shown as '?': they must not forge lines or
+ * drive the terminal. */
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "csign: %s", prefix);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char line[4096];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    fprintf(stderr, "csign: %s%s\n", prefix, line);
 }
 
 void cli_warn(const char *fmt, ...)
@@ -286,6 +293,35 @@ csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out
     return rc;
 }
 
+/* Takes the lock of the module at path for t. */
+static csign_rc lock_module(cli_token *t, const char *path)
+{
+    char name[4200];
+    int fd = -1;
+    csign_rc rc;
+
+    if (t->locked)
+        return CSIGN_OK;
+    snprintf(name, sizeof(name), "module\n%s", path);
+    rc = io_lock(name, hsm_call_timeout(), &fd);
+    if (rc != CSIGN_OK)
+        return err_wrap(CSIGN_ETOKEN, "waiting for another csign process using module '%s'", path);
+    if (fd < 0) {
+        cli_info(1, "no lock for module '%s' (%s); going on without it", path, err_msg());
+        return CSIGN_OK;
+    }
+    t->locked = true;
+    t->lock_fd = fd;
+    return CSIGN_OK;
+}
+
+/* Shown with -v: each retry of a token call that failed in a way that may
+ * pass. */
+static void retry_note(const char *reason, unsigned retry, unsigned max, unsigned wait_ms)
+{
+    cli_info(1, "%s; trying again in %u ms (retry %u of %u)", reason, wait_ms, retry, max);
+}
+
 csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t)
 {
     csign_rc rc;
@@ -297,14 +333,31 @@ csign_rc cli_module_open(const cli_common *c, const hsm_uri *uri, cli_token *t)
     if (t->module.is_default && t->module.store != NULL)
         cli_info(1, "using csign's built-in software token store %s (SoftHSM)", t->module.store);
     cli_stall_arm(c);
-    rc = hsm_open(t->module.path, &t->h);
+    hsm_set_retry_note(retry_note);
+    rc = lock_module(t, t->module.path);
+    if (rc == CSIGN_OK)
+        rc = hsm_open(t->module.path, &t->h);
     if (rc == CSIGN_OK)
         cli_info(1, "loaded PKCS#11 module %s (%s, %s)", hsm_module_path(t->h),
                  hsm_module_manufacturer(t->h), hsm_module_description(t->h));
     return rc;
 }
 
-csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
+csign_rc cli_token_lock(cli_token *t)
+{
+    return lock_module(t, hsm_module_path(t->h));
+}
+
+void cli_token_unlock(cli_token *t)
+{
+    if (t->locked)
+        io_unlock(t->lock_fd);
+    t->locked = false;
+}
+
+/* Login under the token's lock; the lock is let go while a person types
+ * the PIN at a prompt or on a PIN pad. */
+static csign_rc login_locked(cli_token *t, const cli_common *c, const pin_source *src)
 {
     hsm_login_need need;
     bool count_low = false;
@@ -321,6 +374,7 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
         cli_info(2, "token '%s' needs no login", t->token.label);
         return CSIGN_OK;
     case HSM_LOGIN_PINPAD:
+        cli_token_unlock(t);
         cli_note("enter the PIN for token '%s' on the reader's PIN pad (csign waits %u s at most)",
                  t->token.label, c->token_timeout ? c->token_timeout : HSM_CALL_TIMEOUT_DEFAULT);
         return hsm_login(t->h, NULL);
@@ -328,15 +382,31 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
         break;
     }
     snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", t->token.label);
+    if (src->kind == PIN_SRC_PROMPT)
+        cli_token_unlock(t);
     rc = pin_read(src, prompt, false, &pin);
-    if (rc != CSIGN_OK)
+    if (rc == CSIGN_OK)
+        rc = cli_token_lock(t);
+    if (rc != CSIGN_OK) {
+        secret_free(pin);
         return rc;
+    }
     cli_info(2, "logging in to token '%s' with the PIN from %s", t->token.label,
              pin_source_describe(src));
     rc = hsm_login(t->h, pin);
     secret_free(pin);
     if (rc == CSIGN_OK)
         cli_info(1, "logged in to token '%s'", t->token.label);
+    return rc;
+}
+
+csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
+{
+    csign_rc rc = cli_token_lock(t);
+
+    if (rc == CSIGN_OK)
+        rc = login_locked(t, c, src);
+    cli_token_unlock(t);
     return rc;
 }
 
@@ -364,6 +434,7 @@ csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool l
 
 void cli_token_close(cli_token *t)
 {
+    cli_token_unlock(t);
     hsm_close(t->h);
     hsm_token_clear(&t->token);
     hsm_module_choice_clear(&t->module);

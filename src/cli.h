@@ -100,7 +100,23 @@ typedef struct {
     hsm_module_choice module;
     hsm *h;
     hsm_token token;
+    bool locked; /* holds the token's lock (lock_fd) */
+    int lock_fd;
 } cli_token;
+
+/*
+ * The lock that csign processes of this user on this machine share per
+ * module: taken before the module is loaded and let go after the login
+ * (cli_login; or at cli_token_close), and taken again by keygen from its
+ * look for a like-named key until the key is made. SoftHSM misreads a
+ * token whose files another process is writing (a token that looks
+ * uninitialised, a login answered CKR_USER_PIN_NOT_INITIALIZED); this
+ * keeps loading, logins and key generation apart. Waits at most the token
+ * timeout. Without a usable lock folder csign goes on without (said with
+ * -v).
+ */
+csign_rc cli_token_lock(cli_token *t);
+void cli_token_unlock(cli_token *t);
 
 /*
  * Resolves the PIN source (when login), loads the module, finds the one

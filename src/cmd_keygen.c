@@ -135,7 +135,12 @@ static csign_rc run(int argc, char **argv)
         goto out;
     if (o.spec.type == HSM_KEY_RSA && o.spec.bits < 3072)
         cli_warn("publicly trusted code signing requires RSA keys of at least 3072 bits");
-    rc = hsm_keygen(t.h, label, o.id, o.id_len, &o.spec, &key);
+    /* Two runs with one label would both look, see no key, and both make
+     * one: the lock is held from the look until the key is made. */
+    rc = cli_token_lock(&t);
+    if (rc == CSIGN_OK)
+        rc = hsm_keygen(t.h, label, o.id, o.id_len, &o.spec, &key);
+    cli_token_unlock(&t);
     if (rc != CSIGN_OK)
         goto out;
     if (!t.token.hardware)

@@ -159,8 +159,9 @@ csign_rc cms_sign_digest(const cms_signer *s, const digest_result *d, bool pem, 
         rc = err_set_ssl(CSIGN_EINTERNAL, "cannot add the signed attributes");
         goto out;
     }
+    err_clear();
     if (CMS_SignerInfo_sign(si) != 1) {
-        rc = err_set_ssl(CSIGN_ETOKEN, "the token could not sign");
+        rc = err_wrap_ssl(CSIGN_ETOKEN, "the token could not sign");
         goto out;
     }
     if (s->pss && !set_pss_params(si, d->md)) {

@@ -59,6 +59,14 @@ csign_rc err_set_ssl(csign_rc rc, const char *fmt, ...)
     return rc;
 }
 
+csign_rc err_wrap_ssl(csign_rc rc, const char *what)
+{
+    if (reason[0] == '\0')
+        return err_set_ssl(rc, "%s", what);
+    ERR_clear_error();
+    return err_wrap(rc, "%s", what);
+}
+
 csign_rc err_wrap(csign_rc rc, const char *fmt, ...)
 {
     char prefix[ERR_MAX];

@@ -134,8 +134,9 @@ csign_rc x509gen_csr(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *subject, 
         rc = err_set_ssl(CSIGN_EINTERNAL, "cannot build the certificate request");
         goto out;
     }
+    err_clear();
     if (X509_REQ_sign(req, signer, x509gen_digest(pub)) <= 0) {
-        rc = err_set_ssl(CSIGN_ETOKEN, "the key could not sign the request");
+        rc = err_wrap_ssl(CSIGN_ETOKEN, "the key could not sign the request");
         goto out;
     }
     /* A token that returns a wrong signature is caught here. */
@@ -188,10 +189,11 @@ csign_rc x509gen_selfsigned(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *su
     for (int i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++)
         ok = X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1) == 1;
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    err_clear();
     if (!ok) {
         rc = err_set_ssl(CSIGN_EINTERNAL, "cannot build the certificate");
     } else if (X509_sign(x, signer, x509gen_digest(pub)) <= 0) {
-        rc = err_set_ssl(CSIGN_ETOKEN, "the key could not sign the certificate");
+        rc = err_wrap_ssl(CSIGN_ETOKEN, "the key could not sign the certificate");
     } else if (X509_verify(x, pub) != 1) {
         rc = err_set_ssl(CSIGN_EINPUT, "the token's signature on the certificate does not "
                                        "verify");

@@ -35,6 +35,13 @@ csign_rc err_set(csign_rc rc, const char *fmt, ...) __attribute__((format(printf
  * and clears OpenSSL's error queue. */
 csign_rc err_set_ssl(csign_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For an OpenSSL call that may run csign's own code (a token key signs
+ * through the token, src/hsm/signkey.c) which leaves its own reason: when
+ * a reason is set, prefixes it with what ("what: reason") and clears
+ * OpenSSL's error queue; else like err_set_ssl(rc, "%s", what). Clear the
+ * reason with err_clear() before the call. */
+csign_rc err_wrap_ssl(csign_rc rc, const char *what);
+
 /* Prefixes the current reason with "<prefix>: " (for context added on the
  * way up). Returns rc unchanged. */
 csign_rc err_wrap(csign_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

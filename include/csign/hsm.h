@@ -140,6 +140,22 @@ csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out);
 /* A human name for a PIN state ("ok", "count low", ...). */
 const char *hsm_pin_state_name(hsm_pin_state s);
 
+/* ---- Retries --------------------------------------------------------------- */
+
+/*
+ * Calls that change nothing on the token (opening a session, reading token
+ * information and attributes, finding objects, and C_Sign, tried again on
+ * a new session) are retried when they fail in a way that may pass (a busy
+ * token, SoftHSM while another process writes its files): at most 4
+ * retries within about 2 s. A wrong PIN is never retried and C_Login is
+ * never called twice for one PIN. Before each retry the note (if set) gets
+ * the reason ("C_Sign on token 'dev' failed: CKR_GENERAL_ERROR"), which
+ * retry it is (1 to max) and the wait in milliseconds. It runs on the
+ * thread that retries and must not call into the hsm layer.
+ */
+typedef void (*hsm_retry_note)(const char *reason, unsigned retry, unsigned max, unsigned wait_ms);
+void hsm_set_retry_note(hsm_retry_note fn);
+
 /* ---- Session and login -------------------------------------------------- */
 
 /* Opens the run's one session on tok's slot (read-write when rw). */

@@ -123,4 +123,17 @@ void io_temps_drop(const char *name);
 size_t io_temps_count(void);
 void io_temps_remove_all(void);
 
+/*
+ * An exclusive lock shared by the user's csign processes on this machine,
+ * named by any text (hashed into a file name in $XDG_RUNTIME_DIR/csign,
+ * else /tmp/csign-UID; the folder must be a real folder of the user's own
+ * that group and others cannot write). Waits at most timeout seconds,
+ * polling, and stops waiting when SIGINT or SIGTERM asked to stop: then
+ * CSIGN_EIO. *fd is the lock, released by io_unlock() or when the process
+ * ends; *fd is -1 (with CSIGN_OK and the reason saying why) when no usable
+ * folder or file exists, and the caller goes on without a lock.
+ */
+csign_rc io_lock(const char *name, unsigned timeout, int *fd);
+void io_unlock(int fd);
+
 #endif

@@ -78,8 +78,8 @@ csign_rc hsm_open(const char *path, hsm **out)
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         h->finalize = false; /* someone else in this process owns it */
     } else if (rv != CKR_OK) {
-        err_set(CSIGN_ETOKEN, "PKCS#11 module '%s' failed to initialise: %s", path,
-                hsm_ckr_name(rv));
+        err_set(CSIGN_ETOKEN, "PKCS#11 module '%s' failed to initialise: C_Initialize failed: %s",
+                path, hsm_ckr_name(rv));
         goto fail;
     } else {
         h->finalize = true;
@@ -243,12 +243,35 @@ static csign_rc slot_list(hsm *h, CK_SLOT_ID **slots, CK_ULONG *n)
     if (rv != CKR_OK) {
         free(*slots);
         *slots = NULL;
-        return err_set(CSIGN_ETOKEN, "cannot list the module's slots: %s", hsm_ckr_name(rv));
+        return hsm_fail(h, "C_GetSlotList", rv);
     }
     return CSIGN_OK;
 }
 
-csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
+/* Finalises and initialises the module again, so that a module that reads
+ * its tokens at C_Initialize (SoftHSM) sees them as they are now. */
+static csign_rc reload(hsm *h)
+{
+    CK_C_INITIALIZE_ARGS args;
+    CK_RV rv;
+
+    hsm_session_close(h);
+    (void)h->f->C_Finalize(NULL);
+    memset(&args, 0, sizeof(args));
+    args.flags = CKF_OS_LOCKING_OK;
+    rv = h->f->C_Initialize(&args);
+    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+        return err_set(CSIGN_ETOKEN,
+                       "PKCS#11 module '%s' failed to initialise again: C_Initialize failed: %s",
+                       h->path, hsm_ckr_name(rv));
+    return CSIGN_OK;
+}
+
+/* One look at the slots. A slot whose token cannot be read for a reason
+ * that may pass fails the look (so that it is tried again), unless
+ * skip_unreadable: then it is left out and counted in h->unreadable. */
+static csign_rc tokens_once(hsm *h, const hsm_uri *filter, bool skip_unreadable, hsm_token **out,
+                            size_t *n)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG nslots = 0;
@@ -266,17 +289,25 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
     for (CK_ULONG i = 0; i < nslots; i++) {
         CK_SLOT_INFO si;
         CK_TOKEN_INFO ti;
+        const char *call = "C_GetSlotInfo";
         CK_RV rv = h->f->C_GetSlotInfo(slots[i], &si);
-        if (rv == CKR_OK)
+        if (rv == CKR_OK) {
+            call = "C_GetTokenInfo";
             rv = h->f->C_GetTokenInfo(slots[i], &ti);
-        /* A token pulled out, or one the module cannot read, is not a
-         * candidate; it is not an error for the others. */
-        if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED ||
-            rv == CKR_DEVICE_REMOVED || rv == CKR_SLOT_ID_INVALID)
+        }
+        /* A token pulled out is not a candidate; it is not an error for
+         * the others. */
+        if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED || rv == CKR_SLOT_ID_INVALID)
             continue;
+        if (rv == CKR_TOKEN_NOT_RECOGNIZED && skip_unreadable) {
+            h->unreadable++;
+            h->unreadable_rv = rv;
+            continue;
+        }
         if (rv != CKR_OK) {
-            rc = err_set(CSIGN_ETOKEN, "cannot read token information of slot %lu: %s",
-                         (unsigned long)slots[i], hsm_ckr_name(rv));
+            hsm_fail(h, call, rv);
+            rc = err_set(CSIGN_ETOKEN, "cannot read token information of slot %lu: %s failed: %s",
+                         (unsigned long)slots[i], call, hsm_ckr_name(rv));
             break;
         }
         if (!hsm_uri_match_token(filter, &ti, slots[i], &si))
@@ -296,6 +327,29 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
     return CSIGN_OK;
 }
 
+csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
+{
+    unsigned attempt = 0;
+    csign_rc rc;
+
+    h->unreadable = 0;
+    while ((rc = tokens_once(h, filter, false, out, n)) != CSIGN_OK) {
+        CK_RV rv = h->fail_rv;
+        /* SoftHSM keeps a token it misread until it is loaded again. */
+        if (hsm_retry(h, &attempt)) {
+            if (h->finalize && !h->have_session && (rc = reload(h)) != CSIGN_OK)
+                break;
+            continue;
+        }
+        /* A slot with a token the module never recognises (an unknown
+         * card in a reader) is left out once retrying is over. */
+        if (rv == CKR_TOKEN_NOT_RECOGNIZED)
+            rc = tokens_once(h, filter, true, out, n);
+        break;
+    }
+    return rc;
+}
+
 /* "URI (slot N), URI (slot M)" for the initialised tokens in list. */
 static void candidates(const hsm_token *list, size_t n, char *buf, size_t size)
 {
@@ -313,17 +367,56 @@ static void candidates(const hsm_token *list, size_t n, char *buf, size_t size)
     }
 }
 
+/* Whether list holds a token that is present and says it is not
+ * initialised (the one case where 'csign init-token' is the advice). */
+static bool any_uninitialised(const hsm_token *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!list[i].initialized)
+            return true;
+    return false;
+}
+
+/* Sets the reason for "no initialised token matches". */
+static csign_rc no_match(hsm *h, const hsm_uri *uri, const char *shown, const hsm_token *all,
+                         size_t nall)
+{
+    char list[2048];
+
+    candidates(all, nall, list, sizeof(list));
+    if (list[0] != '\0' && uri != NULL)
+        return err_set(CSIGN_ETOKEN, "no token matches '%s'; tokens: %s", shown, list);
+    if (list[0] != '\0')
+        return err_set(CSIGN_ETOKEN, "no token found; tokens: %s", list);
+    if (h->unreadable > 0)
+        return err_set(CSIGN_ETOKEN,
+                       "module '%s' has no initialised token it can read (%u slot(s) answered "
+                       "%s)",
+                       h->path, h->unreadable, hsm_ckr_name(h->unreadable_rv));
+    if (any_uninitialised(all, nall))
+        return err_set(CSIGN_ETOKEN,
+                       "module '%s' has no initialised token; create one with "
+                       "'csign init-token --label NAME'",
+                       h->path);
+    return err_set(CSIGN_ETOKEN,
+                   "module '%s' shows no token: is it plugged in, or the module configured?",
+                   h->path);
+}
+
 csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out)
 {
     hsm_token *all = NULL, *hit = NULL;
     size_t nall = 0, nhits = 0, nmatch = 0, which = 0;
+    unsigned attempt = 0;
     char list[2048];
     char *shown = uri ? hsm_uri_redact(uri->text) : NULL;
-    csign_rc rc = hsm_tokens(h, NULL, &all, &nall);
+    csign_rc rc;
 
-    if (rc != CSIGN_OK)
-        goto out;
-    rc = hsm_tokens(h, uri, &hit, &nhits);
+again:
+    nmatch = 0;
+    rc = hsm_tokens(h, NULL, &all, &nall);
+    if (rc == CSIGN_OK)
+        rc = hsm_tokens(h, uri, &hit, &nhits);
     if (rc != CSIGN_OK)
         goto out;
     for (size_t i = 0; i < nhits; i++) {
@@ -337,16 +430,20 @@ csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out)
         goto out;
     }
     if (nmatch == 0) {
+        rc = no_match(h, uri, shown, all, nall);
         candidates(all, nall, list, sizeof(list));
-        if (list[0] == '\0')
-            rc = err_set(CSIGN_ETOKEN,
-                         "module '%s' has no initialised token; create one with "
-                         "'csign init-token --label NAME'",
-                         h->path);
-        else if (uri != NULL)
-            rc = err_set(CSIGN_ETOKEN, "no token matches '%s'; tokens: %s", shown, list);
-        else
-            rc = err_set(CSIGN_ETOKEN, "no token found; tokens: %s", list);
+        /* No initialised token at all: SoftHSM shows a token that another
+         * process was rewriting during C_Initialize as uninitialised, or
+         * not at all, until it is loaded again. */
+        if (list[0] == '\0' && h->finalize && hsm_backoff(&attempt)) {
+            hsm_tokens_free(all, nall);
+            hsm_tokens_free(hit, nhits);
+            all = hit = NULL;
+            nall = nhits = 0;
+            rc = reload(h);
+            if (rc == CSIGN_OK)
+                goto again;
+        }
         goto out;
     }
     candidates(hit, nhits, list, sizeof(list));
@@ -366,40 +463,44 @@ out:
 csign_rc hsm_session_open(hsm *h, const hsm_token *tok, bool rw)
 {
     CK_FLAGS flags = CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0);
+    unsigned attempt = 0;
     CK_RV rv = CKR_OK;
+    csign_rc rc;
 
     if (h->have_session)
         hsm_session_close(h);
-    /* SoftHSM answers CKR_TOKEN_NOT_RECOGNIZED now and then while another
-     * process changes the token; opening a session is safe to retry. */
-    for (int attempt = 0; attempt < 6; attempt++) {
+    if ((rc = hsm_token_copy(tok, &h->token)) != CSIGN_OK)
+        return rc;
+    do {
         rv = h->f->C_OpenSession(tok->slot_id, flags, NULL, NULL, &h->session);
-        if (rv != CKR_TOKEN_NOT_RECOGNIZED)
-            break;
-        struct timespec ts = {0, 10000000L << attempt};
-        nanosleep(&ts, NULL);
-    }
+        rc = rv == CKR_OK ? CSIGN_OK : hsm_fail(h, "C_OpenSession", rv);
+    } while (rc != CSIGN_OK && hsm_retry(h, &attempt));
     if (rv == CKR_TOKEN_WRITE_PROTECTED)
-        return err_set(CSIGN_ETOKEN, "token '%s' is write-protected", tok->label);
-    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
-        return err_set(CSIGN_ETOKEN, "token '%s' is no longer present", tok->label);
-    if (rv != CKR_OK)
-        return err_set(CSIGN_ETOKEN, "cannot open a session on token '%s': %s", tok->label,
-                       hsm_ckr_name(rv));
+        rc = err_set(CSIGN_ETOKEN, "token '%s' is write-protected", tok->label);
+    else if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
+        rc = err_set(CSIGN_ETOKEN, "token '%s' is no longer present", tok->label);
+    if (rc != CSIGN_OK) {
+        hsm_token_clear(&h->token);
+        return rc;
+    }
     h->have_session = true;
-    return hsm_token_copy(tok, &h->token);
+    h->rw = rw;
+    return CSIGN_OK;
 }
 
 static csign_rc token_flags(hsm *h, CK_FLAGS *flags)
 {
     CK_TOKEN_INFO ti;
-    CK_RV rv = h->f->C_GetTokenInfo(h->token.slot_id, &ti);
+    unsigned attempt = 0;
+    CK_RV rv;
 
-    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
-        return err_set(CSIGN_ETOKEN, "token '%s' is no longer present", h->token.label);
-    if (rv != CKR_OK)
-        return err_set(CSIGN_ETOKEN, "cannot read the state of token '%s': %s", h->token.label,
-                       hsm_ckr_name(rv));
+    while ((rv = h->f->C_GetTokenInfo(h->token.slot_id, &ti)) != CKR_OK) {
+        if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
+            return err_set(CSIGN_ETOKEN, "token '%s' is no longer present", h->token.label);
+        hsm_fail(h, "C_GetTokenInfo", rv);
+        if (!hsm_retry(h, &attempt))
+            return CSIGN_ETOKEN;
+    }
     *flags = ti.flags;
     return CSIGN_OK;
 }
@@ -501,6 +602,7 @@ csign_rc hsm_login(hsm *h, const secret *pin)
     case CKR_DEVICE_REMOVED:
         return err_set(CSIGN_ETOKEN, "token '%s' is no longer present", t->label);
     default:
-        return err_set(CSIGN_ETOKEN, "login to token '%s' failed: %s", t->label, hsm_ckr_name(rv));
+        return err_set(CSIGN_ETOKEN, "login to token '%s' failed: C_Login failed: %s", t->label,
+                       hsm_ckr_name(rv));
     }
 }

@@ -99,22 +99,23 @@ static csign_rc set_user_pin(hsm *h, const hsm_token *t, const secret *so_pin,
     CK_RV rv = h->f->C_OpenSession(t->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
 
     if (rv != CKR_OK)
-        return err_set(CSIGN_ETOKEN, "cannot open a session on the new token '%s': %s", t->label,
-                       hsm_ckr_name(rv));
+        return err_set(CSIGN_ETOKEN,
+                       "cannot open a session on the new token '%s': C_OpenSession failed: %s",
+                       t->label, hsm_ckr_name(rv));
     rv = h->f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)so_pin->data, (CK_ULONG)so_pin->len);
     if (rv == CKR_OK) {
         rv = h->f->C_InitPIN(s, (CK_UTF8CHAR_PTR)user_pin->data, (CK_ULONG)user_pin->len);
         (void)h->f->C_Logout(s);
         if (rv != CKR_OK) {
             (void)h->f->C_CloseSession(s);
-            return err_set(CSIGN_ETOKEN, "token '%s' refused the user PIN: %s", t->label,
-                           hsm_ckr_name(rv));
+            return err_set(CSIGN_ETOKEN, "token '%s' refused the user PIN: C_InitPIN failed: %s",
+                           t->label, hsm_ckr_name(rv));
         }
     }
     (void)h->f->C_CloseSession(s);
     if (rv != CKR_OK)
-        return err_set(CSIGN_ETOKEN, "SO login to the new token '%s' failed: %s", t->label,
-                       hsm_ckr_name(rv));
+        return err_set(CSIGN_ETOKEN, "SO login to the new token '%s' failed: C_Login failed: %s",
+                       t->label, hsm_ckr_name(rv));
     return CSIGN_OK;
 }
 
@@ -169,8 +170,9 @@ csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const s
         goto out;
     }
     if (rv != CKR_OK) {
-        rc = err_set(CSIGN_ETOKEN, "cannot initialise the token in slot %lu: %s",
-                     list[which].slot_id, hsm_ckr_name(rv));
+        rc =
+            err_set(CSIGN_ETOKEN, "cannot initialise the token in slot %lu: C_InitToken failed: %s",
+                    list[which].slot_id, hsm_ckr_name(rv));
         goto out;
     }
     rc = find_new(h, label, list, n, list[which].slot_id, &made);

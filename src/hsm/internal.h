@@ -27,9 +27,15 @@ struct hsm {
     hsm_token token;             /* the session's token */
     struct sign_ref **sign_refs; /* for token-backed keys (signkey.c) */
     size_t nsign_refs;
-    secret *ctx_pin;   /* the user PIN, kept for context-specific logins */
-    bool ctx_pinpad;   /* logged in on a PIN pad: context logins pass NULL */
-    bool mech_pss;     /* CKM_RSA_PKCS_PSS signs (else PSS uses CKM_RSA_X_509) */
+    secret *ctx_pin;     /* the user PIN, kept for context-specific logins */
+    bool ctx_pinpad;     /* logged in on a PIN pad: context logins pass NULL */
+    bool mech_pss;       /* CKM_RSA_PKCS_PSS signs (else PSS uses CKM_RSA_X_509) */
+    bool rw;             /* the session is read-write */
+    CK_RV fail_rv;       /* the failed call hsm_fail() recorded, for hsm_retry() */
+    unsigned unreadable; /* slots left out of the last listing (hsm_tokens) */
+    CK_RV unreadable_rv; /* and what they answered */
+    CK_RV read_rv;       /* the first failed attribute read since reset (not
+                          * "no such attribute" or "sensitive") */
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -89,6 +95,45 @@ csign_rc hsm_keygen_supported(hsm *h, const hsm_keyspec *spec);
  * cannot make this key type when rv means that, else CSIGN_OK and no
  * error is set. */
 csign_rc hsm_keygen_refused(hsm *h, const hsm_keyspec *spec, unsigned long rv);
+
+/* ---- Transient failures (retry.c) ------------------------------------- */
+
+/* At most this many tries of one operation: the first and 4 retries,
+ * waiting about 10, 40, 160 and 640 ms (plus up to half again at random,
+ * so that jobs that collided do not collide again). */
+#define HSM_TRIES 5
+
+/* Whether a call that failed with rv may succeed when tried again:
+ * CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED, CKR_DEVICE_ERROR,
+ * CKR_DEVICE_MEMORY, CKR_TOKEN_NOT_RECOGNIZED and CKR_OBJECT_HANDLE_INVALID,
+ * which busy tokens (and SoftHSM while another process rewrites its files)
+ * return now and then. */
+bool hsm_rv_transient(CK_RV rv);
+
+/* Records that call failed with rv (for hsm_retry) and sets the reason
+ * "CALL on token 'LABEL' failed: CKR_..." (before a token is chosen: "CALL
+ * in module 'PATH' failed: ..."). Returns CSIGN_ETOKEN. */
+csign_rc hsm_fail(hsm *h, const char *call, CK_RV rv);
+
+/* After a failed try: when the failure hsm_fail() recorded is transient,
+ * tries are left and no signal asked to stop, tells the retry note (the
+ * current reason), waits and returns true; else false, and the reason is
+ * left as it was. Forgets the recorded failure either way. *attempt
+ * starts at 0. */
+bool hsm_retry(hsm *h, unsigned *attempt);
+
+/* Like hsm_retry() for a failure that has no CK_RV (the reason says what
+ * it was): waits unless tries are used up or a signal asked to stop. */
+bool hsm_backoff(unsigned *attempt);
+
+/* Notes a failed C_GetAttributeValue in h->read_rv, unless rv only says
+ * that the object has no such attribute or will not show it. */
+void hsm_note_read(hsm *h, CK_RV rv);
+
+/* Opens a new session on the session's token and closes the old one
+ * (without logging out: the login belongs to the token, not the session),
+ * for a retry after a failure that may have spoiled the session. */
+csign_rc hsm_session_renew(hsm *h);
 
 /* ---- Bounded calls (watch.c, proxy.c; see csign/hsm_watch.h) ---------- */
 

@@ -30,17 +30,22 @@ csign_rc hsm_sig_check(hsm *h, hsm_sig sig)
 
     if (!h->have_session)
         return err_set(CSIGN_EINTERNAL, "mechanism check without a session");
-    rv = h->f->C_GetMechanismList(h->token.slot_id, NULL, &n);
-    if (rv == CKR_OK && n > 0) {
-        list = calloc(n, sizeof(*list));
-        if (list == NULL)
-            return err_oom();
-        rv = h->f->C_GetMechanismList(h->token.slot_id, list, &n);
-    }
-    if (rv != CKR_OK) {
-        free(list);
-        return err_set(CSIGN_ETOKEN, "cannot read the mechanisms of token '%s': %s", h->token.label,
-                       hsm_ckr_name(rv));
+    for (unsigned attempt = 0;;) {
+        rv = h->f->C_GetMechanismList(h->token.slot_id, NULL, &n);
+        if (rv == CKR_OK && n > 0) {
+            free(list);
+            list = calloc(n, sizeof(*list));
+            if (list == NULL)
+                return err_oom();
+            rv = h->f->C_GetMechanismList(h->token.slot_id, list, &n);
+        }
+        if (rv == CKR_OK)
+            break;
+        hsm_fail(h, "C_GetMechanismList", rv);
+        if (!hsm_retry(h, &attempt)) {
+            free(list);
+            return CSIGN_ETOKEN;
+        }
     }
     switch (sig) {
     case HSM_SIG_PSS:

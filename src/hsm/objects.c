@@ -18,6 +18,7 @@ CK_RV hsm_get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned 
 
     *val = NULL;
     *len = 0;
+    hsm_note_read(h, rv);
     if (rv != CKR_OK)
         return rv;
     if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
@@ -26,6 +27,7 @@ CK_RV hsm_get_attr(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned 
     if (a.pValue == NULL)
         return CKR_HOST_MEMORY;
     rv = h->f->C_GetAttributeValue(h->session, o, &a, 1);
+    hsm_note_read(h, rv);
     if (rv != CKR_OK) {
         free(a.pValue);
         return rv;
@@ -123,8 +125,7 @@ static csign_rc find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, s
     CK_RV rv = h->f->C_FindObjectsInit(h->session, &tmpl, 1);
 
     if (rv != CKR_OK)
-        return err_set(CSIGN_ETOKEN, "cannot search token '%s': %s", h->token.label,
-                       hsm_ckr_name(rv));
+        return hsm_fail(h, "C_FindObjectsInit", rv);
     for (;;) {
         rv = h->f->C_FindObjects(h->session, batch, 64, &got);
         if (rv != CKR_OK || got == 0)
@@ -141,9 +142,7 @@ static csign_rc find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, s
     (void)h->f->C_FindObjectsFinal(h->session);
     if (rv != CKR_OK) {
         free(list);
-        return rv == CKR_HOST_MEMORY ? err_oom()
-                                     : err_set(CSIGN_ETOKEN, "cannot search token '%s': %s",
-                                               h->token.label, hsm_ckr_name(rv));
+        return rv == CKR_HOST_MEMORY ? err_oom() : hsm_fail(h, "C_FindObjects", rv);
     }
     *objs = list;
     *n = count;
@@ -301,10 +300,11 @@ static void private_attrs(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
                     : v[i] == CK_TRUE                                               ? HSM_YES
                                                                                     : HSM_NO;
     key_shape(h, o,
-              t[6].ulValueLen == CK_UNAVAILABLE_INFORMATION ? CK_UNAVAILABLE_INFORMATION : type, k);    k->always_auth = hsm_get_bool(h, o, CKA_ALWAYS_AUTHENTICATE) == HSM_YES;
+              t[6].ulValueLen == CK_UNAVAILABLE_INFORMATION ? CK_UNAVAILABLE_INFORMATION : type, k);
+    k->always_auth = hsm_get_bool(h, o, CKA_ALWAYS_AUTHENTICATE) == HSM_YES;
 }
 
-csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
+static csign_rc keys_once(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
 {
     CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
     size_t npriv = 0, npub = 0, count = 0;
@@ -396,7 +396,7 @@ static X509 *parse_cert(const hsm_cert *c)
     return c->der_len > 0 ? d2i_X509(NULL, &p, (long)c->der_len) : NULL;
 }
 
-csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
+static csign_rc certs_once(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
 {
     CK_OBJECT_HANDLE *objs = NULL;
     size_t nobjs = 0, count = 0;
@@ -445,6 +445,55 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
     *out = certs;
     *n = count;
     return CSIGN_OK;
+}
+
+/*
+ * A listing is tried again when a call failed in a way that may pass, and
+ * when an attribute read failed so (an object whose label could not be
+ * read would otherwise look like no match). A read that still fails at
+ * the end is the error, not "no key matches".
+ */
+static csign_rc read_failure(hsm *h)
+{
+    return h->read_rv == CKR_OK ? CSIGN_OK : hsm_fail(h, "C_GetAttributeValue", h->read_rv);
+}
+
+csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
+{
+    unsigned attempt = 0;
+    csign_rc rc;
+
+    do {
+        h->read_rv = CKR_OK;
+        *out = NULL;
+        *n = 0;
+        rc = keys_once(h, filter, out, n);
+        if (rc == CSIGN_OK && (rc = read_failure(h)) != CSIGN_OK) {
+            hsm_keys_free(*out, *n);
+            *out = NULL;
+            *n = 0;
+        }
+    } while (rc != CSIGN_OK && hsm_retry(h, &attempt));
+    return rc;
+}
+
+csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
+{
+    unsigned attempt = 0;
+    csign_rc rc;
+
+    do {
+        h->read_rv = CKR_OK;
+        *out = NULL;
+        *n = 0;
+        rc = certs_once(h, filter, out, n);
+        if (rc == CSIGN_OK && (rc = read_failure(h)) != CSIGN_OK) {
+            hsm_certs_free(*out, *n);
+            *out = NULL;
+            *n = 0;
+        }
+    } while (rc != CSIGN_OK && hsm_retry(h, &attempt));
+    return rc;
 }
 
 bool hsm_cert_is_keys(const hsm_cert *c, const hsm_key *k, const EVP_PKEY *pub)

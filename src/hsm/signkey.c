@@ -30,7 +30,7 @@
 typedef struct sign_ref {
     hsm *h;
     CK_OBJECT_HANDLE obj;
-    bool ctx_login; /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
+    bool ctx_login;   /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
     bool ctx_refused; /* a context login failed: do not try again */
 } sign_ref;
 
@@ -50,8 +50,8 @@ static CK_RV context_login(sign_ref *r)
 
     if (r->ctx_refused || (pin == NULL && !h->ctx_pinpad))
         return CKR_USER_NOT_LOGGED_IN;
-    rv = h->f->C_Login(h->session, CKU_CONTEXT_SPECIFIC,
-                       pin ? (CK_UTF8CHAR_PTR)pin->data : NULL, pin ? (CK_ULONG)pin->len : 0);
+    rv = h->f->C_Login(h->session, CKU_CONTEXT_SPECIFIC, pin ? (CK_UTF8CHAR_PTR)pin->data : NULL,
+                       pin ? (CK_ULONG)pin->len : 0);
     if (rv != CKR_OK)
         r->ctx_refused = true;
     return rv;
@@ -59,16 +59,55 @@ static CK_RV context_login(sign_ref *r)
 
 /* One C_SignInit + C_Sign on the run's session, with a context login
  * between them when the key asks for one. */
+static CK_RV sign_once(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
+                       unsigned char *out, CK_ULONG *outlen, const char **call)
+{
+    CK_RV rv;
+
+    if (r->ctx_refused) {
+        *call = "C_Login (context-specific)";
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    *call = "C_SignInit";
+    rv = r->h->f->C_SignInit(r->h->session, m, r->obj);
+    if (rv == CKR_OK && r->ctx_login) {
+        *call = "C_Login (context-specific)";
+        rv = context_login(r);
+    }
+    if (rv == CKR_OK) {
+        *call = "C_Sign";
+        rv = r->h->f->C_Sign(r->h->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
+    }
+    return rv;
+}
+
+/*
+ * Signs, and when the token failed in a way that may pass, signs again on
+ * a new session (the failed one may be left in a bad state). Not for keys
+ * that need a context login: that would present the PIN again. The reason
+ * names the call that failed and its CKR code.
+ */
 static CK_RV token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
                         unsigned char *out, CK_ULONG *outlen)
 {
-    CK_RV rv = r->ctx_refused ? CKR_USER_NOT_LOGGED_IN
-                              : r->h->f->C_SignInit(r->h->session, m, r->obj);
+    CK_ULONG room = *outlen;
+    unsigned attempt = 0;
+    const char *call = "C_Sign";
+    CK_RV rv;
 
-    if (rv == CKR_OK && r->ctx_login)
-        rv = context_login(r);
-    if (rv == CKR_OK)
-        rv = r->h->f->C_Sign(r->h->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
+    for (;;) {
+        *outlen = room;
+        rv = sign_once(r, m, in, inlen, out, outlen, &call);
+        if (rv == CKR_OK)
+            return CKR_OK;
+        hsm_fail(r->h, call, rv);
+        if (r->ctx_login || !hsm_retry(r->h, &attempt))
+            break;
+        if (hsm_session_renew(r->h) != CSIGN_OK) {
+            hsm_fail(r->h, call, rv); /* the signing failure is the story */
+            break;
+        }
+    }
     return rv;
 }
 

@@ -140,7 +140,7 @@ t_generation_failure() {
     run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL=C_GenerateKeyPair=0x30 csign keygen \
         --key "pkcs11:token=dev;object=k" --module "$CSIGN_SHIM"
     expect_rc 3
-    expect_err "key generation on token 'dev' failed: CKR_DEVICE_ERROR"
+    expect_err "C_GenerateKeyPair on token 'dev' failed: CKR_DEVICE_ERROR"
 }
 
 t_rsa2048_warns() {

@@ -20,7 +20,7 @@ t_not_a_pkcs11_module() {
 t_initialize_failure() {
     run CSIGN_SHIM_FAIL=C_Initialize=0x6 csign list --module "$CSIGN_SHIM"
     expect_rc 3
-    expect_err "failed to initialise: CKR_FUNCTION_FAILED"
+    expect_err "failed to initialise: C_Initialize failed: CKR_FUNCTION_FAILED"
 }
 
 t_initialize_already_done_is_not_finalised() {
@@ -31,7 +31,7 @@ t_initialize_already_done_is_not_finalised() {
     run CSIGN_SHIM_FAIL=C_Initialize=0x191 CSIGN_SHIM_LOG="$CASE/shim.log" csign list \
         --module "$CSIGN_SHIM"
     expect_rc 3
-    expect_err "cannot list the module's slots: CKR_CRYPTOKI_NOT_INITIALIZED"
+    expect_err "C_GetSlotList in module '$CSIGN_SHIM' failed: CKR_CRYPTOKI_NOT_INITIALIZED"
     [ "$(count_calls C_Finalize)" -eq 0 ] || fail "finalised a module csign did not initialise"
     run CSIGN_SHIM_LOG="$CASE/shim2.log" csign list --module "$CSIGN_SHIM"
     expect_rc 0
@@ -50,7 +50,7 @@ t_empty_module_path_refused() {
 t_slot_list_failure() {
     run CSIGN_SHIM_FAIL=C_GetSlotList=0x30 csign list --module "$CSIGN_SHIM"
     expect_rc 3
-    expect_err "cannot list the module's slots: CKR_DEVICE_ERROR"
+    expect_err "C_GetSlotList in module '$CSIGN_SHIM' failed: CKR_DEVICE_ERROR"
 }
 
 t_csign_module_env() {
@@ -90,7 +90,7 @@ t_token_info_failure() {
     new_token dev
     run CSIGN_SHIM_FAIL=C_GetTokenInfo=0x30 csign list --module "$CSIGN_SHIM"
     expect_rc 3
-    expect_err "cannot read token information"
+    expect_err "C_GetTokenInfo failed: CKR_DEVICE_ERROR"
 }
 
 t_removed_token_is_skipped() {

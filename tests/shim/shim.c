@@ -43,6 +43,10 @@
  *                                 and accepts in C_SignInit
  *   CSIGN_SHIM_PINPAD_PIN         a user C_Login with a NULL PIN (a PIN pad)
  *                                 logs in with this PIN
+ *   CSIGN_SHIM_FIND_DOUBLE        "1": a C_FindObjects asked for at most two
+ *                                 objects that finds one reports it twice,
+ *                                 as a shared token does when another
+ *                                 machine made a like object meanwhile
  * C_SignInit is logged with its mechanism ("C_SignInit CKM_RSA_PKCS_PSS").
  */
 #define _GNU_SOURCE
@@ -306,8 +310,10 @@ static const struct {
     CK_MECHANISM_TYPE type;
     const char *name;
 } shim_mechs[] = {
-    {CKM_RSA_PKCS, "CKM_RSA_PKCS"},         {CKM_RSA_X_509, "CKM_RSA_X_509"},
-    {CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS"}, {CKM_ECDSA, "CKM_ECDSA"},
+    {CKM_RSA_PKCS, "CKM_RSA_PKCS"},
+    {CKM_RSA_X_509, "CKM_RSA_X_509"},
+    {CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS"},
+    {CKM_ECDSA, "CKM_ECDSA"},
     {CKM_SHA256_RSA_PKCS, "CKM_SHA256_RSA_PKCS"},
     {CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN"},
     {CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"},
@@ -608,7 +614,13 @@ static CK_RV shim_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR
                                 CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
     SHIM_ENTER(C_FindObjects, NULL);
-    return REAL(C_FindObjects, (hSession, phObject, ulMaxObjectCount, pulObjectCount));
+    CK_RV rv = REAL(C_FindObjects, (hSession, phObject, ulMaxObjectCount, pulObjectCount));
+    if (rv == CKR_OK && env_is_one("CSIGN_SHIM_FIND_DOUBLE") && pulObjectCount != NULL &&
+        *pulObjectCount == 1 && ulMaxObjectCount == 2) {
+        phObject[1] = phObject[0];
+        *pulObjectCount = 2;
+    }
+    return rv;
 }
 
 static CK_RV shim_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
@@ -677,7 +689,8 @@ static CK_RV shim_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMecha
     char buf[32];
     CK_RV rv;
 
-    SHIM_ENTER(C_SignInit, pMechanism ? mech_name(pMechanism->mechanism, buf, sizeof(buf)) : "NULL");
+    SHIM_ENTER(C_SignInit,
+               pMechanism ? mech_name(pMechanism->mechanism, buf, sizeof(buf)) : "NULL");
     if (pMechanism != NULL && !mech_offered(pMechanism->mechanism))
         return CKR_MECHANISM_INVALID;
     rv = REAL(C_SignInit, (hSession, pMechanism, hKey));
