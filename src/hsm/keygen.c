@@ -136,6 +136,15 @@ static csign_rc check_template(hsm *h, CK_OBJECT_HANDLE priv)
 
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
         hsm_bool got = hsm_get_bool(h, priv, checks[i].type);
+        /* An attribute that could not be read at all is read again: a
+         * busy token fails reads now and then. */
+        for (unsigned attempt = 0; got == HSM_UNKNOWN;) {
+            err_set(CSIGN_ETOKEN, "token '%s': %s of the new key is unreadable", h->token.label,
+                    checks[i].name);
+            if (!hsm_backoff(&attempt))
+                break;
+            got = hsm_get_bool(h, priv, checks[i].type);
+        }
         if (got != checks[i].want)
             return err_set(CSIGN_ETOKEN,
                            "token '%s' did not honour the key template: %s is %s, expected "
