@@ -36,6 +36,11 @@ struct hsm {
     CK_RV unreadable_rv; /* and what they answered */
     CK_RV read_rv;       /* the first failed attribute read since reset (not
                           * "no such attribute" or "sensitive") */
+
+    /* With mech_hashed, RSA signatures give the token the whole message for
+     * mech_hash (CKM_SHA256_RSA_PKCS, ...), as hsm_sig_check() chose. */
+    bool mech_hashed;
+    CK_MECHANISM_TYPE mech_hash;
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -117,6 +122,12 @@ CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size
  * EVP_PKEY_METHOD (signrsa.c), made on the first call; NULL when it
  * cannot be made. */
 struct engine_st *hsm_rsa_engine(void);
+
+/* The mechanism that hashes with the digest (OpenSSL's NID_sha256,
+ * NID_sha384, NID_sha512) and signs by RSA PKCS#1 v1.5 or, with pss,
+ * RSASSA-PSS: CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS, ... (mechs.c).
+ * False for other digests. */
+bool hsm_rsa_hashing_mech(int digest_nid, bool pss, CK_MECHANISM_TYPE *mech);
 
 /* Before generating (keycaps.c): CSIGN_ETOKEN naming the token's limit
  * when C_GetMechanismInfo says the token cannot make this key type;
