@@ -183,12 +183,13 @@ t_rsa_pkcs1_and_pss_with_a_pkcs11_tool_key() {
 
 # csign keygen's RSA keys may only sign. The module signs them with its
 # hashing mechanisms (CKM_SHA256_RSA_PKCS: the TPM's own signing command),
-# to which csign gives the whole to-be-signed part of the certificate and
-# the signed attributes. RSASSA-PSS does not work with them: swtpm does
-# not report FIPS 140-2 mode (TPM2_PT_MODES 0), so the module lists no PSS
-# mechanism and makes PSS by padding in software and a raw RSA decryption
-# (TPM2_RSA_Decrypt), which the TPM refuses for a key that may not decrypt
-# (TPM_RC_ATTRIBUTES, "inconsistent attributes"); docs/tokens.md.
+# to which csign gives the whole to-be-signed part of the request or
+# certificate, and the signed attributes. RSASSA-PSS does not work with
+# them: swtpm does not report FIPS 140-2 mode (TPM2_PT_MODES 0), so the
+# module lists no PSS mechanism and makes PSS by padding in software and a
+# raw RSA decryption (TPM2_RSA_Decrypt), which the TPM refuses for a key
+# that may not decrypt (TPM_RC_ATTRIBUTES, "inconsistent attributes");
+# docs/tokens.md.
 rsa_keygen_key() {
     local type=$1
     start_tpm
@@ -198,6 +199,10 @@ rsa_keygen_key() {
     expect_rc 0
     openssl verify -CAfile "$CASE/root.pem" "$CASE/root.pem" >/dev/null 2>&1 ||
         fail "openssl rejects the certificate"
+    run "$SLOW_UNWIND" CSIGN_PIN=$USER_PIN csign csr --key "$KEY" --subject "CN=TPM $type" \
+        -o "$CASE/req.pem"
+    expect_rc 0
+    openssl req -in "$CASE/req.pem" -verify -noout >/dev/null 2>&1 || fail "CSR does not verify"
     echo "release 4.0" >"$CASE/data.bin"
     # Through the test module, which logs the mechanism of each C_SignInit.
     run "$SLOW_UNWIND" CSIGN_SHIM_MODULE="$TPM_MODULE" CSIGN_SHIM_LOG="$CASE/shim.log" \
@@ -220,7 +225,7 @@ rsa_keygen_key() {
     [ ! -e "$CASE/pss.p7s" ] || fail "a signature was written"
 }
 
-t_rsa2048_keygen_key_selfsign_sign_verify() { rsa_keygen_key rsa:2048; }
-t_rsa3072_keygen_key_selfsign_sign_verify() { rsa_keygen_key rsa:3072; }
+t_rsa2048_keygen_key_csr_selfsign_sign_verify() { rsa_keygen_key rsa:2048; }
+t_rsa3072_keygen_key_csr_selfsign_sign_verify() { rsa_keygen_key rsa:3072; }
 
 run_tests
