@@ -9,7 +9,7 @@
  * message and hashes it itself (CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS,
  * ...). Some tokens do only the second well: tpm2-pkcs11 performs the
  * first kind as a raw RSA decryption, which a TPM refuses for a key that
- * may only sign, and many network HSMs prefer or only offer the second.
+ * may only sign. SoftHSM and several network HSM libraries offer both.
  * hsm_sig_check() chooses a hashing mechanism when the token offers one
  * for the signature and digest in use.
  *
