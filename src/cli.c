@@ -4,6 +4,7 @@
 #include "csign/hex.h"
 #include "csign/hsm_watch.h"
 #include "csign/io.h"
+#include "csign/x509gen.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -469,6 +470,10 @@ csign_rc cli_signing_key(const cli_common *c, const char *key_uri, bool rw, cli_
     *pub = *priv = NULL;
     if (rc == CSIGN_OK)
         rc = hsm_key_public(t->h, key, pub);
+    /* Certificates and requests are signed as x509gen signs them. */
+    if (rc == CSIGN_OK && (EVP_PKEY_is_a(*pub, "RSA") || EVP_PKEY_is_a(*pub, "EC")))
+        rc = hsm_sig_check(t->h, EVP_PKEY_is_a(*pub, "RSA") ? HSM_SIG_PKCS1 : HSM_SIG_ECDSA,
+                           EVP_MD_get_type(x509gen_digest(*pub)));
     if (rc == CSIGN_OK)
         rc = hsm_key_private(t->h, key, priv);
     return rc;

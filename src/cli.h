@@ -146,8 +146,10 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src);
 csign_rc cli_key_open(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
                       hsm_uri **uri, hsm_key *key);
 
-/* cli_key_open(), then the key's public key and a token-backed private
- * key (*pub, *priv; free *priv before closing t). */
+/* cli_key_open(), then the key's public key, a check that the token has a
+ * mechanism to sign with it as x509gen does (PKCS#1 v1.5 or ECDSA with
+ * x509gen_digest(); hsm_sig_check()), and a token-backed private key
+ * (*pub, *priv; free *priv before closing t). */
 csign_rc cli_signing_key(const cli_common *c, const char *key_uri, bool rw, cli_token *t,
                          hsm_uri **uri, hsm_key *key, EVP_PKEY **pub, EVP_PKEY **priv);
 

@@ -17,7 +17,6 @@
 #include "csign/cms.h"
 #include "csign/io.h"
 #include "csign/stop.h"
-#include "csign/x509gen.h"
 #include "signer.h"
 
 enum {
@@ -419,7 +418,7 @@ static csign_rc sign_files(const sign_opts *o)
         rc = signer_open(o, &st);
     if (work && rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
-        const EVP_MD *md = o->have_given ? o->given.md : o->md ? o->md : x509gen_digest(st.pub);
+        const EVP_MD *md = signer_digest(o, st.pub);
         if (!o->have_given)
             rc = hash_all(o, jobs, md);
         if (rc == CSIGN_OK)

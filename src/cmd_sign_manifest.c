@@ -16,7 +16,6 @@
 #include "csign/cms.h"
 #include "csign/io.h"
 #include "csign/manifest.h"
-#include "csign/x509gen.h"
 #include "signer.h"
 
 typedef struct {
@@ -191,7 +190,7 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (rc == CSIGN_OK) {
-        const EVP_MD *md = o->md ? o->md : x509gen_digest(st.pub);
+        const EVP_MD *md = signer_digest(o, st.pub);
         rc = digest_many(p.jobs, (size_t)o->nfiles, md, o->jobs);
         /* Once interrupted, nothing more is built, signed or written. */
         if (rc == CSIGN_OK && *stop == 0)

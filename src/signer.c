@@ -10,6 +10,7 @@
 
 #include "csign/cert.h"
 #include "csign/cms.h"
+#include "csign/x509gen.h"
 
 /* ---- Signer certificate and chain ---------------------------------------- */
 
@@ -114,6 +115,11 @@ static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
     return rc;
 }
 
+const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub)
+{
+    return o->have_given ? o->given.md : o->md ? o->md : x509gen_digest(pub);
+}
+
 csign_rc signer_open(const sign_opts *o, signer *st)
 {
     pin_source src;
@@ -137,9 +143,11 @@ csign_rc signer_open(const sign_opts *o, signer *st)
         rc = cert_check_code_signing(st->cert, st->pub, time(NULL));
     /* The token must be able to make the signature before a PIN is read. */
     if (rc == CSIGN_OK)
-        rc = hsm_sig_check(st->t.h, o->pss                             ? HSM_SIG_PSS
-                                    : EVP_PKEY_is_a(st->pub, "RSA") ? HSM_SIG_PKCS1
-                                                                    : HSM_SIG_ECDSA);
+        rc = hsm_sig_check(st->t.h,
+                           o->pss                          ? HSM_SIG_PSS
+                           : EVP_PKEY_is_a(st->pub, "RSA") ? HSM_SIG_PKCS1
+                                                           : HSM_SIG_ECDSA,
+                           EVP_MD_get_type(signer_digest(o, st->pub)));
     if (rc == CSIGN_OK)
         rc = cli_login(&st->t, &o->c, &src);
     if (rc == CSIGN_OK) {

@@ -28,6 +28,10 @@ typedef struct {
  */
 csign_rc signer_open(const sign_opts *o, signer *st);
 
+/* The digest of the signatures: the --digest-hex digest's, else --digest,
+ * else the one that suits the key (x509gen_digest()). */
+const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub);
+
 /* Frees everything, the token-backed key before the token. */
 void signer_close(signer *st);
 

@@ -271,8 +271,12 @@ void hsm_key_clear(hsm_key *k);
 csign_rc hsm_key_public(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
 
 /*
- * A token-backed EVP_PKEY for k's private key: signing with it sends the
- * hash to the token (CKM_ECDSA, CKM_RSA_PKCS; RSASSA-PSS through
+ * A token-backed EVP_PKEY for k's private key. ECDSA: the token signs the
+ * hash (CKM_ECDSA). RSA, through EVP_DigestSign* (as OpenSSL's CMS and
+ * X.509 code sign): the token gets the whole message when hsm_sig_check()
+ * chose a mechanism that hashes on the token (CKM_SHA256_RSA_PKCS,
+ * CKM_SHA256_RSA_PKCS_PSS, ... for the digest and padding in use), else
+ * the hash (CKM_RSA_PKCS over the DigestInfo; RSASSA-PSS through
  * CKM_RSA_PKCS_PSS when hsm_sig_check() found the token offers it, else
  * padded by OpenSSL and signed with CKM_RSA_X_509). A key with
  * CKA_ALWAYS_AUTHENTICATE gets a context-specific login with the kept PIN
@@ -287,13 +291,18 @@ typedef enum { HSM_SIG_PKCS1, HSM_SIG_PSS, HSM_SIG_ECDSA } hsm_sig;
 
 /*
  * Reads the session token's mechanisms (C_GetMechanismList, and
- * C_GetMechanismInfo for CKF_SIGN) and checks that one of them makes sig:
- * PKCS#1 v1.5 needs CKM_RSA_PKCS; RSASSA-PSS CKM_RSA_PKCS_PSS (preferred)
- * or CKM_RSA_X_509; ECDSA CKM_ECDSA. None: CSIGN_ETOKEN "token 'LABEL'
- * offers no mechanism for ... (needs ...)". Needs no login: call it before
- * the PIN is read. Remembers the choice for hsm_key_private().
+ * C_GetMechanismInfo for CKF_SIGN) and checks that one of them makes sig
+ * with the digest digest_nid (OpenSSL's NID_sha256, NID_sha384 or
+ * NID_sha512; ignored for ECDSA). PKCS#1 v1.5 needs the hashing
+ * CKM_SHA<n>_RSA_PKCS (preferred) or CKM_RSA_PKCS; RSASSA-PSS
+ * CKM_SHA<n>_RSA_PKCS_PSS (preferred), CKM_RSA_PKCS_PSS or CKM_RSA_X_509
+ * (in that order); ECDSA CKM_ECDSA. Other digests have no hashing
+ * mechanism. None: CSIGN_ETOKEN "token 'LABEL' offers no mechanism for
+ * ... signing with SHA-256 (needs ...)", naming every mechanism that
+ * would do. Needs no login: call it before the PIN is read. Remembers
+ * the choice for the keys of hsm_key_private().
  */
-csign_rc hsm_sig_check(hsm *h, hsm_sig sig);
+csign_rc hsm_sig_check(hsm *h, hsm_sig sig, int digest_nid);
 
 typedef struct {
     hsm_key_type type; /* HSM_KEY_EC or HSM_KEY_RSA */

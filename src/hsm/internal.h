@@ -36,6 +36,11 @@ struct hsm {
     CK_RV unreadable_rv; /* and what they answered */
     CK_RV read_rv;       /* the first failed attribute read since reset (not
                           * "no such attribute" or "sensitive") */
+
+    /* With mech_hashed, RSA signatures give the token the whole message for
+     * mech_hash (CKM_SHA256_RSA_PKCS, ...), as hsm_sig_check() chose. */
+    bool mech_hashed;
+    CK_MECHANISM_TYPE mech_hash;
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -83,8 +88,46 @@ void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n);
 void hsm_get_attrs(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n);
 CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt);
 
+/* ---- Token-backed keys (signkey.c, signrsa.c) -------------------------- */
+
+struct rsa_st;
+struct engine_st;
+
+/* What a token-backed key's method needs to reach the token. */
+typedef struct sign_ref {
+    hsm *h;
+    CK_OBJECT_HANDLE obj;
+    bool ctx_login;   /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
+    bool ctx_refused; /* a context login failed: do not try again */
+} sign_ref;
+
 /* Releases what token-backed keys referred to (signkey.c). */
 void hsm_signkeys_release(hsm *h);
+
+/* The token key behind rsa; NULL when rsa is not token-backed. */
+sign_ref *hsm_rsa_ref(const struct rsa_st *rsa);
+
+/*
+ * One signature by the token: C_SignInit with m, then C_Sign over in
+ * (with a context-specific login between them when the key needs one).
+ * A failure that may pass is tried again on a new session, except for
+ * keys that need a context login. *outlen is the room at out on entry and
+ * the signature's length on return. On failure the reason names the call
+ * and its CKR code.
+ */
+CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
+                     unsigned char *out, CK_ULONG *outlen);
+
+/* The in-memory ENGINE that gives token-backed RSA keys their
+ * EVP_PKEY_METHOD (signrsa.c), made on the first call; NULL when it
+ * cannot be made. */
+struct engine_st *hsm_rsa_engine(void);
+
+/* The mechanism that hashes with the digest (OpenSSL's NID_sha256,
+ * NID_sha384, NID_sha512) and signs by RSA PKCS#1 v1.5 or, with pss,
+ * RSASSA-PSS: CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS, ... (mechs.c).
+ * False for other digests. */
+bool hsm_rsa_hashing_mech(int digest_nid, bool pss, CK_MECHANISM_TYPE *mech);
 
 /* Before generating (keycaps.c): CSIGN_ETOKEN naming the token's limit
  * when C_GetMechanismInfo says the token cannot make this key type;

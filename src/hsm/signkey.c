@@ -12,7 +12,9 @@
  *
  * The legacy RSA_METHOD and EC_KEY_METHOD interfaces are the ones OpenSSL
  * 3.0 offers for a key whose private half lives elsewhere, short of a
- * provider; they are deprecated, hence OPENSSL_SUPPRESS_DEPRECATED.
+ * provider; they are deprecated, hence OPENSSL_SUPPRESS_DEPRECATED. The
+ * EVP_PKEY_METHOD of the RSA keys, which decides what the token is given
+ * to sign, is in signrsa.c.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #define _GNU_SOURCE
@@ -26,19 +28,9 @@
 
 #include "internal.h"
 
-/* What a key's method needs to reach the token. */
-typedef struct sign_ref {
-    hsm *h;
-    CK_OBJECT_HANDLE obj;
-    bool ctx_login;   /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
-    bool ctx_refused; /* a context login failed: do not try again */
-} sign_ref;
-
 static int rsa_index = -1, ec_index = -1;
 static RSA_METHOD *rsa_method;
 static EC_KEY_METHOD *ec_method;
-static int (*rsa_std_sign)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *,
-                           size_t);
 
 /* A C_Login of the context-specific user with the PIN kept at login (NULL
  * on a PIN pad). A refusal is not repeated: a wrong PIN costs a try. */
@@ -87,8 +79,8 @@ static CK_RV sign_once(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, si
  * that need a context login: that would present the PIN again. The reason
  * names the call that failed and its CKR code.
  */
-static CK_RV token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
-                        unsigned char *out, CK_ULONG *outlen)
+CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
+                     unsigned char *out, CK_ULONG *outlen)
 {
     CK_ULONG room = *outlen;
     unsigned attempt = 0;
@@ -115,7 +107,14 @@ static CK_RV token_sign_plain(sign_ref *r, CK_MECHANISM_TYPE mech, const unsigne
                               size_t inlen, unsigned char *out, CK_ULONG *outlen)
 {
     CK_MECHANISM m = {mech, NULL, 0};
-    return token_sign(r, &m, in, inlen, out, outlen);
+    return hsm_token_sign(r, &m, in, inlen, out, outlen);
+}
+
+sign_ref *hsm_rsa_ref(const RSA *rsa)
+{
+    if (rsa == NULL || rsa_method == NULL || RSA_get_method(rsa) != rsa_method)
+        return NULL;
+    return RSA_get_ex_data(rsa, rsa_index);
 }
 
 /* RSA: OpenSSL pads (PKCS#1 DigestInfo, or PSS with no padding left to
@@ -165,105 +164,6 @@ static ECDSA_SIG *ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM 
     return out;
 }
 
-/* The PKCS#11 hash and MGF1 for an OpenSSL digest; false for others. */
-static bool ck_hash(const EVP_MD *md, CK_MECHANISM_TYPE *hash, CK_RSA_PKCS_MGF_TYPE *mgf)
-{
-    switch (EVP_MD_get_type(md)) {
-    case NID_sha256:
-        *hash = CKM_SHA256, *mgf = CKG_MGF1_SHA256;
-        return true;
-    case NID_sha384:
-        *hash = CKM_SHA384, *mgf = CKG_MGF1_SHA384;
-        return true;
-    case NID_sha512:
-        *hash = CKM_SHA512, *mgf = CKG_MGF1_SHA512;
-        return true;
-    default:
-        return false;
-    }
-}
-
-/*
- * EVP_PKEY_sign for RSA keys whose private operation is on the token.
- * OpenSSL pads RSASSA-PSS itself and leaves only the raw operation to the
- * RSA_METHOD; when the token offers CKM_RSA_PKCS_PSS the digest goes to
- * the token instead, with the parameters OpenSSL was given (hash, MGF1
- * hash, salt length). Everything else takes OpenSSL's own way.
- */
-static int rsa_pkey_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
-                         const unsigned char *tbs, size_t tbslen)
-{
-    EVP_PKEY *pk = EVP_PKEY_CTX_get0_pkey(ctx);
-    const RSA *rsa = pk ? EVP_PKEY_get0_RSA(pk) : NULL;
-    sign_ref *r = rsa && RSA_get_method(rsa) == rsa_method ? RSA_get_ex_data(rsa, rsa_index) : NULL;
-    const EVP_MD *md = NULL, *mgf1 = NULL;
-    int pad = 0, salt = 0;
-    CK_RSA_PKCS_PSS_PARAMS pp;
-    CK_MECHANISM m = {CKM_RSA_PKCS_PSS, &pp, sizeof(pp)};
-    CK_ULONG len;
-
-    if (r == NULL || !r->h->mech_pss || EVP_PKEY_CTX_get_rsa_padding(ctx, &pad) <= 0 ||
-        pad != RSA_PKCS1_PSS_PADDING)
-        return rsa_std_sign(ctx, sig, siglen, tbs, tbslen);
-    if (EVP_PKEY_CTX_get_signature_md(ctx, &md) <= 0 ||
-        EVP_PKEY_CTX_get_rsa_mgf1_md(ctx, &mgf1) <= 0 ||
-        EVP_PKEY_CTX_get_rsa_pss_saltlen(ctx, &salt) <= 0 || md == NULL || mgf1 == NULL ||
-        EVP_MD_get_type(md) != EVP_MD_get_type(mgf1) || !ck_hash(md, &pp.hashAlg, &pp.mgf) ||
-        tbslen != (size_t)EVP_MD_get_size(md))
-        return -1;
-    if (salt == RSA_PSS_SALTLEN_DIGEST)
-        salt = EVP_MD_get_size(md);
-    if (salt < 0)
-        return -1;
-    pp.sLen = (CK_ULONG)salt;
-    len = (CK_ULONG)RSA_size(rsa);
-    if (sig == NULL) {
-        *siglen = len;
-        return 1;
-    }
-    if (*siglen < len || token_sign(r, &m, tbs, tbslen, sig, &len) != CKR_OK)
-        return -1;
-    *siglen = len;
-    return 1;
-}
-
-/* Our RSA EVP_PKEY_METHOD, offered by an in-memory ENGINE that only the
- * token-backed keys carry (EVP_PKEY_set1_engine), so that OpenSSL's own
- * RSA keys keep their usual way. */
-static EVP_PKEY_METHOD *rsa_pmeth;
-static ENGINE *rsa_engine;
-
-static int engine_pkey_meths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int nid)
-{
-    static const int ours[] = {EVP_PKEY_RSA};
-
-    (void)e;
-    if (pmeth == NULL) {
-        *nids = ours;
-        return 1;
-    }
-    *pmeth = nid == EVP_PKEY_RSA ? rsa_pmeth : NULL;
-    return *pmeth != NULL;
-}
-
-static bool rsa_pkey_ready(void)
-{
-    const EVP_PKEY_METHOD *std = EVP_PKEY_meth_find(EVP_PKEY_RSA);
-    int (*init)(EVP_PKEY_CTX *) = NULL;
-
-    rsa_pmeth = EVP_PKEY_meth_new(EVP_PKEY_RSA, EVP_PKEY_FLAG_AUTOARGLEN);
-    rsa_engine = ENGINE_new();
-    if (std == NULL || rsa_pmeth == NULL || rsa_engine == NULL)
-        return false;
-    EVP_PKEY_meth_copy(rsa_pmeth, std);
-    EVP_PKEY_meth_get_sign(std, &init, &rsa_std_sign);
-    EVP_PKEY_meth_set_sign(rsa_pmeth, init, rsa_pkey_sign);
-    return rsa_std_sign != NULL && ENGINE_set_id(rsa_engine, "csign-token") == 1 &&
-           ENGINE_set_name(rsa_engine, "csign token keys") == 1 &&
-           ENGINE_set_pkey_meths(rsa_engine, engine_pkey_meths) == 1 &&
-           ENGINE_init(rsa_engine) == 1;
-}
-
 static bool methods_ready(void)
 {
     if (rsa_method != NULL && ec_method != NULL)
@@ -273,7 +173,7 @@ static bool methods_ready(void)
     rsa_method = RSA_meth_dup(RSA_get_default_method());
     ec_method = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
     if (rsa_method == NULL || ec_method == NULL || rsa_index < 0 || ec_index < 0 ||
-        !rsa_pkey_ready())
+        hsm_rsa_engine() == NULL)
         return false;
     RSA_meth_set1_name(rsa_method, "csign token RSA");
     RSA_meth_set_flags(rsa_method, RSA_meth_get_flags(rsa_method) | RSA_FLAG_EXT_PKEY);
@@ -356,7 +256,7 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
             RSA_set_ex_data(rsa, rsa_index, r) != 1 || EVP_PKEY_assign_RSA(pk, rsa) != 1) {
             RSA_free(rsa);
             rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token RSA key");
-        } else if (EVP_PKEY_set1_engine(pk, rsa_engine) != 1) {
+        } else if (EVP_PKEY_set1_engine(pk, hsm_rsa_engine()) != 1) {
             rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token RSA key");
         }
     } else if (pk != NULL && k->type == HSM_KEY_EC) {
