@@ -303,7 +303,10 @@ static csign_rc lock_module(cli_token *t, const char *path)
 
     if (t->locked)
         return CSIGN_OK;
-    snprintf(name, sizeof(name), "module\n%s", path);
+    /* The file, not the name: links and other spellings share one turn. */
+    char *real = realpath(path, NULL);
+    snprintf(name, sizeof(name), "module\n%s", real ? real : path);
+    free(real);
     rc = io_lock(name, hsm_call_timeout(), &fd);
     if (rc != CSIGN_OK)
         return err_wrap(CSIGN_ETOKEN, "waiting for another csign process using module '%s'", path);
@@ -430,6 +433,7 @@ csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool l
     rc = hsm_session_open(t->h, &t->token, rw);
     if (rc == CSIGN_OK && login)
         rc = cli_login(t, c, &src);
+    cli_token_unlock(t); /* cli_login takes the turn again when it is needed */
     return rc;
 }
 

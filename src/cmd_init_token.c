@@ -73,6 +73,8 @@ static csign_rc run(int argc, char **argv)
         goto out;
     if (m.module.is_default && m.module.store != NULL && cli_verbosity < 1)
         cli_note("using csign's built-in software token store %s", m.module.store);
+    /* Not holding the module's turn while a person types. */
+    cli_token_unlock(&m);
     snprintf(prompt, sizeof(prompt), "New SO PIN for token '%s': ", o.label);
     rc = pin_read(&so_src, prompt, true, &so_pin);
     if (rc != CSIGN_OK)
@@ -81,7 +83,10 @@ static csign_rc run(int argc, char **argv)
     rc = pin_read(&user_src, prompt, true, &user_pin);
     if (rc != CSIGN_OK)
         goto out;
-    rc = hsm_init_token(m.h, o.label, so_pin, user_pin, o.force, o.c.pin_final_try, &tok);
+    rc = cli_token_lock(&m);
+    if (rc == CSIGN_OK)
+        rc = hsm_init_token(m.h, o.label, so_pin, user_pin, o.force, o.c.pin_final_try, &tok);
+    cli_token_unlock(&m);
     secret_free(so_pin);
     secret_free(user_pin);
     so_pin = user_pin = NULL;

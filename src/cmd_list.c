@@ -358,6 +358,7 @@ static csign_rc run(int argc, char **argv)
     if (o.login && (rc = cli_pin_source(&o.c, uri, &src)) != CSIGN_OK)
         goto out;
     rc = cli_module_open(&o.c, uri, &m);
+    cli_token_unlock(&m); /* loaded; reading and printing need no turn */
     if (rc != CSIGN_OK)
         goto out;
     if (o.login) {

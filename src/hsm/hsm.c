@@ -333,6 +333,7 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
     csign_rc rc;
 
     h->unreadable = 0;
+    h->fail_rv = CKR_OK;
     while ((rc = tokens_once(h, filter, false, out, n)) != CSIGN_OK) {
         CK_RV rv = h->fail_rv;
         /* SoftHSM keeps a token it misread until it is loaded again. */
@@ -435,7 +436,7 @@ again:
         /* No initialised token at all: SoftHSM shows a token that another
          * process was rewriting during C_Initialize as uninitialised, or
          * not at all, until it is loaded again. */
-        if (list[0] == '\0' && h->finalize && hsm_backoff(&attempt)) {
+        if (list[0] == '\0' && h->finalize && !h->have_session && hsm_backoff(&attempt)) {
             hsm_tokens_free(all, nall);
             hsm_tokens_free(hit, nhits);
             all = hit = NULL;

@@ -169,8 +169,8 @@ bool hsm_retry(hsm *h, unsigned *attempt);
  * it was): waits unless tries are used up or a signal asked to stop. */
 bool hsm_backoff(unsigned *attempt);
 
-/* Notes a failed C_GetAttributeValue in h->read_rv, unless rv only says
- * that the object has no such attribute or will not show it. */
+/* Notes a C_GetAttributeValue that failed in a way that may pass
+ * (hsm_rv_transient) in h->read_rv. */
 void hsm_note_read(hsm *h, CK_RV rv);
 
 /* Opens a new session on the session's token and closes the old one

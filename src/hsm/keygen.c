@@ -245,19 +245,10 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
         pub_t[npub].ulValueLen = sizeof(exponent);
         npub++;
     }
-    /* Tried again only when it failed in a way that may pass and made
-     * nothing (no handle came back): under the lock no other csign keygen
-     * can make a like-named key meanwhile. */
-    CK_RV rv;
-    unsigned attempt = 0;
-    for (;;) {
-        rv = h->f->C_GenerateKeyPair(h->session, &mech, pub_t, npub, priv_t, npriv, &pub, &priv);
-        if (rv == CKR_OK || priv != CK_INVALID_HANDLE || pub != CK_INVALID_HANDLE)
-            break;
-        hsm_fail(h, "C_GenerateKeyPair", rv);
-        if (!hsm_retry(h, &attempt))
-            break;
-    }
+    /* Never tried again: a module that failed may still have made a pair
+     * (a network HSM whose answer was lost), and a second try would leave
+     * it behind. */
+    CK_RV rv = h->f->C_GenerateKeyPair(h->session, &mech, pub_t, npub, priv_t, npriv, &pub, &priv);
     OPENSSL_free(params);
     if (rv != CKR_OK) {
         if (hsm_keygen_refused(h, spec, rv) == CSIGN_OK)

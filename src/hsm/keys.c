@@ -252,6 +252,7 @@ csign_rc hsm_key_public(hsm *h, const hsm_key *k, EVP_PKEY **out)
 
     for (;;) {
         h->read_rv = CKR_OK;
+        h->fail_rv = CKR_OK;
         rc = public_once(h, k, out);
         if (rc == CSIGN_OK || rc == CSIGN_EINTERNAL)
             return rc;

@@ -465,6 +465,7 @@ csign_rc hsm_keys(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
 
     do {
         h->read_rv = CKR_OK;
+        h->fail_rv = CKR_OK;
         *out = NULL;
         *n = 0;
         rc = keys_once(h, filter, out, n);
@@ -484,6 +485,7 @@ csign_rc hsm_certs(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
 
     do {
         h->read_rv = CKR_OK;
+        h->fail_rv = CKR_OK;
         *out = NULL;
         *n = 0;
         rc = certs_once(h, filter, out, n);

@@ -50,8 +50,9 @@ csign_rc hsm_fail(hsm *h, const char *call, CK_RV rv)
 
 void hsm_note_read(hsm *h, CK_RV rv)
 {
-    if (rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
-        rv == CKR_BUFFER_TOO_SMALL || h->read_rv != CKR_OK)
+    /* Only failures that may pass: an object with an odd attribute the
+     * module cannot show stays listed with that field unknown. */
+    if (!hsm_rv_transient(rv) || h->read_rv != CKR_OK)
         return;
     h->read_rv = rv;
 }

@@ -90,8 +90,11 @@ CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size
     for (;;) {
         *outlen = room;
         rv = sign_once(r, m, in, inlen, out, outlen, &call);
-        if (rv == CKR_OK)
+        if (rv == CKR_OK) {
+            if (attempt > 0)
+                err_clear(); /* the retried failure is not the story any more */
             return CKR_OK;
+        }
         hsm_fail(r->h, call, rv);
         if (r->ctx_login || !hsm_retry(r->h, &attempt))
             break;
