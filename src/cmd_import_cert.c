@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "csign/cert.h"
 #include "csign/io.h"
+#include "csign/keyid.h"
 #include "csign/x509gen.h"
 
 enum { OPT_KEY = 1, OPT_CHAIN, OPT_FORCE };
@@ -124,7 +125,7 @@ static csign_rc store_chain(cli_token *t, undo_list *u, STACK_OF(X509) * chain,
         else if (ski != NULL)
             rc = store(t, u, der, (size_t)len, label, ASN1_STRING_get0_data(ski),
                        (size_t)ASN1_STRING_length(ski), true);
-        else if ((rc = x509gen_key_id(X509_get0_pubkey(x), kid)) == CSIGN_OK)
+        else if ((rc = keyid_compute(X509_get0_pubkey(x), kid)) == CSIGN_OK)
             rc = store(t, u, der, (size_t)len, label, kid, sizeof(kid), true);
         if (rc == CSIGN_OK && !known)
             cli_note("stored CA certificate '%s'", label);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "csign/x509gen.h"
+#include "csign/keyid.h"
 
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -16,22 +17,6 @@ const EVP_MD *x509gen_digest(const EVP_PKEY *pub)
             return EVP_sha384();
     }
     return EVP_sha256();
-}
-
-csign_rc x509gen_key_id(const EVP_PKEY *pub, unsigned char id[20])
-{
-    X509_PUBKEY *xpk = NULL;
-    const unsigned char *bits = NULL;
-    int len = 0;
-    unsigned int mdlen = 0;
-    csign_rc rc = CSIGN_OK;
-
-    if (X509_PUBKEY_set(&xpk, (EVP_PKEY *)pub) != 1 ||
-        X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, xpk) != 1 ||
-        EVP_Digest(bits, (size_t)len, id, &mdlen, EVP_sha1(), NULL) != 1)
-        rc = err_set_ssl(CSIGN_EINTERNAL, "cannot compute the key identifier");
-    X509_PUBKEY_free(xpk);
-    return rc;
 }
 
 /* An e-mail address as an IA5String can carry it: local@domain, printable
@@ -174,7 +159,7 @@ csign_rc x509gen_selfsigned(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *su
     X509 *x = X509_new();
     STACK_OF(X509_EXTENSION) *exts = NULL;
     unsigned char kid[20];
-    csign_rc rc = x509gen_key_id(pub, kid);
+    csign_rc rc = keyid_compute(pub, kid);
     bool ok;
 
     if (rc != CSIGN_OK || x == NULL) {

@@ -43,7 +43,4 @@ csign_rc x509gen_csr(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *subject, 
 csign_rc x509gen_selfsigned(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *subject, int days,
                             X509 **out);
 
-/* The RFC 5280 key identifier of pub: SHA-1 of the subjectPublicKey bits. */
-csign_rc x509gen_key_id(const EVP_PKEY *pub, unsigned char id[20]);
-
 #endif

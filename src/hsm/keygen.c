@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csign/x509gen.h"
+#include "csign/keyid.h"
 #include "internal.h"
 
 /* Key generation: a key pair csign can vouch for, or none at all. */
@@ -266,7 +266,7 @@ csign_rc hsm_keygen(hsm *h, const char *label, const unsigned char *id, size_t i
     if (rc == CSIGN_OK)
         rc = hsm_key_public(h, &made, &pk);
     if (rc == CSIGN_OK && id_len == 0) {
-        rc = x509gen_key_id(pk, sha1);
+        rc = keyid_compute(pk, sha1);
         CK_ATTRIBUTE set = {CKA_ID, sha1, sizeof(sha1)};
         CK_RV rv2 = CKR_OK;
         if (rc == CSIGN_OK &&

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csign/x509gen.h"
 #include "internal.h"
 
 /* Key lookup, public keys, key generation and certificate objects. */
