@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "csign/hsm_watch.h"
+#include "hsm/hsm_watch.h"
 #include "internal.h"
 
 /*

@@ -7,7 +7,7 @@
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
 
-#include "csign/hsm.h"
+#include "hsm/hsm.h"
 
 struct hsm_uri {
     P11KitUri *p;

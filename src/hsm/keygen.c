@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csign/keyid.h"
+#include "sys/keyid.h"
 #include "internal.h"
 
 /* Key generation: a key pair csign can vouch for, or none at all. */

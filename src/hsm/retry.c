@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csign/stop.h"
+#include "sys/stop.h"
 #include "internal.h"
 
 /*

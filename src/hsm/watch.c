@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "csign/hsm_watch.h"
-#include "csign/stop.h"
+#include "hsm/hsm_watch.h"
+#include "sys/stop.h"
 #include "internal.h"
 
 /*

@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "csign/cert.h"
-#include "csign/err.h"
+#include "core/cert.h"
+#include "sys/err.h"
 #include "testutil.h"
 
 static EVP_PKEY *ec_key(void)

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csign/err.h"
-#include "csign/x509gen.h"
+#include "sys/err.h"
+#include "core/x509gen.h"
 #include "testutil.h"
 
 static int reset(void **state)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "csign/err.h"
+#include "sys/err.h"
 #include "testutil.h"
 
 static int reset(void **state)

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "csign/hex.h"
+#include "sys/hex.h"
 
 static void test_digits(void **state)
 {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csign/hsm.h"
+#include "hsm/hsm.h"
 
 static const char *softhsm(void)
 {

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "csign/err.h"
-#include "csign/io.h"
+#include "cli/cli.h"
+#include "sys/err.h"
+#include "sys/io.h"
 #define CSIGN_TEST_SCRATCH
 #include "testutil.h"
 

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "csign/err.h"
-#include "csign/manifest.h"
+#include "sys/err.h"
+#include "core/manifest.h"
 #define CSIGN_TEST_SCRATCH
 #include "testutil.h"
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define CSIGN_TEST_SCRATCH
-#include "csign/hsm.h"
+#include "hsm/hsm.h"
 #include "testutil.h"
 
 static bool fail_fsync;

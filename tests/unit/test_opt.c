@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "csign/err.h"
-#include "csign/opt.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "sys/err.h"
+#include "cli/opt.h"
 #include "testutil.h"
 
 #define MAX_ARGS 12

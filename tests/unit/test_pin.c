@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csign/err.h"
-#include "csign/pin.h"
-#include "csign/secret.h"
+#include "sys/err.h"
+#include "sys/pin.h"
+#include "sys/secret.h"
 #include "testutil.h"
 
 static void check_lacks(const char *hay, const char *needle, const char *file, int line)

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csign/err.h"
-#include "csign/hsm.h"
+#include "sys/err.h"
+#include "hsm/hsm.h"
 #include "testutil.h"
 
 static void check_lacks(const char *hay, const char *needle, const char *file, int line)

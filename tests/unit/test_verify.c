@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "csign/err.h"
-#include "csign/revoke.h"
-#include "csign/verify.h"
+#include "sys/err.h"
+#include "core/revoke.h"
+#include "core/verify.h"
 #include "testutil.h"
 
 static EVP_PKEY *rsa_key(unsigned int bits)

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "csign/hsm_watch.h"
-#include "csign/io.h"
+#include "hsm/hsm_watch.h"
+#include "sys/io.h"
 #include "hsm/internal.h"
 #define CSIGN_TEST_SCRATCH
 #include "testutil.h"

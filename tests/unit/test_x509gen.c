@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csign/err.h"
-#include "csign/keyid.h"
-#include "csign/x509gen.h"
+#include "sys/err.h"
+#include "sys/keyid.h"
+#include "core/x509gen.h"
 #include "testutil.h"
 
 /* Software keys made once for the whole run. */

@@ -28,7 +28,7 @@ static inline void check_contains(const char *hay, const char *needle, const cha
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csign/err.h"
+#include "sys/err.h"
 
 static char dir[PATH_MAX];
 

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+enum { OPT_DIGEST = 1 };
+
+static const opt_spec opts[] = {
+    {OPT_DIGEST, "digest", 0, "ALG", "sha256 (default), sha384 or sha512"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+static csign_rc on_opt(void *ctx, int id, const char *arg)
+{
+    digest_opts *o = ctx;
+
+    if (id == OPT_DIGEST && (o->md = digest_by_name(arg)) == NULL)
+        return err_set(CSIGN_EUSAGE, "unknown digest '%s' (sha256, sha384 or sha512)", arg);
+    return CSIGN_OK;
+}
+
+csign_rc digest_parse(int argc, char **argv, digest_opts *o)
+{
+    csign_rc rc;
+
+    memset(o, 0, sizeof(*o));
+    o->md = EVP_sha256();
+    o->files = calloc((size_t)argc + 1, sizeof(*o->files));
+    if (o->files == NULL)
+        return err_oom();
+    rc = cli_parse(&cmd_digest, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc == CSIGN_OK && !o->c.help && o->nfiles == 0)
+        rc = err_set(CSIGN_EUSAGE, "give the files to hash");
+    return rc;
+}
+
+static csign_rc run(int argc, char **argv)
+{
+    digest_opts o;
+    int failed = 0;
+    csign_rc first = CSIGN_OK;
+    csign_rc rc = digest_parse(argc, argv, &o);
+
+    if (rc != CSIGN_OK || o.c.help) {
+        free(o.files);
+        return rc == CSIGN_OK ? cli_help(&cmd_digest) : rc;
+    }
+    for (int i = 0; i < o.nfiles; i++) {
+        digest_result d;
+        char hex[2 * EVP_MAX_MD_SIZE + 1], name[PATH_MAX * 4];
+        csign_rc one = digest_path(o.files[i], o.md, &d);
+        cli_escape(o.files[i], name, sizeof(name));
+        if (one != CSIGN_OK) {
+            fprintf(stderr, "csign: digest: %s\n", err_msg());
+            if (failed++ == 0)
+                first = one;
+            continue;
+        }
+        digest_hex(&d, hex);
+        printf("%s:%s  %s\n", digest_name(o.md), hex, name);
+    }
+    free(o.files);
+    if (failed > 0)
+        return err_set(first, "%d of %d files could not be hashed", failed, o.nfiles);
+    return CSIGN_OK;
+}
+
+const cli_command cmd_digest = {
+    .name = "digest",
+    .usage = "csign digest [--digest ALG] FILE...",
+    .summary = "Print ALG:HEX digests of files, to sign elsewhere with "
+               "'csign sign --digest-hex'.",
+    .opts = opts,
+    .token = false,
+    .run = run,
+};

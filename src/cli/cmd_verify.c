@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "core/cert.h"
+#include "sys/io.h"
+#include "core/verify.h"
+#include "core/x509gen.h"
+
+enum {
+    OPT_TRUST = 1,
+    OPT_UNTRUSTED,
+    OPT_SIG,
+    OPT_AT_TIME,
+    OPT_EXPECT_SIGNER,
+    OPT_EXPECT_SUBJECT,
+    OPT_MIN_RSA_BITS,
+    OPT_JSON,
+    OPT_JOBS,
+    OPT_MANIFEST,
+    OPT_STRICT,
+    OPT_TSA_TRUST,
+    OPT_CRL,
+    OPT_REQUIRE_CRL,
+    OPT_REQUIRE_TIMESTAMP,
+};
+
+static const opt_spec opts[] = {
+    {OPT_TRUST, "trust", 0, "FILE", "PEM bundle of trust anchors (required, repeatable)"},
+    {OPT_UNTRUSTED, "untrusted", 0, "FILE", "extra intermediate certificates (repeatable)"},
+    {OPT_SIG, "sig", 0, "SIG", "signature file (one input only; default FILE.p7s)"},
+    {OPT_AT_TIME, "at-time", 0, "TIME", "judge certificates at this RFC 3339 time (default now)"},
+    {OPT_EXPECT_SIGNER, "expect-signer", 0, "SHA256:HEX",
+     "the signer certificate must have this SHA-256 fingerprint"},
+    {OPT_EXPECT_SUBJECT, "expect-subject", 0, "DN", "the signer must have this subject"},
+    {OPT_MIN_RSA_BITS, "min-rsa-bits", 0, "N", "smallest RSA key accepted (default 2048)"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
+    {OPT_MANIFEST, "manifest", 0, "FILE",
+     "verify a signed checksum list (signature FILE.p7s) and every file it lists"},
+    {OPT_TSA_TRUST, "tsa-trust", 0, "FILE",
+     "anchors for timestamps (repeatable); without, a timestamp is shown but not used"},
+    {OPT_CRL, "crl", 0, "FILE", "CRLs to check the signer's chain against (repeatable)"},
+    {OPT_REQUIRE_CRL, "require-crl", 0, NULL, "every CA of the chain must have a CRL given"},
+    {OPT_REQUIRE_TIMESTAMP, "require-timestamp", 0, NULL,
+     "a signature without a trusted timestamp is not valid"},
+    {OPT_STRICT, "strict", 0, NULL,
+     "with --manifest: files in the list's folder that it does not list fail too"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+#define MAX_FILES 64
+
+typedef struct {
+    cli_common c;
+    const char *trust[MAX_FILES];
+    int ntrust;
+    const char *untrusted[MAX_FILES];
+    int nuntrusted;
+    const char *tsa_trust[MAX_FILES];
+    int ntsa_trust;
+    const char *crls[MAX_FILES];
+    int ncrls;
+    bool require_crl, require_timestamp;
+    const char *sig;
+    time_t at;
+    bool at_set;
+    unsigned char expect_sha256[32];
+    bool expect_signer;
+    const char *expect_subject;
+    long min_rsa_bits;
+    bool json;
+    int jobs;
+    const char *manifest;
+    bool strict;
+    char **files;
+    int nfiles;
+} verify_opts;
+
+/* Reads exactly n digits. */
+static bool digits(const char **p, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return false;
+        *out = *out * 10 + (**p - '0');
+    }
+    return true;
+}
+
+static bool expect(const char **p, char c)
+{
+    return **p == c ? ((*p)++, true) : false;
+}
+
+/* RFC 3339, strictly: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
+static bool parse_time(const char *s, time_t *out)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+    const char *p = s;
+    struct tm tm;
+
+    if (!digits(&p, 4, &y) || !expect(&p, '-') || !digits(&p, 2, &mo) || !expect(&p, '-') ||
+        !digits(&p, 2, &d) || !(expect(&p, 'T') || expect(&p, 't')) || !digits(&p, 2, &h) ||
+        !expect(&p, ':') || !digits(&p, 2, &mi) || !expect(&p, ':') || !digits(&p, 2, &sec))
+        return false;
+    if (expect(&p, '.')) {
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == '+' || *p == '-') {
+        sign = *p++ == '+' ? 1 : -1;
+        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 || om > 59)
+            return false;
+    } else if (!(expect(&p, 'Z') || expect(&p, 'z'))) {
+        return false;
+    }
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
+        return false;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec == 60 ? 59 : sec;
+    time_t t = timegm(&tm);
+    struct tm back;
+    /* 31 February comes back as March: refuse days that do not exist. */
+    if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
+        return false;
+    *out = t - sign * (oh * 3600L + om * 60L);
+    return true;
+}
+
+static csign_rc on_opt(void *ctx, int id, const char *arg)
+{
+    verify_opts *o = ctx;
+    char *end = NULL;
+    size_t n = 0;
+
+    switch (id) {
+    case OPT_TRUST:
+    case OPT_UNTRUSTED:
+    case OPT_TSA_TRUST:
+    case OPT_CRL: {
+        const char **list = id == OPT_TRUST       ? o->trust
+                            : id == OPT_UNTRUSTED ? o->untrusted
+                            : id == OPT_TSA_TRUST ? o->tsa_trust
+                                                  : o->crls;
+        int *count = id == OPT_TRUST       ? &o->ntrust
+                     : id == OPT_UNTRUSTED ? &o->nuntrusted
+                     : id == OPT_TSA_TRUST ? &o->ntsa_trust
+                                           : &o->ncrls;
+        if (*count == MAX_FILES)
+            return err_set(CSIGN_EUSAGE, "too many files for one option");
+        list[(*count)++] = arg;
+        break;
+    }
+    case OPT_SIG:
+        o->sig = arg;
+        break;
+    case OPT_AT_TIME:
+        if (!parse_time(arg, &o->at))
+            return err_set(CSIGN_EUSAGE, "--at-time needs an RFC 3339 time such as "
+                                         "2026-11-27T12:00:00Z");
+        o->at_set = true;
+        break;
+    case OPT_EXPECT_SIGNER:
+        if (strncasecmp(arg, "SHA256:", 7) != 0 ||
+            cli_hex(arg + 7, "--expect-signer", o->expect_sha256, 32, &n) != CSIGN_OK || n != 32)
+            return err_set(CSIGN_EUSAGE, "--expect-signer needs SHA256: and 64 hex digits");
+        o->expect_signer = true;
+        break;
+    case OPT_EXPECT_SUBJECT:
+        o->expect_subject = arg;
+        break;
+    case OPT_MIN_RSA_BITS:
+        errno = 0;
+        o->min_rsa_bits = strtol(arg, &end, 10);
+        if (*end != '\0' || errno != 0 || o->min_rsa_bits < 1024 || o->min_rsa_bits > 16384)
+            return err_set(CSIGN_EUSAGE, "--min-rsa-bits needs a number from 1024 to 16384");
+        break;
+    case OPT_JSON:
+        o->json = true;
+        break;
+    case OPT_MANIFEST:
+        o->manifest = arg;
+        break;
+    case OPT_STRICT:
+        o->strict = true;
+        break;
+    case OPT_REQUIRE_CRL:
+        o->require_crl = true;
+        break;
+    case OPT_REQUIRE_TIMESTAMP:
+        o->require_timestamp = true;
+        break;
+    case OPT_JOBS:
+        errno = 0;
+        o->jobs = (int)strtol(arg, &end, 10);
+        if (*end != '\0' || errno != 0 || o->jobs < 1 || o->jobs > 64)
+            return err_set(CSIGN_EUSAGE, "--jobs needs a number from 1 to 64");
+        break;
+    }
+    return CSIGN_OK;
+}
+
+static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
+{
+    csign_rc rc;
+
+    memset(o, 0, sizeof(*o));
+    o->min_rsa_bits = 2048;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
+    o->files = calloc((size_t)argc + 1, sizeof(*o->files));
+    if (o->files == NULL)
+        return err_oom();
+    rc = cli_parse(&cmd_verify, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc != CSIGN_OK || o->c.help)
+        return rc;
+    if (o->ntrust == 0)
+        return err_set(CSIGN_EUSAGE, "--trust is required: csign never uses the system's "
+                                     "trust store");
+    if (o->strict && o->manifest == NULL)
+        return err_set(CSIGN_EUSAGE, "--strict goes with --manifest");
+    if (o->manifest != NULL && o->nfiles > 0)
+        return err_set(CSIGN_EUSAGE, "--manifest checks the files the list names; give no "
+                                     "files");
+    if (o->manifest != NULL && strcmp(o->manifest, "-") == 0)
+        return err_set(CSIGN_EUSAGE, "--manifest needs a file: its paths are relative to its "
+                                     "folder");
+    if (o->manifest != NULL)
+        return CSIGN_OK;
+    if (o->nfiles == 0)
+        return err_set(CSIGN_EUSAGE, "give the files to verify");
+    if (o->sig != NULL && o->nfiles > 1)
+        return err_set(CSIGN_EUSAGE, "--sig takes one input only");
+    for (int i = 0; i < o->nfiles; i++) {
+        if (strcmp(o->files[i], "-") == 0 && o->sig == NULL)
+            return err_set(CSIGN_EUSAGE, "verifying standard input needs --sig");
+        if (strcmp(o->files[i], "-") == 0 && strcmp(o->sig, "-") == 0)
+            return err_set(CSIGN_EUSAGE, "the signature and the content cannot both come from "
+                                         "standard input");
+        /* Never cut short: a shorter name could be another file. */
+        if (strlen(o->sig ? o->sig : o->files[i]) + (o->sig ? 0 : strlen(".p7s")) >= PATH_MAX)
+            return err_set(CSIGN_EUSAGE, "the signature path is too long for '%s'", o->files[i]);
+    }
+    return CSIGN_OK;
+}
+
+/* Adds every certificate of a file to the store or the stack. */
+static csign_rc load_certs(const char *path, X509_STORE *store, STACK_OF(X509) * stack)
+{
+    STACK_OF(X509) *certs = NULL;
+    csign_rc rc = cert_read_file(path, &certs);
+    X509 *x;
+
+    if (rc == CSIGN_EINPUT)
+        rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
+    while (rc == CSIGN_OK && (x = sk_X509_shift(certs)) != NULL) {
+        if (store != NULL ? X509_STORE_add_cert(store, x) != 1 : !sk_X509_push(stack, x))
+            rc = err_set_ssl(CSIGN_EINTERNAL, "cannot keep certificates of '%s'", path);
+        if (store != NULL || rc != CSIGN_OK)
+            X509_free(x);
+    }
+    sk_X509_pop_free(certs, X509_free);
+    return rc;
+}
+
+typedef struct {
+    const char *file;
+    char sig[PATH_MAX];
+    csign_rc rc;
+    char reason[ERR_MAX];
+    verify_result r;
+} outcome;
+
+static void check_one(const verify_opts *o, const verify_policy *p, outcome *x)
+{
+    unsigned char *sig = NULL;
+    size_t len = 0;
+    csign_rc rc = cli_read_signature(x->sig, &sig, &len);
+
+    if (rc == CSIGN_EINPUT)
+        rc = CSIGN_ENO; /* a verdict: the signature is not valid */
+    if (rc == CSIGN_OK)
+        rc = verify_detached(p, sig, len, x->file, &x->r);
+    free(sig);
+    x->rc = rc;
+    if (rc != CSIGN_OK)
+        snprintf(x->reason, sizeof(x->reason), "%s", err_msg());
+    (void)o;
+}
+
+/* Files are checked on a pool of threads; each check is independent (the
+ * trust store is only read) and results are reported in order after. */
+typedef struct {
+    const verify_opts *o;
+    const verify_policy *p;
+    outcome *xs;
+    int n, next;
+    pthread_mutex_t lock;
+} pool;
+
+static void *check_worker(void *arg)
+{
+    pool *w = arg;
+
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int i = w->next < w->n ? w->next++ : w->n;
+        pthread_mutex_unlock(&w->lock);
+        if (i == w->n)
+            return NULL;
+        check_one(w->o, w->p, &w->xs[i]);
+    }
+}
+
+static void check_all(const verify_opts *o, const verify_policy *p, outcome *xs, int n)
+{
+    pool w = {o, p, xs, n, 0, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t tids[64];
+    int threads = o->jobs < n ? o->jobs : n, started = 0;
+
+    /* threads - 1 helpers: this thread is the last worker, and does it all
+     * when alone. */
+    for (; started < threads - 1; started++)
+        if (pthread_create(&tids[started], NULL, check_worker, &w) != 0)
+            break;
+    check_worker(&w);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+}
+
+void verify_print_ok(const char *name, const verify_result *r)
+{
+    char f[PATH_MAX * 4], subject[4096], tsa[4096];
+    bool stamped = r->timestamp && strcmp(r->timestamp, "absent") != 0;
+    bool trusted = stamped && strcmp(r->timestamp, "valid") == 0;
+
+    printf("OK %s signed by %s at %s", cli_escape(name, f, sizeof(f)),
+           cli_escape(r->subject ? r->subject : "", subject, sizeof(subject)),
+           trusted              ? r->timestamp_time
+           : r->signing_time[0] ? r->signing_time
+                                : "(no signing time)");
+    if (stamped)
+        printf(" (%s by %s%s)", trusted ? "timestamped" : "timestamp",
+               cli_escape(r->tsa_subject ? r->tsa_subject : "", tsa, sizeof(tsa)),
+               trusted ? "" : ", not used: no --tsa-trust");
+    if (r->revocation != NULL)
+        printf(", revocation: %s", r->revocation);
+    printf("\n");
+}
+
+static void report_text(const outcome *x)
+{
+    char f[PATH_MAX * 4];
+
+    if (x->rc == CSIGN_OK)
+        verify_print_ok(x->file, &x->r);
+    else
+        printf("FAIL %s: %s\n", cli_escape(x->file, f, sizeof(f)), x->reason);
+}
+
+/* {"status", "time", "tsa", "digest"}, or null when not reached. */
+static json_t *timestamp_json(const verify_result *r)
+{
+    if (r->timestamp == NULL)
+        return json_null();
+    json_t *t = json_object();
+    bool found = strcmp(r->timestamp, "absent") != 0;
+    json_object_set_new(t, "status", json_string(r->timestamp));
+    json_object_set_new(t, "time", found ? json_string(r->timestamp_time) : json_null());
+    json_object_set_new(t, "tsa", found ? cli_json_string(r->tsa_subject) : json_null());
+    json_object_set_new(t, "digest", found ? json_string(r->timestamp_digest) : json_null());
+    return t;
+}
+
+void verify_add_time_json(struct json_t *j, const verify_result *r)
+{
+    json_object_set_new(j, "timestamp", timestamp_json(r));
+    json_object_set_new(j, "judged_at", r->judged_at[0] ? json_string(r->judged_at) : json_null());
+    json_object_set_new(j, "revocation", r->revocation ? json_string(r->revocation) : json_null());
+}
+
+static json_t *report_json(const outcome *x)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "path", cli_json_string(x->file));
+    json_object_set_new(j, "signature", cli_json_string(x->sig));
+    json_object_set_new(j, "verdict",
+                        json_string(x->rc == CSIGN_OK    ? "valid"
+                                    : x->rc == CSIGN_ENO ? "invalid"
+                                                         : "error"));
+    json_object_set_new(j, "reason", x->rc == CSIGN_OK ? json_null() : cli_json_string(x->reason));
+    json_object_set_new(j, "signer_subject", cli_json_string(x->r.subject));
+    json_object_set_new(j, "signer_issuer", cli_json_string(x->r.issuer));
+    json_object_set_new(j, "signer_serial",
+                        x->r.serial[0] ? json_string(x->r.serial) : json_null());
+    json_object_set_new(j, "signer_sha256",
+                        x->r.sha256[0] ? json_string(x->r.sha256) : json_null());
+    json_object_set_new(j, "signing_time",
+                        x->r.signing_time[0] ? json_string(x->r.signing_time) : json_null());
+    json_object_set_new(j, "digest_algorithm",
+                        x->r.digest ? json_string(x->r.digest) : json_null());
+    verify_add_time_json(j, &x->r);
+    json_object_set_new(j, "exit_code", json_integer(x->rc));
+    return j;
+}
+
+/* Checks each file against its own signature and reports in order. */
+static csign_rc verify_files(const verify_opts *o, const verify_policy *p)
+{
+    outcome *xs = calloc((size_t)o->nfiles, sizeof(*xs));
+    int invalid = 0, errors = 0;
+    csign_rc worst = CSIGN_OK;
+
+    if (xs == NULL)
+        return err_oom();
+    for (int i = 0; i < o->nfiles; i++) {
+        outcome *x = &xs[i];
+        x->file = o->files[i];
+        if (o->sig != NULL)
+            snprintf(x->sig, sizeof(x->sig), "%s", o->sig);
+        else
+            snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
+    }
+    check_all(o, p, xs, o->nfiles);
+    json_t *records = o->json ? json_array() : NULL;
+    for (int i = 0; i < o->nfiles; i++) {
+        outcome *x = &xs[i];
+        invalid += x->rc == CSIGN_ENO;
+        errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
+        if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)
+            worst = x->rc;
+        if (records != NULL)
+            json_array_append_new(records, report_json(x));
+        else
+            report_text(x);
+        verify_result_clear(&x->r);
+    }
+    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+        fputc('\n', stdout);
+    json_decref(records);
+    free(xs);
+    if (errors > 0)
+        return err_set(worst, "%d of %d files could not be checked", errors, o->nfiles);
+    if (invalid > 0)
+        return err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o->nfiles);
+    return CSIGN_OK;
+}
+
+static csign_rc run(int argc, char **argv)
+{
+    verify_opts o;
+    verify_policy p;
+    X509_NAME *subject = NULL;
+    csign_rc rc = verify_parse(argc, argv, &o);
+
+    memset(&p, 0, sizeof(p));
+    if (rc != CSIGN_OK || o.c.help) {
+        free(o.files);
+        return rc == CSIGN_OK ? cli_help(&cmd_verify) : rc;
+    }
+    p.trust = X509_STORE_new();
+    p.untrusted = sk_X509_new_null();
+    p.at = o.at_set ? o.at : time(NULL);
+    p.min_rsa_bits = (int)o.min_rsa_bits;
+    p.expect_sha256 = o.expect_signer ? o.expect_sha256 : NULL;
+    if (p.trust == NULL || p.untrusted == NULL)
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.ntrust; i++)
+        rc = load_certs(o.trust[i], p.trust, NULL);
+    for (int i = 0; rc == CSIGN_OK && i < o.nuntrusted; i++)
+        rc = load_certs(o.untrusted[i], NULL, p.untrusted);
+    if (rc == CSIGN_OK && o.ntsa_trust > 0 && (p.tsa_trust = X509_STORE_new()) == NULL)
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.ntsa_trust; i++)
+        rc = load_certs(o.tsa_trust[i], p.tsa_trust, NULL);
+    if (rc == CSIGN_OK && o.ncrls > 0 && (p.crls = sk_X509_CRL_new_null()) == NULL)
+        rc = err_oom();
+    for (int i = 0; rc == CSIGN_OK && i < o.ncrls; i++)
+        if ((rc = cert_read_crls(o.crls[i], p.crls)) == CSIGN_EINPUT)
+            rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
+    p.require_crl = o.require_crl;
+    p.require_timestamp = o.require_timestamp;
+    if (rc == CSIGN_OK && o.expect_subject != NULL &&
+        (rc = dn_parse(o.expect_subject, &subject)) == 0)
+        p.expect_subject = subject;
+    if (rc == CSIGN_OK && o.manifest != NULL) {
+        manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs};
+        rc = verify_manifest(&m, &p);
+    } else if (rc == CSIGN_OK) {
+        rc = verify_files(&o, &p);
+    }
+    X509_NAME_free(subject);
+    X509_STORE_free(p.trust);
+    X509_STORE_free(p.tsa_trust);
+    sk_X509_CRL_pop_free(p.crls, X509_CRL_free);
+    sk_X509_pop_free(p.untrusted, X509_free);
+    free(o.files);
+    return rc;
+}
+
+const cli_command cmd_verify = {
+    .name = "verify",
+    .usage = "csign verify --trust FILE [options] FILE...\n"
+             "       csign verify --trust FILE --manifest SHA256SUMS [--strict] [options]",
+    .summary = "Check detached signatures strictly: content, signature, chain to an explicit "
+               "trust anchor, and code-signing usage of the signer certificate.",
+    .opts = opts,
+    .token = false,
+    .run = run,
+};

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "cli/cli.h"
+#include "sys/secret.h"
+
+#ifndef CSIGN_VERSION
+#define CSIGN_VERSION "0.0.0"
+#endif
+
+static const cli_command *const commands[] = {
+    &cmd_init_token, &cmd_list,   &cmd_keygen, &cmd_csr,       &cmd_selfsign, &cmd_import_cert,
+    &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, NULL,
+};
+
+enum { OPT_VERSION = OPT_HELP + 1 };
+
+/* The options before the command name. */
+static const opt_spec main_opts[] = {
+    {OPT_VERBOSE, "verbose", 'v', NULL, "say more on stderr (repeat for more)"},
+    {OPT_QUIET, "quiet", 'q', NULL, "say only errors on stderr"},
+    {OPT_HELP, "help", 'h', NULL, "show this help"},
+    {OPT_VERSION, "version", 'V', NULL, "show the version"},
+    {0, NULL, 0, NULL, NULL},
+};
+
+typedef struct {
+    bool help;
+    bool version;
+} main_flags;
+
+static csign_rc on_main_opt(void *ctx, int id, const char *arg)
+{
+    main_flags *f = ctx;
+
+    (void)arg;
+    switch (id) {
+    case OPT_VERBOSE:
+        cli_verbosity = (cli_verbosity < 0 ? 0 : cli_verbosity) + 1;
+        break;
+    case OPT_QUIET:
+        cli_verbosity = -1;
+        break;
+    case OPT_HELP:
+        f->help = true;
+        break;
+    case OPT_VERSION:
+        f->version = true;
+        break;
+    }
+    return CSIGN_OK;
+}
+
+static void usage(FILE *f)
+{
+    const opt_spec *tables[] = {main_opts, NULL};
+    char *text =
+        opt_help_text("csign [options] <command> [arguments]",
+                      "Sign and verify files with keys that never leave a PKCS#11 token.", tables);
+
+    fputs(text ? text : "", f);
+    free(text);
+    fprintf(f, "\nCommands:\n");
+    for (const cli_command *const *c = commands; *c != NULL; c++)
+        fprintf(f, "  %-12s %.*s\n", (*c)->name, (int)strcspn((*c)->summary, "."), (*c)->summary);
+    fprintf(f, "\nRun 'csign <command> --help' for a command's options.\n"
+               "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 module/token/PIN, 4 I/O,\n"
+               "5 malformed input or crypto failure, 70 internal error.\n");
+}
+
+static const cli_command *find(const char *name)
+{
+    for (const cli_command *const *c = commands; *c != NULL; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
+}
+
+/* After success, output that could not be written is a failure (a full
+ * disk or a closed pipe must not look like a finished listing). */
+/* Content is often over 2 GiB: 32-bit builds need _FILE_OFFSET_BITS=64. */
+_Static_assert(sizeof(off_t) >= 8, "csign needs 64-bit file offsets");
+
+static int finish_stdout(const char *where)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+        fprintf(stderr, "csign: %s: cannot write to standard output: %s\n", where,
+                strerror(errno ? errno : EIO));
+        return CSIGN_EIO;
+    }
+    return CSIGN_OK;
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+
+    secret_harden_process();
+    /* Whether or not this run logs in, no PIN stays in the environment. */
+    pin_env_take("CSIGN_PIN");
+    pin_env_take("CSIGN_SO_PIN");
+    atexit(pin_env_forget);
+    /* A vanished remote token (p11-kit) or a closed stdout pipe must turn
+     * into an error code, not a silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Global options come before the command name. */
+    while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0')
+        i++;
+    const opt_spec *tables[] = {main_opts, NULL};
+    char **operands = calloc((size_t)i + 1, sizeof(*operands));
+    main_flags flags = {false, false};
+    int n = 0;
+    csign_rc prc =
+        operands ? opt_parse(tables, i, argv, on_main_opt, &flags, operands, &n) : err_oom();
+    free(operands);
+    if (prc != CSIGN_OK) {
+        fprintf(stderr, "csign: %s. Try 'csign --help'.\n", err_msg());
+        return (int)prc;
+    }
+    if (flags.help) {
+        usage(stdout);
+        return finish_stdout("help");
+    }
+    if (flags.version) {
+        printf("csign %s (%s)\n", CSIGN_VERSION, OpenSSL_version(OPENSSL_VERSION));
+        return finish_stdout("version");
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return CSIGN_EUSAGE;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        const cli_command *c = i + 1 < argc ? find(argv[i + 1]) : NULL;
+        csign_rc rc = CSIGN_OK;
+        if (i + 1 < argc && c == NULL) {
+            fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i + 1]);
+            return CSIGN_EUSAGE;
+        }
+        if (c != NULL)
+            rc = cli_help(c);
+        else
+            usage(stdout);
+        return rc != CSIGN_OK ? (int)rc : finish_stdout("help");
+    }
+    const cli_command *cmd = find(argv[i]);
+    if (cmd == NULL) {
+        fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i]);
+        return CSIGN_EUSAGE;
+    }
+    err_clear();
+    csign_rc rc = cmd->run(argc - i, argv + i);
+    if (rc != CSIGN_OK) {
+        const char *why = err_msg()[0] ? err_msg() : "failed";
+        if (rc == CSIGN_EUSAGE)
+            fprintf(stderr, "csign: %s: %s. Try 'csign %s --help'.\n", cmd->name, why, cmd->name);
+        else
+            fprintf(stderr, "csign: %s: %s\n", cmd->name, why);
+        fflush(stdout);
+        return (int)rc;
+    }
+    return finish_stdout(cmd->name);
+}

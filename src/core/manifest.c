@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "core/manifest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sys/hex.h"
+
+csign_rc manifest_add(manifest *m, const char *path, const unsigned char *value)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        manifest_entry *v = realloc(m->v, cap * sizeof(*v));
+        if (v == NULL)
+            return err_oom();
+        m->v = v;
+        m->cap = cap;
+    }
+    if ((m->v[m->n].path = strdup(path)) == NULL)
+        return err_oom();
+    memcpy(m->v[m->n].value, value, (size_t)EVP_MD_get_size(m->md));
+    m->n++;
+    return CSIGN_OK;
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const manifest_entry *)a)->path, ((const manifest_entry *)b)->path);
+}
+
+void manifest_sort(manifest *m)
+{
+    if (m->n > 1)
+        qsort(m->v, m->n, sizeof(*m->v), by_path);
+}
+
+long manifest_find(const manifest *m, const char *path)
+{
+    manifest_entry key = {.path = (char *)path};
+    const manifest_entry *e = m->n ? bsearch(&key, m->v, m->n, sizeof(*m->v), by_path) : NULL;
+
+    return e ? (long)(e - m->v) : -1;
+}
+
+void manifest_clear(manifest *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].path);
+    free(m->v);
+    m->v = NULL;
+    m->n = m->cap = 0;
+}
+
+static bool needs_escape(const char *path)
+{
+    return strpbrk(path, "\\\n\r") != NULL;
+}
+
+csign_rc manifest_format(const manifest *m, char **text, size_t *len)
+{
+    size_t hexlen = 2 * (size_t)EVP_MD_get_size(m->md), cap = 1;
+    char *out, *p;
+
+    /* Worst case: every byte of the path escaped. */
+    for (size_t i = 0; i < m->n; i++)
+        cap += 1 + hexlen + 2 + 2 * strlen(m->v[i].path) + 1;
+    if ((out = p = malloc(cap)) == NULL)
+        return err_oom();
+    for (size_t i = 0; i < m->n; i++) {
+        const char *s = m->v[i].path;
+        bool esc = needs_escape(s);
+        if (esc)
+            *p++ = '\\';
+        for (size_t k = 0; k < hexlen / 2; k++)
+            p += sprintf(p, "%02x", m->v[i].value[k]);
+        *p++ = ' ';
+        *p++ = ' ';
+        for (; *s != '\0'; s++) {
+            char c = *s == '\n' ? 'n' : *s == '\r' ? 'r' : *s;
+            if (esc && (*s == '\\' || *s == '\n' || *s == '\r'))
+                *p++ = '\\';
+            *p++ = c;
+        }
+        *p++ = '\n';
+    }
+    *p = '\0';
+    *text = out;
+    *len = (size_t)(p - out);
+    return CSIGN_OK;
+}
+
+/* Checks that a relative path has only real parts: no empty, "." or
+ * ".." parts. */
+static bool plain_path(const char *p)
+{
+    if (*p == '/' || *p == '\0')
+        return false;
+    for (;;) {
+        const char *end = strchrnul(p, '/');
+        size_t n = (size_t)(end - p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (*end == '\0')
+            return true;
+        p = end + 1;
+    }
+}
+
+/* One line (without its newline) into an entry of m. */
+static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lineno)
+{
+    unsigned char value[EVP_MAX_MD_SIZE];
+    const char *p = line, *end = line + len;
+    bool esc = p < end && *p == '\\';
+    size_t hex = 0;
+
+    if (esc)
+        p++;
+    /* A list saved with CRLF line ends: coreutils drops the CR too, and a
+     * CR that belongs to a name is always written escaped. */
+    if (end > p && end[-1] == '\r')
+        end--;
+    while (p + hex < end && hex_digit(p[hex]) >= 0)
+        hex++;
+    const EVP_MD *md = hex == 64    ? EVP_sha256()
+                       : hex == 96  ? EVP_sha384()
+                       : hex == 128 ? EVP_sha512()
+                                    : NULL;
+    if (md == NULL || p + hex + 2 >= end || p[hex] != ' ' ||
+        (p[hex + 1] != ' ' && p[hex + 1] != '*'))
+        return err_set(CSIGN_EINPUT,
+                       "manifest line %zu is not 'HEX  PATH' with a SHA-256, "
+                       "SHA-384 or SHA-512 digest",
+                       lineno);
+    if (m->md != NULL && m->md != md)
+        return err_set(CSIGN_EINPUT, "manifest line %zu has a digest of another length", lineno);
+    m->md = md;
+    (void)hex_decode(p, hex / 2, value); /* all hex digits: counted above */
+    p += hex + 2;
+
+    char *path = malloc((size_t)(end - p) + 1), *q = path;
+    if (path == NULL)
+        return err_oom();
+    for (; p < end; p++) {
+        if (*p == '\0') {
+            free(path);
+            return err_set(CSIGN_EINPUT, "manifest line %zu holds a NUL byte", lineno);
+        }
+        if (!esc || *p != '\\') {
+            *q++ = *p;
+            continue;
+        }
+        char c = ++p < end ? *p : '\0';
+        if (c != '\\' && c != 'n' && c != 'r') {
+            free(path);
+            return err_set(CSIGN_EINPUT, "manifest line %zu has an unknown escape", lineno);
+        }
+        *q++ = c == 'n' ? '\n' : c == 'r' ? '\r' : '\\';
+    }
+    *q = '\0';
+    const char *rel = path;
+    while (strncmp(rel, "./", 2) == 0)
+        rel += 2;
+    csign_rc rc = plain_path(rel) ? manifest_add(m, rel, value)
+                                  : err_set(CSIGN_EINPUT,
+                                            "manifest line %zu: the path must stay inside the "
+                                            "manifest's folder (no '/' at the start, no '.' or "
+                                            "'..' parts)",
+                                            lineno);
+    free(path);
+    return rc;
+}
+
+csign_rc manifest_parse(const char *text, size_t len, manifest *m)
+{
+    size_t lineno = 0;
+    csign_rc rc = CSIGN_OK;
+
+    m->md = NULL;
+    for (size_t at = 0; rc == CSIGN_OK && at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        rc = parse_line(m, text + at, n, ++lineno);
+        at += n + 1;
+    }
+    if (rc == CSIGN_OK && m->n == 0)
+        rc = err_set(CSIGN_EINPUT, "the manifest lists no files");
+    if (rc == CSIGN_OK) {
+        manifest_sort(m);
+        for (size_t i = 1; rc == CSIGN_OK && i < m->n; i++)
+            if (strcmp(m->v[i - 1].path, m->v[i].path) == 0)
+                rc = err_set(CSIGN_EINPUT, "the manifest lists '%s' twice", m->v[i].path);
+    }
+    if (rc != CSIGN_OK)
+        manifest_clear(m);
+    return rc;
+}
+
+csign_rc manifest_relative(const char *dir, const char *file, char **rel)
+{
+    char copy[PATH_MAX], real[PATH_MAX];
+    size_t dlen = strlen(dir);
+
+    if (strlen(file) >= sizeof(copy))
+        return err_set(CSIGN_EUSAGE, "path '%s' is too long", file);
+    snprintf(copy, sizeof(copy), "%s", file);
+    const char *base = basename(copy);
+    if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
+        file[strlen(file) - 1] == '/')
+        return err_set(CSIGN_EUSAGE, "'%s' is not a file", file);
+    char *name = strdup(base);
+    if (name == NULL)
+        return err_oom();
+    snprintf(copy, sizeof(copy), "%s", file);
+    if (realpath(dirname(copy), real) == NULL) {
+        csign_rc rc =
+            err_set(CSIGN_EIO, "cannot resolve the folder of '%s': %s", file, strerror(errno));
+        free(name);
+        return rc;
+    }
+    /* The root folder is "/", every other folder lacks the final slash. */
+    bool inside = strcmp(dir, "/") == 0
+                      ? real[0] == '/'
+                      : strncmp(real, dir, dlen) == 0 && (real[dlen] == '\0' || real[dlen] == '/');
+    if (!inside) {
+        free(name);
+        return err_set(CSIGN_EUSAGE, "'%s' is not inside the manifest's folder '%s'", file, dir);
+    }
+    const char *sub = real + (strcmp(dir, "/") == 0 ? 1 : dlen + (real[dlen] == '/'));
+    int n = *sub ? asprintf(rel, "%s/%s", sub, name) : asprintf(rel, "%s", name);
+    free(name);
+    return n < 0 ? err_oom() : CSIGN_OK;
+}
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} names;
+
+static csign_rc push(names *l, char *s)
+{
+    if (s == NULL)
+        return err_oom();
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        char **v = realloc(l->v, cap * sizeof(*v));
+        if (v == NULL) {
+            free(s);
+            return err_oom();
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return CSIGN_OK;
+}
+
+/* Walks folder fd (named prefix relative to the top, "" for the top). */
+static csign_rc walk(int fd, const char *top, const char *prefix, int depth, names *out)
+{
+    DIR *d = fdopendir(fd);
+    struct dirent *e;
+    csign_rc rc = CSIGN_OK;
+
+    if (d == NULL) {
+        close(fd);
+        return err_set(CSIGN_EIO, "cannot read folder '%s/%s': %s", top, prefix, strerror(errno));
+    }
+    while (rc == CSIGN_OK && (errno = 0, e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *path = NULL;
+        struct stat st;
+        if (asprintf(&path, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name) < 0) {
+            rc = err_oom();
+            break;
+        }
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = err_set(CSIGN_EIO, "cannot read '%s/%s': %s", top, path, strerror(errno));
+            free(path);
+        } else if (!S_ISDIR(st.st_mode)) {
+            rc = push(out, path);
+        } else if (depth >= 64) {
+            rc = err_set(CSIGN_EIO, "folders under '%s' nest too deep", top);
+            free(path);
+        } else {
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            rc = sub < 0 ? err_set(CSIGN_EIO, "cannot read folder '%s/%s': %s", top, path,
+                                   strerror(errno))
+                         : walk(sub, top, path, depth + 1, out);
+            free(path);
+        }
+    }
+    if (rc == CSIGN_OK && errno != 0)
+        rc = err_set(CSIGN_EIO, "cannot read folder '%s/%s': %s", top, prefix, strerror(errno));
+    closedir(d);
+    return rc;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+csign_rc manifest_walk(const char *dir, char ***out, size_t *n)
+{
+    names l = {NULL, 0, 0};
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    csign_rc rc = fd < 0 ? err_set(CSIGN_EIO, "cannot read folder '%s': %s", dir, strerror(errno))
+                         : walk(fd, dir, "", 0, &l);
+
+    if (rc != CSIGN_OK) {
+        manifest_names_free(l.v, l.n);
+        return rc;
+    }
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof(*l.v), by_string);
+    *out = l.v;
+    *n = l.n;
+    return CSIGN_OK;
+}
+
+void manifest_names_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
