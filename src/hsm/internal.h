@@ -104,8 +104,12 @@ typedef struct sign_ref {
 /* Releases what token-backed keys referred to (signkey.c). */
 void hsm_signkeys_release(hsm *h);
 
-/* The token key behind rsa; NULL when rsa is not token-backed. */
+/* The token key behind rsa; NULL when rsa is not token-backed
+ * (signrsa.c). */
 sign_ref *hsm_rsa_ref(const struct rsa_st *rsa);
+
+/* Makes r the token key behind rsa (signrsa.c). */
+bool hsm_rsa_attach(struct rsa_st *rsa, sign_ref *r);
 
 /*
  * One signature by the token: C_SignInit with m, then C_Sign over in
@@ -113,7 +117,7 @@ sign_ref *hsm_rsa_ref(const struct rsa_st *rsa);
  * A failure that may pass is tried again on a new session, except for
  * keys that need a context login. *outlen is the room at out on entry and
  * the signature's length on return. On failure the reason names the call
- * and its CKR code.
+ * and its CKR code (signcall.c).
  */
 CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
                      unsigned char *out, CK_ULONG *outlen);

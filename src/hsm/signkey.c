@@ -28,83 +28,9 @@
 
 #include "internal.h"
 
-static int rsa_index = -1, ec_index = -1;
+static int ec_index = -1;
 static RSA_METHOD *rsa_method;
 static EC_KEY_METHOD *ec_method;
-
-/* A C_Login of the context-specific user with the PIN kept at login (NULL
- * on a PIN pad). A refusal is not repeated: a wrong PIN costs a try. */
-static CK_RV context_login(sign_ref *r)
-{
-    hsm *h = r->h;
-    const secret *pin = h->ctx_pin;
-    CK_RV rv;
-
-    if (r->ctx_refused || (pin == NULL && !h->ctx_pinpad))
-        return CKR_USER_NOT_LOGGED_IN;
-    rv = h->f->C_Login(h->session, CKU_CONTEXT_SPECIFIC, pin ? (CK_UTF8CHAR_PTR)pin->data : NULL,
-                       pin ? (CK_ULONG)pin->len : 0);
-    if (rv != CKR_OK)
-        r->ctx_refused = true;
-    return rv;
-}
-
-/* One C_SignInit + C_Sign on the run's session, with a context login
- * between them when the key asks for one. */
-static CK_RV sign_once(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
-                       unsigned char *out, CK_ULONG *outlen, const char **call)
-{
-    CK_RV rv;
-
-    if (r->ctx_refused) {
-        *call = "C_Login (context-specific)";
-        return CKR_USER_NOT_LOGGED_IN;
-    }
-    *call = "C_SignInit";
-    rv = r->h->f->C_SignInit(r->h->session, m, r->obj);
-    if (rv == CKR_OK && r->ctx_login) {
-        *call = "C_Login (context-specific)";
-        rv = context_login(r);
-    }
-    if (rv == CKR_OK) {
-        *call = "C_Sign";
-        rv = r->h->f->C_Sign(r->h->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
-    }
-    return rv;
-}
-
-/*
- * Signs, and when the token failed in a way that may pass, signs again on
- * a new session (the failed one may be left in a bad state). Not for keys
- * that need a context login: that would present the PIN again. The reason
- * names the call that failed and its CKR code.
- */
-CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
-                     unsigned char *out, CK_ULONG *outlen)
-{
-    CK_ULONG room = *outlen;
-    unsigned attempt = 0;
-    const char *call = "C_Sign";
-    CK_RV rv;
-
-    for (;;) {
-        *outlen = room;
-        rv = sign_once(r, m, in, inlen, out, outlen, &call);
-        if (rv == CKR_OK) {
-            if (attempt > 0)
-                err_clear(); /* the retried failure is not the story any more */
-            return CKR_OK;
-        }
-        hsm_fail(r->h, call, rv);
-        if (r->ctx_login || !hsm_retry(r->h, &attempt))
-            break;
-        if (hsm_session_renew(r->h) != CSIGN_OK) {
-            hsm_fail(r->h, call, rv); /* the signing failure is the story */
-            break;
-        }
-    }
-    return rv;
-}
 
 static CK_RV token_sign_plain(sign_ref *r, CK_MECHANISM_TYPE mech, const unsigned char *in,
                               size_t inlen, unsigned char *out, CK_ULONG *outlen)
@@ -113,19 +39,12 @@ static CK_RV token_sign_plain(sign_ref *r, CK_MECHANISM_TYPE mech, const unsigne
     return hsm_token_sign(r, &m, in, inlen, out, outlen);
 }
 
-sign_ref *hsm_rsa_ref(const RSA *rsa)
-{
-    if (rsa == NULL || rsa_method == NULL || RSA_get_method(rsa) != rsa_method)
-        return NULL;
-    return RSA_get_ex_data(rsa, rsa_index);
-}
-
 /* RSA: OpenSSL pads (PKCS#1 DigestInfo, or PSS with no padding left to
  * do) and the token does the private-key operation. */
 static int rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
                         int padding)
 {
-    sign_ref *r = RSA_get_ex_data(rsa, rsa_index);
+    sign_ref *r = hsm_rsa_ref(rsa);
     CK_ULONG len = (CK_ULONG)RSA_size(rsa);
     CK_MECHANISM_TYPE mech;
 
@@ -171,12 +90,10 @@ static bool methods_ready(void)
 {
     if (rsa_method != NULL && ec_method != NULL)
         return true;
-    rsa_index = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     ec_index = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     rsa_method = RSA_meth_dup(RSA_get_default_method());
     ec_method = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
-    if (rsa_method == NULL || ec_method == NULL || rsa_index < 0 || ec_index < 0 ||
-        hsm_rsa_engine() == NULL)
+    if (rsa_method == NULL || ec_method == NULL || ec_index < 0 || hsm_rsa_engine() == NULL)
         return false;
     RSA_meth_set1_name(rsa_method, "csign token RSA");
     RSA_meth_set_flags(rsa_method, RSA_meth_get_flags(rsa_method) | RSA_FLAG_EXT_PKEY);
@@ -255,8 +172,8 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
     pk = EVP_PKEY_new();
     if (pk != NULL && k->type == HSM_KEY_RSA) {
         RSA *rsa = EVP_PKEY_get1_RSA(pub);
-        if (rsa == NULL || RSA_set_method(rsa, rsa_method) != 1 ||
-            RSA_set_ex_data(rsa, rsa_index, r) != 1 || EVP_PKEY_assign_RSA(pk, rsa) != 1) {
+        if (rsa == NULL || RSA_set_method(rsa, rsa_method) != 1 || !hsm_rsa_attach(rsa, r) ||
+            EVP_PKEY_assign_RSA(pk, rsa) != 1) {
             RSA_free(rsa);
             rc = err_set_ssl(CSIGN_EINTERNAL, "cannot make a token RSA key");
         } else if (EVP_PKEY_set1_engine(pk, hsm_rsa_engine()) != 1) {

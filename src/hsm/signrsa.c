@@ -42,6 +42,7 @@
 
 static EVP_PKEY_METHOD *rsa_pmeth;
 static ENGINE *rsa_engine;
+static int rsa_index = -1; /* RSA ex_data: the sign_ref of a token-backed key */
 static int (*std_sign)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *, size_t);
 static int (*std_ctrl)(EVP_PKEY_CTX *, int, int, void *);
 static int (*std_copy)(EVP_PKEY_CTX *, const EVP_PKEY_CTX *);
@@ -291,6 +292,16 @@ static int engine_pkey_meths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nid
     return *pmeth != NULL;
 }
 
+sign_ref *hsm_rsa_ref(const RSA *rsa)
+{
+    return rsa == NULL || rsa_index < 0 ? NULL : RSA_get_ex_data(rsa, rsa_index);
+}
+
+bool hsm_rsa_attach(RSA *rsa, sign_ref *r)
+{
+    return hsm_rsa_engine() != NULL && RSA_set_ex_data(rsa, rsa_index, r) == 1;
+}
+
 ENGINE *hsm_rsa_engine(void)
 {
     const EVP_PKEY_METHOD *std = EVP_PKEY_meth_find(EVP_PKEY_RSA);
@@ -299,6 +310,8 @@ ENGINE *hsm_rsa_engine(void)
 
     if (rsa_engine != NULL)
         return rsa_engine;
+    if (rsa_index < 0 && (rsa_index = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
+        return NULL;
     rsa_pmeth = rsa_pmeth ? rsa_pmeth : EVP_PKEY_meth_new(EVP_PKEY_RSA, EVP_PKEY_FLAG_AUTOARGLEN);
     if (std == NULL || rsa_pmeth == NULL)
         return NULL;
