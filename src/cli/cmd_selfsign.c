@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/store.h"
 #include "sys/io.h"
 #include "core/x509gen.h"
 
@@ -113,7 +114,7 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK)
         rc = emit(x, &o);
     if (rc == CSIGN_OK && o.import)
-        rc = import_store(&t, &key, x, NULL, o.force);
+        rc = store_certs(&t, &key, x, NULL, o.force);
     X509_free(x);
     EVP_PKEY_free(pub);
     hsm_key_clear(&key);

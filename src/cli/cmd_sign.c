@@ -61,6 +61,31 @@ static const opt_spec opts[] = {
     {0, NULL, 0, NULL, NULL},
 };
 
+/* Parses "sha256:HEX" (sha384, sha512) into d. CSIGN_EUSAGE naming option
+ * when the algorithm is unknown or the hex is not one digest long. */
+static csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d)
+{
+    const char *colon = strchr(text, ':');
+    char alg[16];
+    size_t n = 0;
+
+    memset(d, 0, sizeof(*d));
+    if (colon == NULL || (size_t)(colon - text) >= sizeof(alg))
+        return err_set(CSIGN_EUSAGE, "%s needs ALG:HEX, such as sha256:9f86...", option);
+    memcpy(alg, text, (size_t)(colon - text));
+    alg[colon - text] = '\0';
+    d->md = digest_by_name(alg);
+    if (d->md == NULL)
+        return err_set(CSIGN_EUSAGE, "%s: unknown digest '%s' (sha256, sha384 or sha512)", option,
+                       alg);
+    if (cli_hex(colon + 1, option, d->value, sizeof(d->value), &n) != CSIGN_OK ||
+        n != (size_t)EVP_MD_get_size(d->md))
+        return err_set(CSIGN_EUSAGE, "%s: %s needs %d hex digits", option, alg,
+                       2 * EVP_MD_get_size(d->md));
+    d->len = (unsigned int)n;
+    return CSIGN_OK;
+}
+
 static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     sign_opts *o = ctx;
@@ -162,29 +187,6 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     for (int i = 0; i < o->nfiles; i++)
         if (strcmp(o->files[i], "-") == 0 && o->out == NULL)
             return err_set(CSIGN_EUSAGE, "signing standard input needs -o");
-    return CSIGN_OK;
-}
-
-csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d)
-{
-    const char *colon = strchr(text, ':');
-    char alg[16];
-    size_t n = 0;
-
-    memset(d, 0, sizeof(*d));
-    if (colon == NULL || (size_t)(colon - text) >= sizeof(alg))
-        return err_set(CSIGN_EUSAGE, "%s needs ALG:HEX, such as sha256:9f86...", option);
-    memcpy(alg, text, (size_t)(colon - text));
-    alg[colon - text] = '\0';
-    d->md = digest_by_name(alg);
-    if (d->md == NULL)
-        return err_set(CSIGN_EUSAGE, "%s: unknown digest '%s' (sha256, sha384 or sha512)", option,
-                       alg);
-    if (cli_hex(colon + 1, option, d->value, sizeof(d->value), &n) != CSIGN_OK ||
-        n != (size_t)EVP_MD_get_size(d->md))
-        return err_set(CSIGN_EUSAGE, "%s: %s needs %d hex digits", option, alg,
-                       2 * EVP_MD_get_size(d->md));
-    d->len = (unsigned int)n;
     return CSIGN_OK;
 }
 
@@ -404,7 +406,7 @@ static csign_rc sign_files(const sign_opts *o)
     csign_rc rc = jobs ? plan(o, jobs) : err_oom();
 
     stamper ts;
-    bool stamping = o->tsa.nurls > 0;
+    bool stamping = o->tsa.cfg.nurls > 0;
 
     /* When no output can be written, the PIN is not asked for and the
      * token not opened: those failures are the result. */
@@ -413,7 +415,7 @@ static csign_rc sign_files(const sign_opts *o)
     memset(&st, 0, sizeof(st));
     memset(&ts, 0, sizeof(ts));
     if (work && stamping)
-        rc = stamper_open(&o->tsa, &ts);
+        rc = stamper_open(&o->tsa.cfg, &ts);
     if (work && rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (work && rc == CSIGN_OK) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* csign timestamp, and the time-stamping options that sign shares. */
+/* csign timestamp: a timestamp added to signatures made earlier. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -15,97 +15,6 @@
 #include "sys/io.h"
 #include "sys/stop.h"
 #include "core/tsa.h"
-
-void tsa_opts_init(tsa_opts *t)
-{
-    memset(t, 0, sizeof(*t));
-    t->md = EVP_sha256();
-    t->retries = 2;
-    t->timeout = 10;
-}
-
-static bool small_number(const char *arg, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    *out = strtol(arg, &end, 10);
-    return *arg != '\0' && *end == '\0' && errno == 0 && *out >= lo && *out <= hi;
-}
-
-csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg)
-{
-    long n = 0;
-
-    switch (id) {
-    case OPT_TSA:
-        if (t->nurls == TSA_MAX_URLS)
-            return err_set(CSIGN_EUSAGE, "at most %d --tsa URLs", TSA_MAX_URLS);
-        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
-            return err_set(CSIGN_EUSAGE, "--tsa needs an http:// or https:// URL, not '%s'", arg);
-        t->urls[t->nurls++] = arg;
-        break;
-    case OPT_TSA_DIGEST:
-        if ((t->md = digest_by_name(arg)) == NULL)
-            return err_set(CSIGN_EUSAGE,
-                           "--tsa-digest: unknown digest '%s' (sha256, sha384 or "
-                           "sha512)",
-                           arg);
-        break;
-    case OPT_TSA_POLICY: {
-        ASN1_OBJECT *oid = OBJ_txt2obj(arg, 1);
-        ASN1_OBJECT_free(oid);
-        if (oid == NULL)
-            return err_set(CSIGN_EUSAGE, "--tsa-policy needs an OID such as 1.2.3.4, not '%s'",
-                           arg);
-        t->policy = arg;
-        break;
-    }
-    case OPT_TSA_RETRIES:
-        if (!small_number(arg, 0, 10, &n))
-            return err_set(CSIGN_EUSAGE, "--tsa-retries needs a number from 0 to 10");
-        t->retries = (int)n;
-        break;
-    case OPT_TSA_TIMEOUT:
-        if (!small_number(arg, 1, 600, &n))
-            return err_set(CSIGN_EUSAGE, "--tsa-timeout needs seconds from 1 to 600");
-        t->timeout = n;
-        break;
-    case OPT_TSA_OPTIONAL:
-        t->optional = true;
-        break;
-    }
-    return CSIGN_OK;
-}
-
-csign_rc stamper_open(const tsa_opts *t, stamper *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->opts = t;
-    return http_new(t->timeout, &s->http);
-}
-
-void stamper_close(stamper *s)
-{
-    http_free(s->http);
-    s->http = NULL;
-}
-
-static csign_rc stamp_cb(void *ctx, const unsigned char *sigval, size_t len, unsigned char **token,
-                         size_t *token_len)
-{
-    stamper *s = ctx;
-    tsa_request r = {s->opts->urls, s->opts->nurls,  s->opts->retries,
-                     s->opts->md,   s->opts->policy, s->down};
-    return tsa_stamp(s->http, &r, sigval, len, token, token_len, &s->used);
-}
-
-csign_rc stamper_apply(stamper *s, const unsigned char *sig, size_t len, unsigned char **out,
-                       size_t *out_len)
-{
-    return cms_add_timestamp(sig, len, stamp_cb, s, out, out_len);
-}
-
-/* ---- csign timestamp ------------------------------------------------------ */
 
 static const opt_spec opts[] = {
     TSA_OPT_SPECS,
@@ -135,7 +44,7 @@ static csign_rc parse(int argc, char **argv, timestamp_opts *o)
     csign_rc rc = cli_parse(&cmd_timestamp, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
     if (rc != CSIGN_OK || o->c.help)
         return rc;
-    if (o->tsa.nurls == 0)
+    if (o->tsa.cfg.nurls == 0)
         return err_set(CSIGN_EUSAGE, "--tsa is required");
     if (o->nfiles == 0)
         return err_set(CSIGN_EUSAGE, "give the signature files to timestamp");
@@ -220,7 +129,7 @@ static csign_rc run(int argc, char **argv)
     }
     stop_catch();
     xs = calloc((size_t)o.nfiles, sizeof(*xs));
-    rc = xs ? stamper_open(&o.tsa, &s) : err_oom();
+    rc = xs ? stamper_open(&o.tsa.cfg, &s) : err_oom();
     if (rc == CSIGN_OK)
         rc = stamp_all(&o, &s, xs);
     if (rc == CSIGN_OK && stop_requested() == 0)

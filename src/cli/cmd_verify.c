@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/report.h"
 #include "core/cert.h"
 #include "sys/io.h"
 #include "core/verify.h"
@@ -348,55 +349,14 @@ static void check_all(const verify_opts *o, const verify_policy *p, outcome *xs,
         pthread_join(tids[i], NULL);
 }
 
-void verify_print_ok(const char *name, const verify_result *r)
-{
-    char f[PATH_MAX * 4], subject[4096], tsa[4096];
-    bool stamped = r->timestamp && strcmp(r->timestamp, "absent") != 0;
-    bool trusted = stamped && strcmp(r->timestamp, "valid") == 0;
-
-    printf("OK %s signed by %s at %s", cli_escape(name, f, sizeof(f)),
-           cli_escape(r->subject ? r->subject : "", subject, sizeof(subject)),
-           trusted              ? r->timestamp_time
-           : r->signing_time[0] ? r->signing_time
-                                : "(no signing time)");
-    if (stamped)
-        printf(" (%s by %s%s)", trusted ? "timestamped" : "timestamp",
-               cli_escape(r->tsa_subject ? r->tsa_subject : "", tsa, sizeof(tsa)),
-               trusted ? "" : ", not used: no --tsa-trust");
-    if (r->revocation != NULL)
-        printf(", revocation: %s", r->revocation);
-    printf("\n");
-}
-
 static void report_text(const outcome *x)
 {
     char f[PATH_MAX * 4];
 
     if (x->rc == CSIGN_OK)
-        verify_print_ok(x->file, &x->r);
+        report_ok_line(x->file, &x->r);
     else
         printf("FAIL %s: %s\n", cli_escape(x->file, f, sizeof(f)), x->reason);
-}
-
-/* {"status", "time", "tsa", "digest"}, or null when not reached. */
-static json_t *timestamp_json(const verify_result *r)
-{
-    if (r->timestamp == NULL)
-        return json_null();
-    json_t *t = json_object();
-    bool found = strcmp(r->timestamp, "absent") != 0;
-    json_object_set_new(t, "status", json_string(r->timestamp));
-    json_object_set_new(t, "time", found ? json_string(r->timestamp_time) : json_null());
-    json_object_set_new(t, "tsa", found ? cli_json_string(r->tsa_subject) : json_null());
-    json_object_set_new(t, "digest", found ? json_string(r->timestamp_digest) : json_null());
-    return t;
-}
-
-void verify_add_time_json(struct json_t *j, const verify_result *r)
-{
-    json_object_set_new(j, "timestamp", timestamp_json(r));
-    json_object_set_new(j, "judged_at", r->judged_at[0] ? json_string(r->judged_at) : json_null());
-    json_object_set_new(j, "revocation", r->revocation ? json_string(r->revocation) : json_null());
 }
 
 static json_t *report_json(const outcome *x)
@@ -420,7 +380,7 @@ static json_t *report_json(const outcome *x)
                         x->r.signing_time[0] ? json_string(x->r.signing_time) : json_null());
     json_object_set_new(j, "digest_algorithm",
                         x->r.digest ? json_string(x->r.digest) : json_null());
-    verify_add_time_json(j, &x->r);
+    report_add_time_json(j, &x->r);
     json_object_set_new(j, "exit_code", json_integer(x->rc));
     return j;
 }

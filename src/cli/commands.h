@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/digest.h"
+#include "core/stamp.h"
 #include "core/verify.h"
 
 typedef struct {
@@ -78,15 +79,10 @@ typedef struct {
 csign_rc import_cert_parse(int argc, char **argv, import_cert_opts *o);
 
 /* Time-stamping options, shared by sign and timestamp. */
-#define TSA_MAX_URLS 8
 typedef struct {
-    const char *urls[TSA_MAX_URLS]; /* --tsa, in order */
-    int nurls;
-    const EVP_MD *md;   /* --tsa-digest (default SHA-256) */
-    const char *policy; /* --tsa-policy */
-    int retries;        /* --tsa-retries (default 2) */
-    long timeout;       /* --tsa-timeout seconds (default 10) */
-    bool optional;      /* --tsa-optional: keep an unstamped signature */
+    stamp_config cfg; /* --tsa (in order), --tsa-digest, --tsa-policy, --tsa-retries,
+                         --tsa-timeout */
+    bool optional;    /* --tsa-optional: keep an unstamped signature */
 } tsa_opts;
 
 /* Option ids from OPT_TSA on are the TSA options; TSA_OPT_SPECS are their
@@ -114,23 +110,6 @@ enum {
 /* clang-format on */
 void tsa_opts_init(tsa_opts *t);
 csign_rc tsa_on_opt(tsa_opts *t, int id, const char *arg);
-
-/* Time stamps for signature encodings, from the TSAs of a tsa_opts. */
-typedef struct {
-    struct http_client *http;
-    const tsa_opts *opts;
-    const char *used;        /* the URL of the last timestamp */
-    bool down[TSA_MAX_URLS]; /* URLs that could not be reached: not asked again */
-} stamper;
-
-/* Starts the HTTP client (main thread, before other threads). */
-csign_rc stamper_open(const tsa_opts *t, stamper *s);
-void stamper_close(stamper *s);
-
-/* sig (DER or PEM) with a timestamp added, in *out (OPENSSL_free). Errors
- * as tsa_stamp() and cms_add_timestamp() give them. */
-csign_rc stamper_apply(stamper *s, const unsigned char *sig, size_t len, unsigned char **out,
-                       size_t *out_len);
 
 typedef struct {
     cli_common c;
@@ -185,30 +164,5 @@ typedef struct {
  * signature is valid and every file is as listed (and, with strict,
  * nothing else is in the list's folder); CSIGN_ENO when not. */
 csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p);
-
-/* The "OK NAME signed by ... at ... (timestamp), revocation" line of a
- * valid signature. */
-void verify_print_ok(const char *name, const verify_result *r);
-
-/* Adds "timestamp", "judged_at" and "revocation" to a JSON record. */
-struct json_t;
-void verify_add_time_json(struct json_t *j, const verify_result *r);
-
-/* Parses "sha256:HEX" (sha384, sha512) into d. CSIGN_EUSAGE naming option
- * when the algorithm is unknown or the hex is not one digest long. */
-csign_rc parse_digest_hex(const char *text, const char *option, digest_result *d);
-
-/*
- * Stores cert on the token as the certificate of key (same label and id):
- * a no-op when the identical certificate is there; a different one is
- * replaced only with force. Then stores each CA certificate of chain that
- * the token does not hold yet. The certificate's public key must be the
- * key's (CSIGN_EINPUT otherwise, nothing stored). Needs a read-write,
- * logged-in session. Prints what it did.
- */
-struct x509_st;
-struct stack_st_X509;
-csign_rc import_store(cli_token *t, const hsm_key *key, struct x509_st *cert,
-                      struct stack_st_X509 *chain, bool force);
 
 #endif

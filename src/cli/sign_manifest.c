@@ -185,8 +185,8 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     memset(&st, 0, sizeof(st));
     memset(&ts, 0, sizeof(ts));
     csign_rc rc = make_plan(o, &p);
-    if (rc == CSIGN_OK && o->tsa.nurls > 0)
-        rc = stamper_open(&o->tsa, &ts);
+    if (rc == CSIGN_OK && o->tsa.cfg.nurls > 0)
+        rc = stamper_open(&o->tsa.cfg, &ts);
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (rc == CSIGN_OK) {
@@ -198,12 +198,12 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     }
     if (rc == CSIGN_OK && *stop == 0) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
-        rc = signer_sign(o, &s, o->tsa.nurls ? &ts : NULL, &p.digest, &sig, &siglen, warning);
+        rc = signer_sign(o, &s, o->tsa.cfg.nurls ? &ts : NULL, &p.digest, &sig, &siglen, warning);
     }
     if (rc == CSIGN_OK && *stop == 0)
         rc = write_both(o, &p, text, len, sig, siglen);
     if (rc == CSIGN_OK && *stop == 0)
-        report(o, &p, &st, o->tsa.nurls && !warning[0] ? ts.used : NULL, warning);
+        report(o, &p, &st, o->tsa.cfg.nurls && !warning[0] ? ts.used : NULL, warning);
     signer_close(&st);
     stamper_close(&ts);
     OPENSSL_free(sig);

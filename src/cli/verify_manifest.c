@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/report.h"
 #include "sys/io.h"
 #include "core/manifest.h"
 
@@ -146,7 +147,7 @@ static void print_text(const manifest_opts *m, const check *c)
         printf("FAIL %s: %s\n", a, c->reason);
         return;
     }
-    verify_print_ok(m->manifest, &c->r);
+    report_ok_line(m->manifest, &c->r);
     for (size_t i = 0; i < c->nfiles; i++) {
         const file_check *f = &c->files[i];
         printf("%s %s%s%s\n", status_word[f->status], cli_escape(f->name, a, sizeof(a)),
@@ -189,7 +190,7 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
                         c->r.signing_time[0] ? json_string(c->r.signing_time) : json_null());
     json_object_set_new(j, "digest_algorithm",
                         c->list.md ? json_string(digest_name(c->list.md)) : json_null());
-    verify_add_time_json(j, &c->r);
+    report_add_time_json(j, &c->r);
     json_object_set_new(j, "files", files);
     json_object_set_new(j, "exit_code", json_integer(rc));
     if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
