@@ -88,6 +88,10 @@ void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n);
 void hsm_get_attrs(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n);
 CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG dflt);
 
+/* All objects of one class in the session, in *objs (free()). The reason
+ * names the call that failed (attrs.c). */
+csign_rc hsm_find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, size_t *n);
+
 /* ---- Token-backed keys (signkey.c, signrsa.c) -------------------------- */
 
 struct rsa_st;
