@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <pthread.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "cli/report.h"
 #include "core/cert.h"
 #include "sys/io.h"
+#include "sys/rfc3339.h"
 #include "core/verify.h"
 #include "core/x509gen.h"
 
@@ -89,65 +89,6 @@ typedef struct {
     int nfiles;
 } verify_opts;
 
-/* Reads exactly n digits. */
-static bool digits(const char **p, int n, int *out)
-{
-    *out = 0;
-    for (int i = 0; i < n; i++, (*p)++) {
-        if (**p < '0' || **p > '9')
-            return false;
-        *out = *out * 10 + (**p - '0');
-    }
-    return true;
-}
-
-static bool expect(const char **p, char c)
-{
-    return **p == c ? ((*p)++, true) : false;
-}
-
-/* RFC 3339, strictly: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
-static bool parse_time(const char *s, time_t *out)
-{
-    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-    const char *p = s;
-    struct tm tm;
-
-    if (!digits(&p, 4, &y) || !expect(&p, '-') || !digits(&p, 2, &mo) || !expect(&p, '-') ||
-        !digits(&p, 2, &d) || !(expect(&p, 'T') || expect(&p, 't')) || !digits(&p, 2, &h) ||
-        !expect(&p, ':') || !digits(&p, 2, &mi) || !expect(&p, ':') || !digits(&p, 2, &sec))
-        return false;
-    if (expect(&p, '.')) {
-        if (*p < '0' || *p > '9')
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == '+' || *p == '-') {
-        sign = *p++ == '+' ? 1 : -1;
-        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 || om > 59)
-            return false;
-    } else if (!(expect(&p, 'Z') || expect(&p, 'z'))) {
-        return false;
-    }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
-        return false;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec == 60 ? 59 : sec;
-    time_t t = timegm(&tm);
-    struct tm back;
-    /* 31 February comes back as March: refuse days that do not exist. */
-    if (gmtime_r(&t, &back) == NULL || back.tm_mday != d || back.tm_mon != mo - 1)
-        return false;
-    *out = t - sign * (oh * 3600L + om * 60L);
-    return true;
-}
-
 static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     verify_opts *o = ctx;
@@ -176,7 +117,7 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         o->sig = arg;
         break;
     case OPT_AT_TIME:
-        if (!parse_time(arg, &o->at))
+        if (!rfc3339_parse(arg, &o->at))
             return err_set(CSIGN_EUSAGE, "--at-time needs an RFC 3339 time such as "
                                          "2026-11-27T12:00:00Z");
         o->at_set = true;
@@ -284,149 +225,6 @@ static csign_rc load_certs(const char *path, X509_STORE *store, STACK_OF(X509) *
     return rc;
 }
 
-typedef struct {
-    const char *file;
-    char sig[PATH_MAX];
-    csign_rc rc;
-    char reason[ERR_MAX];
-    verify_result r;
-} outcome;
-
-static void check_one(const verify_opts *o, const verify_policy *p, outcome *x)
-{
-    unsigned char *sig = NULL;
-    size_t len = 0;
-    csign_rc rc = cli_read_signature(x->sig, &sig, &len);
-
-    if (rc == CSIGN_EINPUT)
-        rc = CSIGN_ENO; /* a verdict: the signature is not valid */
-    if (rc == CSIGN_OK)
-        rc = verify_detached(p, sig, len, x->file, &x->r);
-    free(sig);
-    x->rc = rc;
-    if (rc != CSIGN_OK)
-        snprintf(x->reason, sizeof(x->reason), "%s", err_msg());
-    (void)o;
-}
-
-/* Files are checked on a pool of threads; each check is independent (the
- * trust store is only read) and results are reported in order after. */
-typedef struct {
-    const verify_opts *o;
-    const verify_policy *p;
-    outcome *xs;
-    int n, next;
-    pthread_mutex_t lock;
-} pool;
-
-static void *check_worker(void *arg)
-{
-    pool *w = arg;
-
-    for (;;) {
-        pthread_mutex_lock(&w->lock);
-        int i = w->next < w->n ? w->next++ : w->n;
-        pthread_mutex_unlock(&w->lock);
-        if (i == w->n)
-            return NULL;
-        check_one(w->o, w->p, &w->xs[i]);
-    }
-}
-
-static void check_all(const verify_opts *o, const verify_policy *p, outcome *xs, int n)
-{
-    pool w = {o, p, xs, n, 0, PTHREAD_MUTEX_INITIALIZER};
-    pthread_t tids[64];
-    int threads = o->jobs < n ? o->jobs : n, started = 0;
-
-    /* threads - 1 helpers: this thread is the last worker, and does it all
-     * when alone. */
-    for (; started < threads - 1; started++)
-        if (pthread_create(&tids[started], NULL, check_worker, &w) != 0)
-            break;
-    check_worker(&w);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-}
-
-static void report_text(const outcome *x)
-{
-    char f[PATH_MAX * 4];
-
-    if (x->rc == CSIGN_OK)
-        report_ok_line(x->file, &x->r);
-    else
-        printf("FAIL %s: %s\n", cli_escape(x->file, f, sizeof(f)), x->reason);
-}
-
-static json_t *report_json(const outcome *x)
-{
-    json_t *j = json_object();
-
-    json_object_set_new(j, "path", cli_json_string(x->file));
-    json_object_set_new(j, "signature", cli_json_string(x->sig));
-    json_object_set_new(j, "verdict",
-                        json_string(x->rc == CSIGN_OK    ? "valid"
-                                    : x->rc == CSIGN_ENO ? "invalid"
-                                                         : "error"));
-    json_object_set_new(j, "reason", x->rc == CSIGN_OK ? json_null() : cli_json_string(x->reason));
-    json_object_set_new(j, "signer_subject", cli_json_string(x->r.subject));
-    json_object_set_new(j, "signer_issuer", cli_json_string(x->r.issuer));
-    json_object_set_new(j, "signer_serial",
-                        x->r.serial[0] ? json_string(x->r.serial) : json_null());
-    json_object_set_new(j, "signer_sha256",
-                        x->r.sha256[0] ? json_string(x->r.sha256) : json_null());
-    json_object_set_new(j, "signing_time",
-                        x->r.signing_time[0] ? json_string(x->r.signing_time) : json_null());
-    json_object_set_new(j, "digest_algorithm",
-                        x->r.digest ? json_string(x->r.digest) : json_null());
-    report_add_time_json(j, &x->r);
-    json_object_set_new(j, "exit_code", json_integer(x->rc));
-    return j;
-}
-
-/* Checks each file against its own signature and reports in order. */
-static csign_rc verify_files(const verify_opts *o, const verify_policy *p)
-{
-    outcome *xs = calloc((size_t)o->nfiles, sizeof(*xs));
-    int invalid = 0, errors = 0;
-    csign_rc worst = CSIGN_OK;
-
-    if (xs == NULL)
-        return err_oom();
-    for (int i = 0; i < o->nfiles; i++) {
-        outcome *x = &xs[i];
-        x->file = o->files[i];
-        if (o->sig != NULL)
-            snprintf(x->sig, sizeof(x->sig), "%s", o->sig);
-        else
-            snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
-    }
-    check_all(o, p, xs, o->nfiles);
-    json_t *records = o->json ? json_array() : NULL;
-    for (int i = 0; i < o->nfiles; i++) {
-        outcome *x = &xs[i];
-        invalid += x->rc == CSIGN_ENO;
-        errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
-        if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)
-            worst = x->rc;
-        if (records != NULL)
-            json_array_append_new(records, report_json(x));
-        else
-            report_text(x);
-        verify_result_clear(&x->r);
-    }
-    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-        fputc('\n', stdout);
-    json_decref(records);
-    free(xs);
-    if (errors > 0)
-        return err_set(worst, "%d of %d files could not be checked", errors, o->nfiles);
-    if (invalid > 0)
-        return err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o->nfiles);
-    return CSIGN_OK;
-}
-
 static csign_rc run(int argc, char **argv)
 {
     verify_opts o;
@@ -468,7 +266,8 @@ static csign_rc run(int argc, char **argv)
         manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs};
         rc = verify_manifest(&m, &p);
     } else if (rc == CSIGN_OK) {
-        rc = verify_files(&o, &p);
+        files_opts f = {o.files, o.nfiles, o.sig, o.json, o.jobs};
+        rc = verify_files(&f, &p);
     }
     X509_NAME_free(subject);
     X509_STORE_free(p.trust);

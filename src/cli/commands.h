@@ -142,6 +142,11 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o);
  * *stop is set nothing more is written. */
 csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop);
 
+/* sign FILE...: hashes the files, signs each digest after one login,
+ * writes the signatures (FILE.p7s, -o or --out-dir) through a batch
+ * writer, then prints the report. */
+csign_rc sign_files(const sign_opts *o);
+
 typedef struct {
     cli_common c;
     const EVP_MD *md;
@@ -164,5 +169,19 @@ typedef struct {
  * signature is valid and every file is as listed (and, with strict,
  * nothing else is in the list's folder); CSIGN_ENO when not. */
 csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p);
+
+typedef struct {
+    char **files;
+    int nfiles;
+    const char *sig; /* NULL: each file's FILE.p7s */
+    bool json;
+    int jobs; /* checking threads */
+} files_opts;
+
+/* verify FILE...: each file against its signature under policy p, checked
+ * on jobs threads and reported in order. CSIGN_OK when all are valid;
+ * CSIGN_ENO when a signature is not; the first other error when a file
+ * could not be checked. */
+csign_rc verify_files(const files_opts *f, const verify_policy *p);
 
 #endif

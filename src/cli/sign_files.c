@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* csign sign FILE...: one detached signature per file. */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/signer.h"
+#include "core/batch.h"
+#include "core/cert.h"
+#include "core/cms.h"
+#include "sys/io.h"
+#include "sys/stop.h"
+
+typedef struct {
+    const char *file;
+    char out[PATH_MAX];
+    batch_item item; /* failed, or written (once committed) */
+    digest_result digest;
+    char warning[ERR_MAX]; /* signed, but without the timestamp asked for */
+    const char *tsa;       /* the TSA that stamped it */
+} job;
+
+static csign_rc output_path(const sign_opts *o, const char *file, char *out, size_t size)
+{
+    char copy[PATH_MAX];
+    int n;
+
+    if (o->out != NULL)
+        n = snprintf(out, size, "%s", o->out);
+    else if (o->out_dir != NULL) {
+        snprintf(copy, sizeof(copy), "%s", file);
+        n = snprintf(out, size, "%s/%s.p7s", o->out_dir, basename(copy));
+    } else
+        n = snprintf(out, size, "%s.p7s", file);
+    if (n < 0 || (size_t)n >= size)
+        return err_set(CSIGN_EUSAGE, "output path for '%s' is too long", file);
+    return CSIGN_OK;
+}
+
+/* Signs one hashed file (hash_all() ran first) or the given digest; the
+ * signature joins the output batch. */
+static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *ts, batch_writer *w)
+{
+    unsigned char *sig = NULL;
+    size_t len = 0;
+
+    if (o->have_given)
+        j->digest = o->given;
+    csign_rc rc = signer_sign(o, s, ts, &j->digest, &sig, &len, j->warning);
+    if (rc == CSIGN_OK)
+        batch_add(w, &j->item, j->out, sig, len, o->force);
+    else
+        batch_fail(&j->item, rc);
+    OPENSSL_free(sig);
+    j->tsa = j->item.rc == CSIGN_OK && ts != NULL && j->warning[0] == '\0' ? ts->used : NULL;
+}
+
+/* Signs every job still in the running, in order, on the one session,
+ * and puts the signatures in place a batch at a time (one at a time with
+ * --fail-fast, so that a failure to write one stops the run at once). */
+static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, stamper *ts)
+{
+    batch_writer w;
+    csign_rc rc = batch_open(&w, o->fail_fast, stop_flag());
+
+    for (int i = 0; rc == CSIGN_OK && i < o->nfiles && !batch_stopped(&w); i++) {
+        if (jobs[i].item.rc == CSIGN_OK)
+            sign_one(&jobs[i], o, s, ts, &w);
+        if (!batch_next(&w, &jobs[i].item))
+            break;
+    }
+    batch_finish(&w);
+    return rc;
+}
+
+/* The text report; with json only what goes to stderr. */
+static void report_text(const job *j, bool json)
+{
+    char f[PATH_MAX * 4], out[PATH_MAX * 4];
+
+    cli_escape(j->file, f, sizeof(f));
+    if (j->item.rc != CSIGN_OK) {
+        fprintf(stderr, "csign: sign: %s: %s\n", f, j->item.reason);
+        return;
+    }
+    if (!json)
+        printf("signed %s -> %s%s%s\n", f, cli_escape(j->out, out, sizeof(out)),
+               j->tsa ? ", timestamped by " : "", j->tsa ? j->tsa : "");
+    if (j->warning[0])
+        fprintf(stderr, "csign: sign: %s: warning: %s\n", f, j->warning);
+}
+
+static json_t *report_json(const job *j, const char *subject, const char *fingerprint)
+{
+    json_t *r = json_object();
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    bool hashed = j->digest.len > 0;
+
+    if (hashed)
+        digest_hex(&j->digest, hex);
+    json_object_set_new(r, "path", cli_json_string(j->file));
+    json_object_set_new(r, "status", json_string(j->item.rc == CSIGN_OK ? "ok" : "error"));
+    json_object_set_new(r, "signature",
+                        j->item.rc == CSIGN_OK ? cli_json_string(j->out) : json_null());
+    json_object_set_new(r, "digest_algorithm",
+                        hashed ? json_string(digest_name(j->digest.md)) : json_null());
+    json_object_set_new(r, "digest", hashed ? json_string(hex) : json_null());
+    json_object_set_new(r, "signer_subject", subject ? cli_json_string(subject) : json_null());
+    json_object_set_new(r, "signer_sha256", fingerprint ? json_string(fingerprint) : json_null());
+    json_object_set_new(r, "timestamp_authority", j->tsa ? cli_json_string(j->tsa) : json_null());
+    json_object_set_new(r, "warning", j->warning[0] ? cli_json_string(j->warning) : json_null());
+    json_object_set_new(r, "error",
+                        j->item.rc == CSIGN_OK ? json_null() : cli_json_string(j->item.reason));
+    json_object_set_new(r, "exit_code", json_integer(j->item.rc));
+    return r;
+}
+
+/* Hashes every file still in the running on o->jobs threads; the token
+ * is not involved, so the signing that follows stays on one session. */
+static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
+{
+    digest_job *dj = calloc((size_t)o->nfiles, sizeof(*dj));
+    size_t n = 0;
+
+    if (dj == NULL)
+        return err_oom();
+    for (int i = 0; i < o->nfiles; i++)
+        if (jobs[i].item.rc == CSIGN_OK)
+            dj[n++].path = jobs[i].file;
+    csign_rc rc = digest_many(dj, n, md, o->jobs);
+    for (int i = 0, k = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
+        if (jobs[i].item.rc != CSIGN_OK)
+            continue;
+        jobs[i].digest = dj[k].result;
+        if (dj[k].rc != CSIGN_OK) {
+            jobs[i].item.rc = dj[k].rc;
+            snprintf(jobs[i].item.reason, sizeof(jobs[i].item.reason), "%s", dj[k].reason);
+            memset(&jobs[i].digest, 0, sizeof(jobs[i].digest));
+        }
+        k++;
+    }
+    free(dj);
+    return rc;
+}
+
+/* Outputs are checked before the PIN is used; two inputs must not share
+ * one output. */
+static csign_rc plan(const sign_opts *o, job *jobs)
+{
+    const char **outs = calloc((size_t)o->nfiles, sizeof(*outs));
+    size_t a = 0, b = 0;
+
+    if (outs == NULL)
+        return err_oom();
+    for (int i = 0; i < o->nfiles; i++) {
+        jobs[i].file = o->files[i];
+        csign_rc rc = output_path(o, o->files[i], jobs[i].out, sizeof(jobs[i].out));
+        if (rc != CSIGN_OK) {
+            free(outs);
+            return rc;
+        }
+        outs[i] = jobs[i].out;
+    }
+    bool twice = cli_find_duplicate(outs, (size_t)o->nfiles, &a, &b);
+    free(outs);
+    if (twice)
+        return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'", jobs[a].file,
+                       jobs[b].file, jobs[b].out);
+    for (int i = 0; i < o->nfiles; i++) {
+        csign_rc rc;
+        if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
+            batch_fail(&jobs[i].item, rc);
+            if (o->fail_fast)
+                return rc;
+        }
+    }
+    return CSIGN_OK;
+}
+
+/* Prints one report per file that got a result; the first failure's code
+ * is the result. cert: the signer's (NULL when none was looked up). */
+static csign_rc report_all(const sign_opts *o, const job *jobs, X509 *cert)
+{
+    char *subject = cert ? cert_subject(cert) : NULL, fingerprint[65] = "";
+    json_t *records = o->json ? json_array() : NULL;
+    int failed = 0;
+    csign_rc first = CSIGN_OK;
+
+    if (cert != NULL)
+        cert_fingerprint(cert, fingerprint);
+    for (int i = 0; i < o->nfiles; i++) {
+        bool done = jobs[i].item.rc != CSIGN_OK || jobs[i].item.written;
+        if (!done)
+            continue; /* not reached after --fail-fast */
+        if (jobs[i].item.rc != CSIGN_OK && failed++ == 0)
+            first = jobs[i].item.rc;
+        if (records != NULL)
+            json_array_append_new(records,
+                                  report_json(&jobs[i], subject, cert ? fingerprint : NULL));
+        report_text(&jobs[i], records != NULL);
+    }
+    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+        fputc('\n', stdout);
+    json_decref(records);
+    free(subject);
+    return failed > 0 ? err_set(first, "%d of %d files failed", failed, o->nfiles) : CSIGN_OK;
+}
+
+/* True when some file passed the checks of plan(). */
+static bool any_to_sign(const sign_opts *o, const job *jobs)
+{
+    for (int i = 0; i < o->nfiles; i++)
+        if (jobs[i].item.rc == CSIGN_OK)
+            return true;
+    return false;
+}
+
+/* Signs each file (or the given digest) into its own signature file. */
+csign_rc sign_files(const sign_opts *o)
+{
+    signer st;
+    job *jobs = calloc((size_t)o->nfiles, sizeof(*jobs));
+    csign_rc rc = jobs ? plan(o, jobs) : err_oom();
+
+    stamper ts;
+    bool stamping = o->tsa.cfg.nurls > 0;
+
+    /* When no output can be written, the PIN is not asked for and the
+     * token not opened: those failures are the result. */
+    bool work = rc == CSIGN_OK && any_to_sign(o, jobs);
+
+    memset(&st, 0, sizeof(st));
+    memset(&ts, 0, sizeof(ts));
+    if (work && stamping)
+        rc = stamper_open(&o->tsa.cfg, &ts);
+    if (work && rc == CSIGN_OK)
+        rc = signer_open(o, &st);
+    if (work && rc == CSIGN_OK) {
+        cms_signer s = {st.priv, st.cert, st.chain, o->pss};
+        const EVP_MD *md = signer_digest(o, st.pub);
+        if (!o->have_given)
+            rc = hash_all(o, jobs, md);
+        if (rc == CSIGN_OK)
+            rc = sign_all(o, jobs, &s, stamping ? &ts : NULL);
+        if (rc == CSIGN_OK && stop_requested() == 0)
+            rc = report_all(o, jobs, st.cert);
+    } else if (rc == CSIGN_OK) {
+        rc = report_all(o, jobs, NULL);
+    }
+    signer_close(&st);
+    stamper_close(&ts);
+    free(jobs);
+    return rc;
+}
