@@ -46,6 +46,12 @@ struct hsm {
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
 const char *hsm_ckr_name(CK_RV rv);
 
+/* Fills t (zeroed first) from a slot's and its token's information: the
+ * labels trimmed of their padding, the flags, its pkcs11: URI. Fails only
+ * when out of memory (err_oom()). tokeninfo.c. */
+csign_rc hsm_token_fill(CK_SLOT_ID slot, const CK_SLOT_INFO *si, const CK_TOKEN_INFO *ti,
+                        hsm_token *t);
+
 /* Copies a blank-padded PKCS#11 string into a NUL-terminated one without
  * the trailing blanks. dst has room for n + 1 bytes. */
 void hsm_unpad(char *dst, const CK_UTF8CHAR *src, size_t n);

@@ -10,7 +10,7 @@
 #include "internal.h"
 
 /*
- * Opening and closing a module. Tokens are found in tokens.c, sessions
+ * Loading and unloading a module. Tokens are found in tokens.c, sessions
  * and logins are in login.c, objects in attrs.c and objects.c, token
  * set-up in init.c.
  *
@@ -98,17 +98,6 @@ fail:
     free(h->path);
     free(h);
     return rc;
-}
-
-void hsm_session_close(hsm *h)
-{
-    if (h->logged_in)
-        (void)h->f->C_Logout(h->session);
-    if (h->have_session)
-        (void)h->f->C_CloseSession(h->session);
-    h->logged_in = false;
-    h->have_session = false;
-    hsm_token_clear(&h->token);
 }
 
 void hsm_close(hsm *h)

@@ -9,7 +9,6 @@
 #include "hsm/hsm_watch.h"
 #include "internal.h"
 
-
 csign_rc hsm_session_open(hsm *h, const hsm_token *tok, bool rw)
 {
     CK_FLAGS flags = CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0);
@@ -155,4 +154,15 @@ csign_rc hsm_login(hsm *h, const secret *pin)
         return err_set(CSIGN_ETOKEN, "login to token '%s' failed: C_Login failed: %s", t->label,
                        hsm_ckr_name(rv));
     }
+}
+
+void hsm_session_close(hsm *h)
+{
+    if (h->logged_in)
+        (void)h->f->C_Logout(h->session);
+    if (h->have_session)
+        (void)h->f->C_CloseSession(h->session);
+    h->logged_in = false;
+    h->have_session = false;
+    hsm_token_clear(&h->token);
 }

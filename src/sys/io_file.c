@@ -15,13 +15,6 @@
 
 #define TMP_SUFFIX 18 /* ".csign-tmp-XXXXXX" */
 
-/* The folder part of path, in buf. */
-const char *io_folder_of(const char *path, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s", path);
-    return dirname(buf);
-}
-
 csign_rc io_check_output(const char *path, bool force)
 {
     char buf[PATH_MAX];

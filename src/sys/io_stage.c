@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -158,4 +159,11 @@ void io_batch_free(io_batch *b)
     }
     free(b->v);
     free(b);
+}
+
+/* The folder part of path, in buf. */
+const char *io_folder_of(const char *path, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", path);
+    return dirname(buf);
 }
