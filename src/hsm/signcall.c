@@ -66,7 +66,10 @@ CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size
             return CKR_OK;
         }
         hsm_fail(r->h, call, rv);
-        if (r->ctx_login || !hsm_retry(r->h, &attempt))
+        /* A handle the token no longer knows stays unknown on a new
+         * session: trying again would only repeat the failure. */
+        if (r->ctx_login || rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID ||
+            !hsm_retry(r->h, &attempt))
             break;
         if (hsm_session_renew(r->h) != CSIGN_OK) {
             hsm_fail(r->h, call, rv); /* the signing failure is the story */

@@ -21,26 +21,36 @@
  */
 
 /* A folder that is the user's own, a real folder, and not writable by
- * group or others; created (0700) when missing. */
-static bool own_folder(const char *path)
+ * group or others, created (0700) when missing: an open descriptor of it,
+ * checked through that descriptor, or -1. */
+static int own_folder(const char *path)
 {
     struct stat st;
+    int d;
 
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return false;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-           (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+        return -1;
+    d = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d >= 0 &&
+        (fstat(d, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
+        close(d);
+        d = -1;
+    }
+    return d;
 }
 
-static bool lock_folder(char *buf, size_t size)
+/* The user's lock folder, opened: $XDG_RUNTIME_DIR/csign, else
+ * /tmp/csign-UID; its path in buf. -1 when neither is the user's own. */
+static int lock_folder(char *buf, size_t size)
 {
     const char *run = getenv("XDG_RUNTIME_DIR");
+    int d = -1;
 
-    if (run != NULL && run[0] == '/' && (size_t)snprintf(buf, size, "%s/csign", run) < size &&
-        own_folder(buf))
-        return true;
-    return (size_t)snprintf(buf, size, "/tmp/csign-%lu", (unsigned long)geteuid()) < size &&
-           own_folder(buf);
+    if (run != NULL && run[0] == '/' && (size_t)snprintf(buf, size, "%s/csign", run) < size)
+        d = own_folder(buf);
+    if (d < 0 && (size_t)snprintf(buf, size, "/tmp/csign-%lu", (unsigned long)geteuid()) < size)
+        d = own_folder(buf);
+    return d;
 }
 
 /* FNV-1a: a file name for any lock name. */
@@ -57,15 +67,19 @@ static uint64_t name_hash(const char *s)
 
 csign_rc io_lock(const char *name, unsigned timeout, int *fd)
 {
-    char dir[4096], path[4200];
+    char dir[4096], file[32], path[4200];
     struct stat st;
     unsigned waited_ms = 0;
+    int d = lock_folder(dir, sizeof(dir));
 
     *fd = -1;
-    if (!lock_folder(dir, sizeof(dir)))
+    if (d < 0)
         return err_set(CSIGN_OK, "no folder of the user's own for locks");
-    snprintf(path, sizeof(path), "%s/%016llx.lock", dir, (unsigned long long)name_hash(name));
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    snprintf(file, sizeof(file), "%016llx.lock", (unsigned long long)name_hash(name));
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    /* Opened in the folder that was checked, not by its path again. */
+    int f = openat(d, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    close(d);
     if (f < 0 || fstat(f, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
         if (f >= 0)
             close(f);

@@ -68,6 +68,21 @@ t_lasting_failure_is_not_retried() {
     [ "$(count_calls C_Sign)" -eq 1 ] || fail "C_Sign retried"
 }
 
+# A key handle the token does not know is not signed with again: the same
+# handle on a new session would fail the same way.
+t_unknown_key_handle_is_not_retried() {
+    signing_key
+    echo one >"$CASE/a"
+    run CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_FAIL="C_SignInit=0x82" \
+        CSIGN_PIN=$USER_PIN csign sign --module "$CSIGN_SHIM" --key "$KEY" "$CASE/a"
+    expect_rc 3
+    expect_err "C_SignInit on token 'dev' failed: CKR_OBJECT_HANDLE_INVALID"
+    local inits
+    inits=$(grep -c '^C_SignInit ' "$CASE/shim.log")
+    [ "$inits" -eq 1 ] || fail "C_SignInit called $inits times"
+    [ ! -e "$CASE/a.p7s" ] || fail "a signature was written"
+}
+
 # A login that fails, even in a way that may pass, is never tried again:
 # C_Login is called once for one PIN.
 t_login_is_never_retried() {
