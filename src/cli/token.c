@@ -23,6 +23,11 @@ csign_rc cli_pin_source(const cli_common *c, const hsm_uri *uri, pin_source *out
 }
 
 /* Takes the lock of the module at path for t. */
+static void note_wait(void *path)
+{
+    cli_info(1, "waiting for another csign process using module '%s'", (const char *)path);
+}
+
 static csign_rc lock_module(cli_token *t, const char *path)
 {
     char name[4200];
@@ -35,7 +40,7 @@ static csign_rc lock_module(cli_token *t, const char *path)
     char *real = realpath(path, NULL);
     snprintf(name, sizeof(name), "module\n%s", real ? real : path);
     free(real);
-    rc = io_lock(name, hsm_call_timeout(), &fd);
+    rc = io_lock(name, hsm_call_timeout(), note_wait, (void *)path, &fd);
     if (rc != CSIGN_OK)
         return err_wrap(CSIGN_ETOKEN, "waiting for another csign process using module '%s'", path);
     if (fd < 0) {

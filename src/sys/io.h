@@ -131,9 +131,12 @@ void io_temps_remove_all(void);
  * polling, and stops waiting when SIGINT or SIGTERM asked to stop: then
  * CSIGN_EIO. *fd is the lock, released by io_unlock() or when the process
  * ends; *fd is -1 (with CSIGN_OK and the reason saying why) when no usable
- * folder or file exists, and the caller goes on without a lock.
+ * folder or file exists, and the caller goes on without a lock. When the
+ * lock is held by another process, waiting(ctx) is called once before the
+ * wait (waiting may be NULL).
  */
-csign_rc io_lock(const char *name, unsigned timeout, int *fd);
+csign_rc io_lock(const char *name, unsigned timeout, void (*waiting)(void *ctx), void *ctx,
+                 int *fd);
 void io_unlock(int fd);
 
 #endif

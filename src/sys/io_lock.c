@@ -65,7 +65,7 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-csign_rc io_lock(const char *name, unsigned timeout, int *fd)
+csign_rc io_lock(const char *name, unsigned timeout, void (*waiting)(void *ctx), void *ctx, int *fd)
 {
     char dir[4096], file[32], path[4200];
     struct stat st;
@@ -97,6 +97,8 @@ csign_rc io_lock(const char *name, unsigned timeout, int *fd)
                                             : "another csign process held the lock for %u s",
                            timeout);
         }
+        if (waited_ms == 0 && waiting != NULL)
+            waiting(ctx);
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
         waited_ms += 20;

@@ -202,9 +202,10 @@ t_keygen_waits_for_the_lock_at_most_the_timeout() {
         --key 'pkcs11:token=dev;object=first' >/dev/null 2>&1 </dev/null &
     local first=$!
     wait_logged "$CASE/gate.log" C_GenerateKeyPair # it holds the lock
-    run CSIGN_PIN=$USER_PIN csign keygen --token-timeout 1 --module "$CSIGN_SHIM" \
+    run CSIGN_PIN=$USER_PIN csign -v keygen --token-timeout 1 --module "$CSIGN_SHIM" \
         --key 'pkcs11:token=dev;object=second'
     expect_rc 3
+    expect_err "csign: waiting for another csign process using module '$CSIGN_SHIM'"
     expect_err "waiting for another csign process using module '$CSIGN_SHIM': another csign process held the lock for 1 s"
     touch "$CASE/go"
     wait "$first" || fail "the first keygen failed"
