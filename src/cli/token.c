@@ -124,6 +124,11 @@ static csign_rc login_locked(cli_token *t, const cli_common *c, const pin_source
     rc = pin_read(src, prompt, false, &pin);
     if (rc == CSIGN_OK)
         rc = cli_token_lock(t);
+    /* While a person typed, other processes had their turns: a PIN they
+     * locked or left at its final try is checked again before it is
+     * used. */
+    if (rc == CSIGN_OK && src->kind == PIN_SRC_PROMPT)
+        rc = hsm_login_check(t->h, c->pin_final_try, &need, &count_low);
     if (rc != CSIGN_OK) {
         secret_free(pin);
         return rc;

@@ -162,6 +162,7 @@ tty_dialog() {
             printf '%s:' "$chunk" >>"$CASE/out"
             [[ $chunk == *PIN* || $chunk == *confirm* ]] && break
         done
+        [ -z "${TTY_HOOK:-}" ] || eval "$TTY_HOOK"
         printf '%s\n' "$answer" >&"$wfd"
     done
     timeout 20 cat <&"$rfd" >>"$CASE/out"

@@ -223,6 +223,19 @@ t_prompt_on_terminal_without_echo() {
     ! grep -q qZpin4 "$CASE/out" || fail "the PIN was echoed"
 }
 
+# The token's PIN state is read again after the prompt: a PIN left at its
+# final try while the person typed is not used.
+t_final_try_after_prompt_not_used() {
+    new_token dev qZpin4
+    local flags="$CASE/flags"
+    TTY_HOOK="echo 0x20000 >'$flags'" tty_dialog "CSIGN_SHIM_LOG='$CASE/shim.log' \
+        CSIGN_SHIM_TOKEN_FLAGS_FILE='$flags' '$CSIGN_BIN' list --login --module '$CSIGN_SHIM'" qZpin4
+    expect_rc 3
+    expect_out "PIN for token 'dev':"
+    expect_out "one more PIN try"
+    [ "$(count_calls 'C_Login user')" -eq 0 ] || fail "used the final try"
+}
+
 t_interrupted_prompt_restores_echo() {
     new_token dev
     # A shell on the terminal runs csign, then reports the echo setting.

@@ -14,6 +14,10 @@
  *                                 from 1); the real function is not called
  *   CSIGN_SHIM_TOKEN_FLAGS        hex bits OR-ed into CK_TOKEN_INFO.flags
  *   CSIGN_SHIM_TOKEN_FLAGS_CLEAR  hex bits cleared from CK_TOKEN_INFO.flags
+ *   CSIGN_SHIM_TOKEN_FLAGS_FILE   a file holding hex bits OR-ed into
+ *                                 CK_TOKEN_INFO.flags, read at every call
+ *                                 (a missing file adds none), so that a
+ *                                 test can change the token's state mid-run
  *   CSIGN_SHIM_SLOT_FLAGS         hex bits OR-ed into CK_SLOT_INFO.flags
  *   CSIGN_SHIM_CORRUPT_SIGNATURE  "1": flip the lowest bit of the last
  *                                 signature byte on successful C_Sign and
@@ -443,6 +447,13 @@ static CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
         pInfo->flags |= bits;
     if (env_hex("CSIGN_SHIM_TOKEN_FLAGS_CLEAR", &bits))
         pInfo->flags &= ~bits;
+    const char *path = getenv("CSIGN_SHIM_TOKEN_FLAGS_FILE");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (f != NULL) {
+        if (fscanf(f, "%lx", &bits) == 1)
+            pInfo->flags |= bits;
+        fclose(f);
+    }
     return rv;
 }
 
