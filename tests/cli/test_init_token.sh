@@ -141,6 +141,17 @@ t_prompted_pins_confirmed() {
     p11 --login --pin 7777 --token-label dev -O >/dev/null 2>&1 || fail "user PIN"
 }
 
+# While init-token waits for a person to type, other csign processes on the
+# module are not held up: each prompt, another process lists the module.
+t_prompts_let_go_of_the_turn() {
+    TTY_HOOK="'$CSIGN_BIN' list --token-timeout 2 >/dev/null 2>>'$CASE/list.err'; \
+        echo \$? >>'$CASE/list.rc'" \
+        tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" "$SO_PIN" 7777 7777
+    expect_rc 0
+    [ "$(wc -l <"$CASE/list.rc")" -eq 4 ] || fail "list ran $(wc -l <"$CASE/list.rc") times, not 4"
+    ! grep -qv '^0$' "$CASE/list.rc" || fail "list waited for init-token: $(cat "$CASE/list.err")"
+}
+
 t_prompted_pins_must_match() {
     tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" 11112222
     expect_rc 3
