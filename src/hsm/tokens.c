@@ -116,11 +116,32 @@ static csign_rc tokens_once(hsm *h, const hsm_uri *filter, bool skip_unreadable,
     return CSIGN_OK;
 }
 
+static bool any_initialised(const hsm_token *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].initialized)
+            return true;
+    return false;
+}
+
 csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
 {
     unsigned attempt = 0;
     csign_rc rc;
 
+    h->unreadable = 0;
+    h->fail_rv = CKR_OK;
+    /* An unknown card in one reader must not cost every run the retries:
+     * when the look without such slots shows an initialised token, that is
+     * the answer. Otherwise the unreadable slot may be the token wanted,
+     * caught at a bad moment, and it is tried again as any failure. */
+    rc = tokens_once(h, filter, true, out, n);
+    if (rc == CSIGN_OK && (h->unreadable == 0 || any_initialised(*out, *n)))
+        return rc;
+    if (rc == CSIGN_OK)
+        hsm_tokens_free(*out, *n);
+    *out = NULL;
+    *n = 0;
     h->unreadable = 0;
     h->fail_rv = CKR_OK;
     while ((rc = tokens_once(h, filter, false, out, n)) != CSIGN_OK) {

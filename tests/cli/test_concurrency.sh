@@ -129,6 +129,21 @@ t_unreadable_token_gets_no_init_token_advice() {
     expect_err "create one with 'csign init-token"
 }
 
+# An unknown card in another slot costs no retries: the token named is
+# found at the first look.
+t_unknown_card_beside_the_token_costs_no_retries() {
+    signing_key
+    echo one >"$CASE/a"
+    run CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_UNKNOWN_CARD=1 CSIGN_PIN=$USER_PIN \
+        csign -v sign --module "$CSIGN_SHIM" --key "$KEY" "$CASE/a"
+    expect_rc 0
+    expect_no_err "trying again"
+    [ "$(count_calls C_Finalize)" -eq 1 ] || fail "the module was loaded again"
+    run CSIGN_SHIM_UNKNOWN_CARD=1 csign list --module "$CSIGN_SHIM"
+    expect_rc 0
+    expect_out "token 'dev'"
+}
+
 # The retry line shows a token label's control characters as '?'.
 t_retry_line_escapes_the_label() {
     softhsm2-util --init-token --free --label $'ev\e[2Jil' --so-pin "$SO_PIN" --pin "$USER_PIN" \

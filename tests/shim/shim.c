@@ -14,6 +14,9 @@
  *                                 from 1); the real function is not called
  *   CSIGN_SHIM_TOKEN_FLAGS        hex bits OR-ed into CK_TOKEN_INFO.flags
  *   CSIGN_SHIM_TOKEN_FLAGS_CLEAR  hex bits cleared from CK_TOKEN_INFO.flags
+ *   CSIGN_SHIM_UNKNOWN_CARD       "1": C_GetTokenInfo of a token that is not
+ *                                 initialised answers CKR_TOKEN_NOT_RECOGNIZED
+ *                                 (an unknown card in a reader)
  *   CSIGN_SHIM_TOKEN_FLAGS_FILE   a file holding hex bits OR-ed into
  *                                 CK_TOKEN_INFO.flags, read at every call
  *                                 (a missing file adds none), so that a
@@ -443,6 +446,8 @@ static CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
     rv = REAL(C_GetTokenInfo, (slotID, pInfo));
     if (rv != CKR_OK || pInfo == NULL)
         return rv;
+    if (env_is_one("CSIGN_SHIM_UNKNOWN_CARD") && !(pInfo->flags & CKF_TOKEN_INITIALIZED))
+        return CKR_TOKEN_NOT_RECOGNIZED;
     if (env_hex("CSIGN_SHIM_TOKEN_FLAGS", &bits))
         pInfo->flags |= bits;
     if (env_hex("CSIGN_SHIM_TOKEN_FLAGS_CLEAR", &bits))
