@@ -90,6 +90,23 @@ static csign_rc gather(cli_token *m, const list_opts *o, const hsm_uri *uri, con
     return rc;
 }
 
+/* Why list shows nothing: create a token only when one says it is not
+ * initialised; never for tokens the module cannot read. */
+static void say_none(const hsm *h, const hsm_token *toks, size_t n)
+{
+    char why[128];
+    bool blank = false;
+
+    for (size_t i = 0; i < n; i++)
+        blank = blank || !toks[i].initialized;
+    if (hsm_unreadable_slots(h, why, sizeof(why)) != NULL)
+        cli_note("no initialised token the module can read (%s)", why);
+    else if (blank)
+        cli_note("no initialised token; create one with 'csign init-token --label NAME'");
+    else
+        cli_note("the module shows no token: is it plugged in, or the module configured?");
+}
+
 static csign_rc run(int argc, char **argv)
 {
     list_opts o;
@@ -130,13 +147,22 @@ static csign_rc run(int argc, char **argv)
         size_t initialised = 0;
         for (size_t i = 0; rc == CSIGN_OK && i < ntoks; i++)
             initialised += toks[i].initialized;
-        /* A URI that names no token is an error that lists the tokens. */
+        /* A URI that names no token is an error that lists the tokens;
+         * the token it names may also turn up at that second look (the
+         * module loaded again), and is then the one shown. */
         if (rc == CSIGN_OK && uri != NULL && initialised == 0) {
-            hsm_token unused;
-            rc = hsm_token_find(m.h, uri, &unused);
+            hsm_token found;
+            rc = hsm_token_find(m.h, uri, &found);
             if (rc == CSIGN_OK) {
-                hsm_token_clear(&unused);
-                rc = err_set(CSIGN_EINTERNAL, "token list changed while reading it");
+                hsm_tokens_free(toks, ntoks);
+                toks = calloc(1, sizeof(*toks));
+                ntoks = toks ? 1 : 0;
+                if (toks != NULL)
+                    toks[0] = found;
+                else {
+                    hsm_token_clear(&found);
+                    rc = err_oom();
+                }
             }
         }
     }
@@ -158,7 +184,7 @@ static csign_rc run(int argc, char **argv)
         if (o.json)
             rc = list_print_json(&m, views, nviews);
         else if (nviews == 0)
-            cli_note("no initialised token; create one with 'csign init-token --label NAME'");
+            say_none(m.h, toks, ntoks);
         else
             list_print_text(views, nviews);
     }

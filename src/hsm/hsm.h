@@ -124,6 +124,11 @@ typedef struct {
  * URI, only tokens it matches. Uninitialised tokens are included (see
  * .initialized). *out owned by the caller, free with hsm_tokens_free(). */
 csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n);
+
+/* Why the last hsm_tokens() left slots out: "2 slot(s) answered
+ * CKR_TOKEN_NOT_RECOGNIZED" (an unknown card in a reader), in buf; NULL
+ * when it left none out. */
+const char *hsm_unreadable_slots(const hsm *h, char *buf, size_t size);
 void hsm_tokens_free(hsm_token *t, size_t n);
 
 /* Copies a token description (for keeping one out of a list). */

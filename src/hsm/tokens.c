@@ -161,6 +161,14 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
     return rc;
 }
 
+const char *hsm_unreadable_slots(const hsm *h, char *buf, size_t size)
+{
+    if (h->unreadable == 0)
+        return NULL;
+    snprintf(buf, size, "%u slot(s) answered %s", h->unreadable, hsm_ckr_name(h->unreadable_rv));
+    return buf;
+}
+
 /* "URI (slot N), URI (slot M)" for the initialised tokens in list. */
 static void candidates(const hsm_token *list, size_t n, char *buf, size_t size)
 {
@@ -192,7 +200,7 @@ static bool any_uninitialised(const hsm_token *list, size_t n)
 static csign_rc no_match(hsm *h, const hsm_uri *uri, const char *shown, const hsm_token *all,
                          size_t nall)
 {
-    char list[2048];
+    char list[2048], why[128];
 
     candidates(all, nall, list, sizeof(list));
     if (list[0] != '\0' && uri != NULL)
@@ -200,10 +208,8 @@ static csign_rc no_match(hsm *h, const hsm_uri *uri, const char *shown, const hs
     if (list[0] != '\0')
         return err_set(CSIGN_ETOKEN, "no token found; tokens: %s", list);
     if (h->unreadable > 0)
-        return err_set(CSIGN_ETOKEN,
-                       "module '%s' has no initialised token it can read (%u slot(s) answered "
-                       "%s)",
-                       h->path, h->unreadable, hsm_ckr_name(h->unreadable_rv));
+        return err_set(CSIGN_ETOKEN, "module '%s' has no initialised token it can read (%s)",
+                       h->path, hsm_unreadable_slots(h, why, sizeof(why)));
     if (any_uninitialised(all, nall))
         return err_set(CSIGN_ETOKEN,
                        "module '%s' has no initialised token; create one with "

@@ -122,6 +122,10 @@ t_unreadable_token_gets_no_init_token_advice() {
     expect_err "has no initialised token it can read"
     expect_err "CKR_TOKEN_NOT_RECOGNIZED"
     expect_no_err "init-token"
+    run CSIGN_SHIM_FAIL="C_GetTokenInfo=$CKR_TOKEN_NOT_RECOGNIZED" csign list --module "$CSIGN_SHIM"
+    expect_rc 0
+    expect_err "no initialised token the module can read (2 slot(s) answered CKR_TOKEN_NOT_RECOGNIZED)"
+    expect_no_err "init-token"
     # A token that says it is not initialised does get the advice.
     run CSIGN_SHIM_TOKEN_FLAGS_CLEAR=0x400 CSIGN_PIN=$USER_PIN \
         csign sign --module "$CSIGN_SHIM" --key "$KEY" "$CASE/a"
