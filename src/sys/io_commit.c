@@ -2,7 +2,7 @@
 /* Committing a batch: every file flushed, then named, all or nothing when
  * asked. */
 #define _GNU_SOURCE
-#include "sys/io_batch.h"
+#include "sys/io_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Output names checked before work starts, one file written, input read. */
 #define _GNU_SOURCE
-#include "sys/io_batch.h"
+#include "sys/io_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A batch of output files, each written to a temporary next to its name. */
 #define _GNU_SOURCE
-#include "sys/io_batch.h"
+#include "sys/io_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

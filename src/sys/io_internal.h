@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef CSIGN_IO_BATCH_H
-#define CSIGN_IO_BATCH_H
+#ifndef CSIGN_IO_INTERNAL_H
+#define CSIGN_IO_INTERNAL_H
 
 /* Inside a batch of output files (io_stage.c makes and writes them,
  * io_commit.c names them); not for use outside src/sys. */
