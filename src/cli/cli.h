@@ -3,8 +3,9 @@
 #define CSIGN_CLI_H
 
 /*
- * Shared by main.c and the cmd_*.c files, the only code that prints.
- * Results go to stdout, diagnostics to stderr.
+ * Shared by the files of src/cli, the only code that prints (main.c, the
+ * cmd_*.c command files and their helpers). Results go to stdout,
+ * diagnostics to stderr.
  */
 
 #include <openssl/bio.h>

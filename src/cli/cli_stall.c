@@ -14,7 +14,7 @@
 
 /*
  * --token-timeout and what happens when a module call does not return:
- * the watchdog of the token layer (csign/hsm_watch.h) calls on_stall()
+ * the watchdog of the token layer (hsm/hsm_watch.h) calls on_stall()
  * from its own thread while the command's thread is still inside the
  * module. Nothing here waits for the module: the temporary files go, one
  * line says which call on which token did not return, and the process

@@ -4,7 +4,6 @@
 
 #include "cli/cli.h"
 
-/* One token as list shows it. */
 /* One token's objects, gathered before printing. */
 typedef struct {
     const hsm_token *tok;

@@ -8,7 +8,7 @@
  * since when. A watchdog thread (started with the first module, stopped
  * with the last) looks at those notes and calls the stall handler when
  *   - a call has not returned within the call timeout, or
- *   - SIGINT or SIGTERM asked to stop (stop_requested(), src/stop.c) and a
+ *   - SIGINT or SIGTERM asked to stop (stop_requested(), src/sys/stop.c) and a
  *     call is still under way half a second later.
  * The watchdog never calls the module and never prints or exits itself.
  *

@@ -114,8 +114,8 @@ typedef struct sign_ref {
 /* Releases what token-backed keys referred to (signkey.c). */
 void hsm_signkeys_release(hsm *h);
 
-/* The token key behind rsa; NULL when rsa is not token-backed
- * (signrsa.c). */
+/* The token key behind rsa: the sign_ref hsm_rsa_attach() gave it; NULL
+ * for any other RSA key, which has none (signrsa.c). */
 sign_ref *hsm_rsa_ref(const struct rsa_st *rsa);
 
 /* Makes r the token key behind rsa (signrsa.c). */
@@ -125,7 +125,8 @@ bool hsm_rsa_attach(struct rsa_st *rsa, sign_ref *r);
  * One signature by the token: C_SignInit with m, then C_Sign over in
  * (with a context-specific login between them when the key needs one).
  * A failure that may pass is tried again on a new session, except for
- * keys that need a context login. *outlen is the room at out on entry and
+ * keys that need a context login and for CKR_OBJECT_HANDLE_INVALID or
+ * CKR_KEY_HANDLE_INVALID (the same handle again). *outlen is the room at out on entry and
  * the signature's length on return. On failure the reason names the call
  * and its CKR code (signcall.c).
  */
@@ -164,7 +165,9 @@ csign_rc hsm_keygen_refused(hsm *h, const hsm_keyspec *spec, unsigned long rv);
  * CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED, CKR_DEVICE_ERROR,
  * CKR_DEVICE_MEMORY, CKR_TOKEN_NOT_RECOGNIZED and CKR_OBJECT_HANDLE_INVALID,
  * which busy tokens (and SoftHSM while another process rewrites its files)
- * return now and then. */
+ * return now and then. (A handle that is invalid may be valid at a new
+ * look at the objects; hsm_token_sign() does not retry it with the same
+ * handle.) */
 bool hsm_rv_transient(CK_RV rv);
 
 /* Records that call failed with rv (for hsm_retry) and sets the reason
@@ -192,7 +195,7 @@ void hsm_note_read(hsm *h, CK_RV rv);
  * for a retry after a failure that may have spoiled the session. */
 csign_rc hsm_session_renew(hsm *h);
 
-/* ---- Bounded calls (watch.c, proxy.c; see csign/hsm_watch.h) ---------- */
+/* ---- Bounded calls (watch.c, proxy.c; see hsm/hsm_watch.h) ------------ */
 
 /* Starts watching calls into the module at path (the first caller starts
  * the watchdog thread); every attach is matched by one detach, the last

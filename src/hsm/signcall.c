@@ -46,8 +46,9 @@ static CK_RV sign_once(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, si
 /*
  * Signs, and when the token failed in a way that may pass, signs again on
  * a new session (the failed one may be left in a bad state). Not for keys
- * that need a context login: that would present the PIN again. The reason
- * names the call that failed and its CKR code.
+ * that need a context login (that would present the PIN again), nor when
+ * the token does not know the key's handle (the same handle fails on a new
+ * session too). The reason names the call that failed and its CKR code.
  */
 CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
                      unsigned char *out, CK_ULONG *outlen)

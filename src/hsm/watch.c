@@ -13,7 +13,7 @@
 #include "internal.h"
 
 /*
- * The watchdog of module calls (see csign/hsm_watch.h). proxy.c notes
+ * The watchdog of module calls (see hsm/hsm_watch.h). proxy.c notes
  * each call here; a thread looks at the notes ten times a second. The
  * notes also say on which token a call is: the label comes from the
  * token's last C_GetTokenInfo, a session's slot from its C_OpenSession.

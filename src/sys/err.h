@@ -36,7 +36,7 @@ csign_rc err_set(csign_rc rc, const char *fmt, ...) __attribute__((format(printf
 csign_rc err_set_ssl(csign_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* For an OpenSSL call that may run csign's own code (a token key signs
- * through the token, src/hsm/signkey.c) which leaves its own reason: when
+ * through the token, src/hsm/signcall.c) which leaves its own reason: when
  * a reason is set, prefixes it with what ("what: reason") and clears
  * OpenSSL's error queue; else like err_set_ssl(rc, "%s", what). Clear the
  * reason with err_clear() before the call. */
