@@ -19,13 +19,14 @@ char *hsm_uri_redact(const char *text)
         return NULL;
     for (const char *p = text; *p;) {
         /* The attribute starts the path or query or follows a separator;
-         * in the query only '&' separates, so ';' may be part of a PIN. */
+         * in the query only '&' separates, so ';' may be part of a PIN, and
+         * in the path only ';' and '?', so '&' may be (RFC 7512). */
         if (strncasecmp(p, key, klen) == 0 &&
             (p == text || p[-1] == ':' || p[-1] == '?' || p[-1] == '&' || p[-1] == ';')) {
             memcpy(o, p, klen);
             o += klen;
             p += klen;
-            while (*p && *p != '&' && (query || (*p != ';' && *p != '?')))
+            while (*p && (query ? *p != '&' : *p != ';' && *p != '?'))
                 p++;
             memcpy(o, mask, strlen(mask));
             o += strlen(mask);

@@ -19,7 +19,7 @@ static void sanitise(char *s)
     }
 }
 
-static void vset(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vset(const char *fmt, va_list ap)
 {
     /* Through a copy: an argument may be err_msg() itself. */
     char tmp[ERR_MAX];

@@ -169,6 +169,8 @@ static void test_redact(void **state)
         {"pkcs11:token=dev?pin-value=", "pkcs11:token=dev?pin-value=(redacted)"},
         {"pkcs11:token=dev;pin-value=1234;object=k",
          "pkcs11:token=dev;pin-value=(redacted);object=k"},
+        {"pkcs11:token=dev;pin-value=12&34;object=k",
+         "pkcs11:token=dev;pin-value=(redacted);object=k"},
         {"pin-value=1234", "pin-value=(redacted)"},
         {"pin-value=pin-value=pin-value=x", "pin-value=(redacted)"},
         /* unchanged */
