@@ -14,6 +14,7 @@ packages=(
   softhsm2 opensc
   util-linux procps jq strace time
   swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools libtss2-tcti-swtpm0
+  clang libclang-rt-14-dev llvm-14
 )
 
 missing=()

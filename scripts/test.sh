@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds csign with warnings as
 # errors, runs every test, then does it all again with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Fails on any failure and on any skipped test.
+# UndefinedBehaviorSanitizer, then runs each fuzz target for a short while.
+# Fails on any failure, any finding and any skipped test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,8 @@ suite() {
 
 suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCSIGN_SANITIZE=ON
-echo "test.sh: all tests passed, sanitizers included"
+
+echo "== fuzz: every target for 15 s"
+bash scripts/fuzz.sh 15
+
+echo "test.sh: all tests passed, sanitizers and fuzzing included"

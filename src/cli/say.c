@@ -12,7 +12,8 @@ int cli_verbosity;
 /* One line on stderr. Control characters (from a token label, a file
  * name, a module's answer) are shown as '?': they must not forge lines or
  * drive the terminal. */
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vmsg(const char *prefix, const char *fmt,
+                                                       va_list ap)
 {
     char line[4096];
 
