@@ -25,7 +25,7 @@ cpus=$(nproc 2>/dev/null || echo 2)
 parallel=${FUZZ_JOBS:-$cpus}
 
 # Each target and the longest input it gets (bytes).
-targets=(verify:8192 tsa:4096 cert:4096 manifest:4096 uri:1024 dn:1024 pin:256)
+targets=(verify:8192 tsa:4096 cert:4096 manifest:4096 uri:1024 dn:1024 pin:256 time:64)
 
 if ! command -v clang >/dev/null; then
     echo "fuzz.sh: clang is missing; run scripts/install-deps.sh" >&2
