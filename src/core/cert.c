@@ -255,7 +255,7 @@ csign_rc cert_verify_chain(X509 *leaf, X509_STORE *trust, STACK_OF(X509) * untru
         if (purpose != 0)
             X509_VERIFY_PARAM_set_purpose(vp, purpose);
         X509_VERIFY_PARAM_set_auth_level(vp, CERT_SECURITY_LEVEL);
-        int bad = 0;
+        int bad;
         if (X509_verify_cert(ctx) != 1)
             rc = err_set(CSIGN_ENO, "%s not trusted: %s", who,
                          X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));

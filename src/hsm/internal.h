@@ -174,6 +174,10 @@ bool hsm_rv_transient(CK_RV rv);
  * "CALL on token 'LABEL' failed: CKR_..." (before a token is chosen: "CALL
  * in module 'PATH' failed: ..."). Returns CSIGN_ETOKEN. */
 csign_rc hsm_fail(hsm *h, const char *call, CK_RV rv);
+#if defined(__clang_analyzer__) && !defined(CSIGN_RETRY_C)
+/* That return value, for clang's static analyzer: see sys/err.h. */
+#define hsm_fail(h, call, rv) (hsm_fail((h), (call), (rv)), CSIGN_ETOKEN)
+#endif
 
 /* After a failed try: when the failure hsm_fail() recorded is transient,
  * tries are left and no signal asked to stop, tells the retry note (the

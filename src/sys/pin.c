@@ -353,6 +353,8 @@ again:
     if (sig == 0)
         return rc;
     raise(sig);
+    /* cppcheck-suppress unreachableCode ; raise() returns when the signal
+     * stops the process (SIGTSTP) or is handled or ignored by the caller */
     if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
         OPENSSL_cleanse(s->data, s->cap + 1);
         s->len = 0;

@@ -416,7 +416,7 @@ static void check_cert(X509 *x, EVP_PKEY *key, int md_nid, const X509_NAME *subj
     check_key_usage(exts);
     check_eku(exts);
     BASIC_CONSTRAINTS *bc = find_ext(exts, NID_basic_constraints, &crit);
-    assert_non_null(bc);
+    require_non_null(bc);
     assert_int_equal(crit, 1);
     assert_int_equal(bc->ca, 0);
     assert_null(bc->pathlen);
@@ -431,7 +431,7 @@ static void check_cert(X509 *x, EVP_PKEY *key, int md_nid, const X509_NAME *subj
     assert_memory_equal(ASN1_STRING_get0_data(ski), id, 20);
     ASN1_OCTET_STRING_free(ski);
     AUTHORITY_KEYID *aki = find_ext(exts, NID_authority_key_identifier, &crit);
-    assert_non_null(aki);
+    require_non_null(aki);
     assert_int_equal(crit, 0);
     assert_non_null(aki->keyid);
     assert_int_equal(ASN1_STRING_length(aki->keyid), 20);
