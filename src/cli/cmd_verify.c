@@ -194,9 +194,10 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
     if (o->sig != NULL && o->nfiles > 1)
         return err_set(CSIGN_EUSAGE, "--sig takes one input only");
     for (int i = 0; i < o->nfiles; i++) {
-        if (strcmp(o->files[i], "-") == 0 && o->sig == NULL)
+        bool from_stdin = strcmp(o->files[i], "-") == 0;
+        if (from_stdin && o->sig == NULL)
             return err_set(CSIGN_EUSAGE, "verifying standard input needs --sig");
-        if (strcmp(o->files[i], "-") == 0 && strcmp(o->sig, "-") == 0)
+        if (from_stdin && strcmp(o->sig, "-") == 0)
             return err_set(CSIGN_EUSAGE, "the signature and the content cannot both come from "
                                          "standard input");
         /* Never cut short: a shorter name could be another file. */

@@ -55,11 +55,13 @@ CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_UL
 
 void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
 {
-    CK_ULONG want[8];
+    CK_ULONG want[8] = {0};
 
-    for (size_t i = 8; i < n; i++)
-        t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION; /* more than a batch holds */
-    n = n > 8 ? 8 : n;
+    if (n > 8) {
+        for (size_t i = 8; i < n; i++)
+            t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION; /* more than a batch holds */
+        n = 8;
+    }
     for (size_t i = 0; i < n; i++)
         want[i] = t[i].ulValueLen;
     bool batch = h->f->C_GetAttributeValue(h->session, o, t, n) == CKR_OK;
@@ -76,7 +78,7 @@ void hsm_get_fixed(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
 
 void hsm_get_attrs(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
 {
-    CK_ATTRIBUTE copy[8];
+    CK_ATTRIBUTE copy[8] = {{0}};
     bool batch = n <= 8;
 
     for (size_t i = 0; i < n; i++) {
