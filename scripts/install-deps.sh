@@ -15,6 +15,7 @@ packages=(
   util-linux procps jq strace time
   swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools libtss2-tcti-swtpm0
   clang libclang-rt-14-dev llvm-14
+  clang-format cppcheck valgrind
 )
 
 missing=()

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: installs dependencies, builds csign with warnings as
-# errors, runs every test, then does it all again with AddressSanitizer and
-# UndefinedBehaviorSanitizer, then runs each fuzz target for a short while.
-# Fails on any failure, any finding and any skipped test.
+# The whole test suite: installs dependencies; checks formatting and runs
+# the static analyzers; builds csign with warnings as errors and runs every
+# test, then the main command-line cases under valgrind; builds Release
+# without a warning; runs every test again with AddressSanitizer and
+# UndefinedBehaviorSanitizer; runs each fuzz target for a short while.
+# Fails on any failure, any finding and any skipped test (docs/checks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,10 +28,20 @@ suite() {
     fi
 }
 
+echo "== format"
+bash scripts/format-check.sh
+echo "== static analysis"
+bash scripts/analyze.sh
+
 suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== valgrind: the main command-line cases under memcheck"
+bash scripts/valgrind.sh build
+echo "== Release build"
+bash scripts/release-build.sh
+
 suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCSIGN_SANITIZE=ON
 
 echo "== fuzz: every target for 15 s"
 bash scripts/fuzz.sh 15
 
-echo "test.sh: all tests passed, sanitizers and fuzzing included"
+echo "test.sh: all tests and checks passed: sanitizers, valgrind, fuzzing, analysis, format"
