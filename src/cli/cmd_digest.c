@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 
 enum { OPT_DIGEST = 1 };
 
@@ -48,20 +49,24 @@ static csign_rc run(int argc, char **argv)
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_digest) : rc;
     }
+    progress *bar = progress_begin("hashing", (const char *const *)o.files, (size_t)o.nfiles);
     for (int i = 0; i < o.nfiles; i++) {
         digest_result d;
         char hex[2 * EVP_MAX_MD_SIZE + 1], name[PATH_MAX * 4];
         csign_rc one = digest_path(o.files[i], o.md, &d);
         cli_escape(o.files[i], name, sizeof(name));
+        progress_hold(bar);
         if (one != CSIGN_OK) {
             fprintf(stderr, "csign: digest: %s\n", err_msg());
             if (failed++ == 0)
                 first = one;
-            continue;
+        } else {
+            digest_hex(&d, hex);
+            printf("%s:%s  %s\n", digest_name(o.md), hex, name);
         }
-        digest_hex(&d, hex);
-        printf("%s:%s  %s\n", digest_name(o.md), hex, name);
+        progress_release(bar);
     }
+    progress_end(bar);
     free(o.files);
     if (failed > 0)
         return err_set(first, "%d of %d files could not be hashed", failed, o.nfiles);
