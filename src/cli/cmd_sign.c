@@ -48,7 +48,8 @@ static const opt_spec opts[] = {
     {OPT_DIGEST_HEX, "digest-hex", 0, "ALG:HEX",
      "sign a digest computed elsewhere (csign digest) instead of files; needs -o"},
     {OPT_PEM, "pem", 0, NULL, "write PEM instead of DER"},
-    {OPT_OUT, "out", 'o', "FILE", "signature file (one input only; default FILE.p7s)"},
+    {OPT_OUT, "out", 'o', "FILE",
+     "signature file (one input only; default FILE.p7s); '-' writes it to standard output"},
     {OPT_OUT_DIR, "out-dir", 0, "DIR", "write each signature into DIR"},
     {OPT_FORCE, "force", 0, NULL, "replace existing signature files"},
     {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
@@ -184,6 +185,9 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
         return err_set(CSIGN_EUSAGE, "-o takes one input only; use --out-dir for several");
     if (o->out != NULL && o->out_dir != NULL)
         return err_set(CSIGN_EUSAGE, "-o and --out-dir exclude each other");
+    if (o->out != NULL && strcmp(o->out, "-") == 0 && o->json)
+        return err_set(CSIGN_EUSAGE, "-o - writes the signature to standard output; it "
+                                     "excludes --json");
     for (int i = 0; i < o->nfiles; i++)
         if (strcmp(o->files[i], "-") == 0 && o->out == NULL)
             return err_set(CSIGN_EUSAGE, "signing standard input needs -o");

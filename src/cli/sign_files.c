@@ -27,6 +27,12 @@ typedef struct {
     const char *tsa;       /* the TSA that stamped it */
 } job;
 
+/* -o -: the one signature goes to standard output. */
+static bool to_stdout(const sign_opts *o)
+{
+    return o->out != NULL && strcmp(o->out, "-") == 0;
+}
+
 static csign_rc output_path(const sign_opts *o, const char *file, char *out, size_t size)
 {
     char copy[PATH_MAX];
@@ -54,7 +60,12 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *t
     if (o->have_given)
         j->digest = o->given;
     csign_rc rc = signer_sign(o, s, ts, &j->digest, &sig, &len, j->warning);
-    if (rc == CSIGN_OK)
+    if (rc == CSIGN_OK && to_stdout(o)) {
+        if (fwrite(sig, 1, len, stdout) != len || fflush(stdout) != 0)
+            batch_fail(&j->item, err_set(CSIGN_EIO, "cannot write to standard output"));
+        else
+            j->item.written = true;
+    } else if (rc == CSIGN_OK)
         batch_add(w, &j->item, j->out, sig, len, o->force);
     else
         batch_fail(&j->item, rc);
@@ -80,8 +91,10 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, sta
     return rc;
 }
 
-/* The text report; with json only what goes to stderr. */
-static void report_text(const job *j, bool json)
+/* The text report; with json only what goes to stderr. With -o - the
+ * line goes to stderr, so that stdout holds only the signature; with -q
+ * it is not printed. */
+static void report_text(const sign_opts *o, const job *j, bool json)
 {
     char f[PATH_MAX * 4], out[PATH_MAX * 4];
 
@@ -90,9 +103,14 @@ static void report_text(const job *j, bool json)
         fprintf(stderr, "csign: sign: %s: %s\n", f, j->item.reason);
         return;
     }
-    if (!json)
-        printf("signed %s -> %s%s%s\n", f, cli_escape(j->out, out, sizeof(out)),
-               j->tsa ? ", timestamped by " : "", j->tsa ? j->tsa : "");
+    if (!json) {
+        if (to_stdout(o))
+            snprintf(out, sizeof(out), "standard output");
+        else
+            cli_escape(j->out, out, sizeof(out));
+        fprintf(to_stdout(o) ? stderr : stdout, "signed %s -> %s%s%s\n", f, out,
+                j->tsa ? ", timestamped by " : "", j->tsa ? j->tsa : "");
+    }
     if (j->warning[0])
         fprintf(stderr, "csign: sign: %s: warning: %s\n", f, j->warning);
 }
@@ -175,6 +193,8 @@ static csign_rc plan(const sign_opts *o, job *jobs)
                        jobs[b].file, jobs[b].out);
     for (int i = 0; i < o->nfiles; i++) {
         csign_rc rc;
+        if (to_stdout(o))
+            break;
         if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
             batch_fail(&jobs[i].item, rc);
             if (o->fail_fast)
@@ -204,7 +224,7 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, X509 *cert)
         if (records != NULL)
             json_array_append_new(records,
                                   report_json(&jobs[i], subject, cert ? fingerprint : NULL));
-        report_text(&jobs[i], records != NULL);
+        report_text(o, &jobs[i], records != NULL);
     }
     if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
         fputc('\n', stdout);

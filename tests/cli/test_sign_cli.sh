@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# csign sign from the command line as scripts use it: -o -, -q, inputs that
+# are signatures, manifest names and their digests, folders, --files-from.
+. "$(dirname "$0")/lib.sh"
+
+KEY='pkcs11:token=dev;object=rel'
+
+# ossl_verify FILE SIG [FORM]: openssl's verdict, as exit status.
+ossl_verify() {
+    openssl cms -verify -binary -inform "${3:-DER}" -in "$2" -content "$1" \
+        -CAfile "$CASE/root.pem" -purpose any -out /dev/null 2>"$CASE/ossl.err"
+}
+
+t_sign_out_stdout_der() {
+    signing_key
+    echo hello >a.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" -o - a.bin
+    expect_rc 0
+    [ ! -e ./- ] || fail "a file named '-' was written"
+    [ ! -e a.bin.p7s ] || fail "a.bin.p7s was written"
+    expect_err "signed a.bin -> standard output"
+    ossl_verify a.bin "$CASE/out" || fail "openssl rejects stdout: $(cat "$CASE/ossl.err")"
+    # The same structure as a signature file, but for the signing time.
+    cp "$CASE/out" stdout.p7s
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin
+    expect_rc 0
+    openssl cms -cmsout -print -inform DER -in stdout.p7s | grep -v UTCTIME >a.txt
+    openssl cms -cmsout -print -inform DER -in a.bin.p7s | grep -v UTCTIME >b.txt
+    [ "$(grep -c . a.txt)" -eq "$(grep -c . b.txt)" ] || fail "structures differ"
+}
+
+t_sign_out_stdout_pem_and_stdin() {
+    signing_key
+    echo hello >a.bin
+    CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --pem -o - - <a.bin >sig.pem 2>err ||
+        fail "exit $?: $(cat err)"
+    [ ! -e ./- ] || fail "a file named '-' was written"
+    head -1 sig.pem | grep -q -- "-----BEGIN CMS-----\|-----BEGIN PKCS7-----" ||
+        fail "not PEM: $(head -c 60 sig.pem)"
+    ossl_verify a.bin sig.pem PEM || fail "openssl rejects: $(cat "$CASE/ossl.err")"
+}
+
+t_sign_out_stdout_one_input() {
+    signing_key
+    echo a >a.bin
+    echo b >b.bin
+    run CSIGN_PIN=/nonexistent csign sign --key "$KEY" -o - a.bin b.bin
+    expect_rc 2
+    expect_one_error_line sign
+    expect_err "-o takes one input only"
+    run csign sign --key "$KEY" --json -o - a.bin
+    expect_rc 2
+    expect_err "excludes --json"
+    [ ! -e ./- ] || fail "a file named '-' was written"
+}
+
+run_tests
