@@ -103,7 +103,7 @@ static void report_text(const sign_opts *o, const job *j, bool json)
         fprintf(stderr, "csign: sign: %s: %s\n", f, j->item.reason);
         return;
     }
-    if (!json) {
+    if (!json && cli_verbosity >= 0) {
         if (to_stdout(o))
             snprintf(out, sizeof(out), "standard output");
         else

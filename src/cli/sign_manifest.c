@@ -137,6 +137,8 @@ static void report(const sign_opts *o, const plan *p, const signer *st, const ch
     cli_escape(o->manifest, a, sizeof(a));
     if (warning[0])
         fprintf(stderr, "csign: sign: %s: warning: %s\n", a, warning);
+    if (!o->json && cli_verbosity < 0)
+        return;
     if (!o->json) {
         printf("listed %d files in %s\n", o->nfiles, a);
         printf("signed %s -> %s%s%s\n", a, cli_escape(p->sig, b, sizeof(b)),

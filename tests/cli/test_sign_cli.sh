@@ -54,4 +54,38 @@ t_sign_out_stdout_one_input() {
     [ ! -e ./- ] || fail "a file named '-' was written"
 }
 
+t_sign_quiet_files() {
+    signing_key
+    echo a >a.bin
+    echo b >b.bin
+    run CSIGN_PIN=$USER_PIN csign sign -q --key "$KEY" a.bin b.bin
+    expect_rc 0
+    [ ! -s "$CASE/out" ] || fail "-q printed on stdout"
+    [ ! -s "$CASE/err" ] || fail "-q printed on stderr"
+    [ -s a.bin.p7s ] && [ -s b.bin.p7s ] || fail "not signed"
+    # Errors are still printed.
+    run CSIGN_PIN=$USER_PIN csign sign -q --key "$KEY" a.bin missing.bin
+    expect_rc 2
+    expect_err "a.bin.p7s"
+    expect_err "missing.bin"
+    [ ! -s "$CASE/out" ] || fail "-q printed on stdout"
+    # --json is unaffected.
+    run CSIGN_PIN=$USER_PIN csign sign -q --json --force --key "$KEY" a.bin
+    expect_rc 0
+    expect_out '"status": "ok"'
+}
+
+t_sign_quiet_manifest() {
+    signing_key
+    echo a >a.bin
+    echo b >b.bin
+    run CSIGN_PIN=$USER_PIN csign sign --quiet --key "$KEY" --manifest SUMS a.bin b.bin
+    expect_rc 0
+    [ ! -s "$CASE/out" ] || fail "-q printed on stdout"
+    [ -s SUMS ] && [ -s SUMS.p7s ] || fail "no manifest"
+    run CSIGN_PIN=$USER_PIN csign sign -q --force --json --key "$KEY" --manifest SUMS a.bin b.bin
+    expect_rc 0
+    expect_out '"manifest": "SUMS"'
+}
+
 run_tests
