@@ -34,6 +34,7 @@ enum {
     OPT_FAIL_FAST,
     OPT_JSON,
     OPT_MANIFEST,
+    OPT_INCLUDE_SIGNATURES,
 };
 
 static const opt_spec opts[] = {
@@ -57,6 +58,9 @@ static const opt_spec opts[] = {
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s"},
+    {OPT_INCLUDE_SIGNATURES, "include-signatures", 0, NULL,
+     "sign inputs that are signatures (*.p7s holding a CMS SignedData) too; "
+     "by default they are skipped"},
     TSA_OPT_SPECS,
     TSA_OPTIONAL_SPEC,
     {0, NULL, 0, NULL, NULL},
@@ -141,6 +145,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_MANIFEST:
         o->manifest = arg;
         break;
+    case OPT_INCLUDE_SIGNATURES:
+        o->include_signatures = true;
+        break;
     default:
         return tsa_on_opt(&o->tsa, id, arg);
     }
@@ -202,6 +209,11 @@ static csign_rc run(int argc, char **argv)
     if (rc != CSIGN_OK || o.c.help) {
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_sign) : rc;
+    }
+    rc = sign_skip_signatures(&o);
+    if (rc != CSIGN_OK) {
+        free(o.files);
+        return rc;
     }
     stop_catch();
     digest_set_cancel(stop_flag());

@@ -127,7 +127,8 @@ typedef struct {
     bool force;
     bool fail_fast;
     bool json;
-    const char *manifest; /* --manifest: one signed checksum list */
+    const char *manifest;    /* --manifest: one signed checksum list */
+    bool include_signatures; /* sign inputs that are signatures too */
     tsa_opts tsa;
     char **files;
     int nfiles;
@@ -136,6 +137,12 @@ typedef struct {
 /* Parses sign's options; o->files points into a new array the caller
  * frees with free(o->files). */
 csign_rc sign_parse(int argc, char **argv, sign_opts *o);
+
+/* Drops the inputs that are signatures (named *.p7s, holding a CMS
+ * SignedData, DER or PEM) from o->files, with a note for each, unless
+ * --include-signatures or --digest-hex. CSIGN_EUSAGE when no input is
+ * left. Reads the *.p7s inputs; nothing else. */
+csign_rc sign_skip_signatures(sign_opts *o);
 
 /* sign --manifest: hashes o->files, writes the checksum list o->manifest
  * and its signature o->manifest + ".p7s", and prints the report. Once

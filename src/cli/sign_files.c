@@ -4,10 +4,14 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <openssl/pem.h> /* before cms.h: PEM_read_bio_CMS */
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -278,4 +282,52 @@ csign_rc sign_files(const sign_opts *o)
     stamper_close(&ts);
     free(jobs);
     return rc;
+}
+
+/* True when path is named *.p7s and holds a CMS SignedData, DER or PEM.
+ * Anything that cannot be read or parsed is not a signature: it is signed
+ * (or fails) as any other input. */
+static bool is_signature(const char *path)
+{
+    size_t n = strlen(path), len = 0;
+    unsigned char *data = NULL;
+    CMS_ContentInfo *cms = NULL;
+
+    if (strcmp(path, "-") == 0 || n < 4 || strcasecmp(path + n - 4, ".p7s") != 0)
+        return false;
+    if (io_read_file(path, CLI_SIG_MAX, &data, &len) != CSIGN_OK)
+        return false;
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    if (b != NULL && len > 10 && memcmp(data, "-----BEGIN", 10) == 0)
+        cms = PEM_read_bio_CMS(b, NULL, NULL, NULL);
+    else if (b != NULL)
+        cms = d2i_CMS_bio(b, NULL);
+    bool signed_data = cms != NULL && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
+    CMS_ContentInfo_free(cms);
+    BIO_free(b);
+    free(data);
+    ERR_clear_error();
+    return signed_data;
+}
+
+csign_rc sign_skip_signatures(sign_opts *o)
+{
+    int kept = 0, given = o->nfiles;
+    char name[PATH_MAX * 4];
+
+    if (o->include_signatures || o->have_given)
+        return CSIGN_OK;
+    for (int i = 0; i < o->nfiles; i++) {
+        if (is_signature(o->files[i]))
+            cli_note("sign: skipping %s: it is a signature; add --include-signatures to sign it",
+                     cli_escape(o->files[i], name, sizeof(name)));
+        else
+            o->files[kept++] = o->files[i];
+    }
+    o->nfiles = kept;
+    if (kept == 0)
+        return err_set(CSIGN_EUSAGE,
+                       "nothing to sign: %s a signature; add --include-signatures to sign %s",
+                       given == 1 ? "the input is" : "every input is", given == 1 ? "it" : "them");
+    return CSIGN_OK;
 }

@@ -88,4 +88,65 @@ t_sign_quiet_manifest() {
     expect_out '"manifest": "SUMS"'
 }
 
+t_sign_skips_signatures() {
+    signing_key
+    echo a >a.bin
+    echo b >b.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin b.bin
+    expect_rc 0
+    # A PEM signature is one too.
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --pem -o c.p7s a.bin
+    expect_rc 0
+    # Run again over everything: the signatures are skipped, with a note.
+    run CSIGN_PIN=$USER_PIN csign sign --force --key "$KEY" a.bin a.bin.p7s b.bin b.bin.p7s c.p7s
+    expect_rc 0
+    expect_err "csign: sign: skipping a.bin.p7s: it is a signature; add --include-signatures"
+    expect_err "skipping c.p7s"
+    expect_out "signed a.bin -> a.bin.p7s"
+    [ ! -e a.bin.p7s.p7s ] && [ ! -e b.bin.p7s.p7s ] && [ ! -e c.p7s.p7s ] ||
+        fail "a signature was signed"
+    # The same with --manifest.
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SUMS a.bin a.bin.p7s
+    expect_rc 0
+    expect_err "skipping a.bin.p7s"
+    ! grep -q p7s SUMS || fail "the manifest lists a signature"
+    # -q leaves out the note.
+    run CSIGN_PIN=$USER_PIN csign sign -q --force --key "$KEY" a.bin a.bin.p7s
+    expect_rc 0
+    [ ! -s "$CASE/err" ] || fail "-q printed a note"
+}
+
+t_sign_include_signatures() {
+    signing_key
+    echo a >a.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin
+    expect_rc 0
+    run CSIGN_PIN=$USER_PIN csign sign --include-signatures --key "$KEY" a.bin.p7s
+    expect_rc 0
+    expect_out "signed a.bin.p7s -> a.bin.p7s.p7s"
+    [ -s a.bin.p7s.p7s ] || fail "not signed"
+}
+
+t_sign_p7s_not_a_signature() {
+    signing_key
+    echo "just text" >notes.p7s
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" notes.p7s
+    expect_rc 0
+    expect_out "signed notes.p7s -> notes.p7s.p7s"
+    expect_no_err "skipping"
+}
+
+t_sign_only_signatures_nothing_to_sign() {
+    signing_key
+    echo a >a.bin
+    echo b >b.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin b.bin
+    expect_rc 0
+    # No login happens: a PIN source that cannot be read is never asked.
+    run csign sign --pin-source file:/nonexistent --key "$KEY" a.bin.p7s b.bin.p7s
+    expect_rc 2
+    expect_err "skipping a.bin.p7s"
+    expect_err "csign: sign: nothing to sign: every input is a signature; add --include-signatures"
+}
+
 run_tests
