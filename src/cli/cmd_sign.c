@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +59,8 @@ static const opt_spec opts[] = {
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
-     "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s"},
+     "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s; "
+     "SHA256SUMS, SHA384SUMS, SHA512SUMS get that digest"},
     {OPT_INCLUDE_SIGNATURES, "include-signatures", 0, NULL,
      "sign inputs that are signatures (*.p7s holding a CMS SignedData) too; "
      "by default they are skipped"},
@@ -89,6 +92,27 @@ static csign_rc parse_digest_hex(const char *text, const char *option, digest_re
                        2 * EVP_MD_get_size(d->md));
     d->len = (unsigned int)n;
     return CSIGN_OK;
+}
+
+/* The digest a checksum list's name names: a base name SHA256SUMS,
+ * SHA384SUMS or SHA512SUMS in any case, alone or followed by an extension
+ * ("sha256sums.txt"). NULL when the name names none. */
+static const EVP_MD *list_digest(const char *path)
+{
+    static const struct {
+        const char *name;
+        const EVP_MD *(*md)(void);
+    } names[] = {
+        {"sha256sums", EVP_sha256}, {"sha384sums", EVP_sha384}, {"sha512sums", EVP_sha512}};
+    const char *base = strrchr(path, '/');
+
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i].name);
+        if (strncasecmp(base, names[i].name, n) == 0 && (base[n] == '\0' || base[n] == '.'))
+            return names[i].md();
+    }
+    return NULL;
 }
 
 static csign_rc on_opt(void *ctx, int id, const char *arg)
@@ -185,6 +209,17 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     if (o->manifest != NULL && (o->out != NULL || o->out_dir != NULL || o->have_given))
         return err_set(CSIGN_EUSAGE, "--manifest writes FILE and FILE.p7s; it excludes -o, "
                                      "--out-dir and --digest-hex");
+    if (o->manifest != NULL && (o->list_md = list_digest(o->manifest)) != NULL && o->md != NULL &&
+        o->md != o->list_md) {
+        char upper[16];
+        snprintf(upper, sizeof(upper), "%s", digest_name(o->md));
+        for (char *c = upper; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        return err_set(CSIGN_EUSAGE,
+                       "--digest %s contradicts the manifest's name '%s', a %s list; leave out "
+                       "--digest or name the list after its digest (%sSUMS)",
+                       digest_name(o->md), o->manifest, digest_name(o->list_md), upper);
+    }
     for (int i = 0; o->manifest != NULL && i < o->nfiles; i++)
         if (strcmp(o->files[i], "-") == 0)
             return err_set(CSIGN_EUSAGE, "a manifest lists files, not standard input");

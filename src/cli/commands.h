@@ -128,6 +128,7 @@ typedef struct {
     bool fail_fast;
     bool json;
     const char *manifest;    /* --manifest: one signed checksum list */
+    const EVP_MD *list_md;   /* the digest its name names (SHA256SUMS); NULL: none */
     bool include_signatures; /* sign inputs that are signatures too */
     tsa_opts tsa;
     char **files;

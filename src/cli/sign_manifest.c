@@ -83,12 +83,14 @@ static void free_plan(const sign_opts *o, plan *p)
     manifest_clear(&p->list);
 }
 
-/* The list's text from the hashes, sorted by path. */
-static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *md, char **text, size_t *len)
+/* The list's text from the hashes (made with list_md), sorted by path,
+ * and its digest for the signature (sig_md). */
+static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *list_md, const EVP_MD *sig_md,
+                      char **text, size_t *len)
 {
     csign_rc rc = CSIGN_OK;
 
-    p->list.md = md;
+    p->list.md = list_md;
     for (int i = 0; i < o->nfiles; i++) {
         if (p->jobs[i].rc != CSIGN_OK) {
             fprintf(stderr, "csign: sign: %s: %s\n", o->files[i], p->jobs[i].reason);
@@ -105,7 +107,7 @@ static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *md, char **text
     manifest_sort(&p->list);
     rc = manifest_format(&p->list, text, len);
     if (rc == CSIGN_OK)
-        rc = digest_buffer(*text, *len, md, &p->digest);
+        rc = digest_buffer(*text, *len, sig_md, &p->digest);
     return rc;
 }
 
@@ -160,7 +162,8 @@ static void report(const sign_opts *o, const plan *p, const signer *st, const ch
     json_object_set_new(r, "manifest", cli_json_string(o->manifest));
     json_object_set_new(r, "signature", cli_json_string(p->sig));
     json_object_set_new(r, "status", json_string("ok"));
-    json_object_set_new(r, "digest_algorithm", json_string(digest_name(p->digest.md)));
+    json_object_set_new(r, "digest_algorithm", json_string(digest_name(p->list.md)));
+    json_object_set_new(r, "manifest_digest_algorithm", json_string(digest_name(p->digest.md)));
     json_object_set_new(r, "manifest_digest", json_string(hex));
     json_object_set_new(r, "signer_subject", cli_json_string(subject));
     json_object_set_new(r, "signer_sha256", json_string(fingerprint));
@@ -192,11 +195,14 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (rc == CSIGN_OK) {
-        const EVP_MD *md = signer_digest(o, st.pub);
-        rc = digest_many(p.jobs, (size_t)o->nfiles, md, o->jobs);
+        /* A list named after a digest (SHA256SUMS) uses it, whatever the
+         * key; the signature uses the key's digest (or --digest). */
+        const EVP_MD *sig_md = signer_digest(o, st.pub);
+        const EVP_MD *list_md = o->list_md ? o->list_md : sig_md;
+        rc = digest_many(p.jobs, (size_t)o->nfiles, list_md, o->jobs);
         /* Once interrupted, nothing more is built, signed or written. */
         if (rc == CSIGN_OK && *stop == 0)
-            rc = build(o, &p, md, &text, &len);
+            rc = build(o, &p, list_md, sig_md, &text, &len);
     }
     if (rc == CSIGN_OK && *stop == 0) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};

@@ -149,4 +149,52 @@ t_sign_only_signatures_nothing_to_sign() {
     expect_err "csign: sign: nothing to sign: every input is a signature; add --include-signatures"
 }
 
+t_sign_manifest_name_sets_list_digest() {
+    signing_key ec:p384
+    head -c 5000 /dev/urandom >a.bin
+    echo b >b.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SHA256SUMS a.bin b.bin
+    expect_rc 0
+    sha256sum -c SHA256SUMS >sums.out 2>&1 || fail "sha256sum -c: $(cat sums.out)"
+    # The list's signature keeps the key's own digest.
+    openssl cms -cmsout -print -inform DER -in SHA256SUMS.p7s >print
+    grep -q "algorithm: sha384" print || fail "the P-384 signature is not SHA-384"
+    run csign verify --trust "$CASE/root.pem" --manifest SHA256SUMS
+    expect_rc 0
+    # Any case, with an extension; SHA-512 and SHA-384 alike.
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --json --manifest sha512sums.txt a.bin b.bin
+    expect_rc 0
+    expect_out '"digest_algorithm": "sha512"'
+    expect_out '"manifest_digest_algorithm": "sha384"'
+    sha512sum -c sha512sums.txt >sums.out 2>&1 || fail "sha512sum -c: $(cat sums.out)"
+    mkdir sub
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --digest sha512 --manifest sub/SHA384SUMS.TXT a.bin
+    expect_rc 2
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest ./SHA384SUMS.TXT a.bin b.bin
+    expect_rc 0
+    sha384sum -c SHA384SUMS.TXT >sums.out 2>&1 || fail "sha384sum -c: $(cat sums.out)"
+    # A name that names no digest: the key's digest, as before.
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest CHECKSUMS a.bin b.bin
+    expect_rc 0
+    sha384sum -c CHECKSUMS >sums.out 2>&1 || fail "sha384sum -c: $(cat sums.out)"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SHA256SUMSX a.bin b.bin
+    expect_rc 0
+    sha384sum -c SHA256SUMSX >sums.out 2>&1 || fail "sha384sum -c: $(cat sums.out)"
+}
+
+t_sign_manifest_digest_contradicts_name() {
+    echo a >a.bin
+    # Refused before any module is loaded or PIN read.
+    run csign sign --module /nonexistent/libnone.so --pin-source file:/nonexistent \
+        --key "$KEY" --digest sha384 --manifest SHA256SUMS a.bin
+    expect_rc 2
+    expect_one_error_line sign
+    expect_err "--digest sha384 contradicts the manifest's name 'SHA256SUMS', a sha256 list"
+    [ ! -e SHA256SUMS ] || fail "a list was written"
+    # Agreeing is fine (checked up to the module).
+    run csign sign --module /nonexistent/libnone.so --key "$KEY" --digest sha256 \
+        --manifest sha256sums.txt a.bin
+    expect_no_err "contradicts"
+}
+
 run_tests
