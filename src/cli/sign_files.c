@@ -196,10 +196,10 @@ static csign_rc plan(const sign_opts *o, job *jobs)
         return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'", jobs[a].file,
                        jobs[b].file, jobs[b].out);
     for (int i = 0; i < o->nfiles; i++) {
-        csign_rc rc;
-        if (to_stdout(o))
-            break;
-        if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
+        csign_rc rc = signer_check_input(jobs[i].file);
+        if (rc == CSIGN_OK && !to_stdout(o))
+            rc = io_check_output(jobs[i].out, o->force);
+        if (rc != CSIGN_OK) {
             batch_fail(&jobs[i].item, rc);
             if (o->fail_fast)
                 return rc;

@@ -58,6 +58,12 @@ static csign_rc make_plan(const sign_opts *o, plan *p)
     /* Each file is hashed as the manifest names it, relative to its
      * folder, opened as verify opens it: nothing may lead outside. */
     for (int i = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
+        if ((rc = signer_check_input(o->files[i])) != CSIGN_OK) {
+            char name[PATH_MAX * 4], why[ERR_MAX];
+            snprintf(why, sizeof(why), "%s", err_msg());
+            rc = err_set(rc, "%s: %s", cli_escape(o->files[i], name, sizeof(name)), why);
+            break;
+        }
         rc = manifest_relative(dir, o->files[i], &p->rel[i]);
         if (rc == CSIGN_OK && (strcmp(p->rel[i], own) == 0 || strcmp(p->rel[i], own_sig) == 0))
             rc = err_set(CSIGN_EUSAGE, "'%s' is the manifest or its signature; leave it out",

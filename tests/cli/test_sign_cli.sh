@@ -197,4 +197,23 @@ t_sign_manifest_digest_contradicts_name() {
     expect_no_err "contradicts"
 }
 
+t_sign_folder_hint() {
+    signing_key
+    mkdir dist
+    echo a >a.bin
+    # Only a folder: nothing to sign, said before any PIN is read.
+    run csign sign --pin-source file:/nonexistent --key "$KEY" dist
+    expect_rc 5
+    expect_err "csign: sign: dist: is a folder; name the files, such as with 'find dist -type f' or --files-from"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin dist
+    expect_rc 5
+    expect_err "dist: is a folder; name the files"
+    expect_out "signed a.bin -> a.bin.p7s"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest SUMS a.bin dist
+    expect_rc 5
+    expect_one_error_line sign
+    expect_err "csign: sign: dist: is a folder; name the files"
+    [ ! -e SUMS ] || fail "a list was written"
+}
+
 run_tests
