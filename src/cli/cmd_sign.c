@@ -64,6 +64,7 @@ static const opt_spec opts[] = {
     {OPT_INCLUDE_SIGNATURES, "include-signatures", 0, NULL,
      "sign inputs that are signatures (*.p7s holding a CMS SignedData) too; "
      "by default they are skipped"},
+    FILES_FROM_SPECS,
     TSA_OPT_SPECS,
     TSA_OPTIONAL_SPEC,
     {0, NULL, 0, NULL, NULL},
@@ -172,6 +173,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_INCLUDE_SIGNATURES:
         o->include_signatures = true;
         break;
+    case OPT_FILES_FROM:
+    case OPT_FILES_FROM0:
+        return files_from_on_opt(&o->from, id, arg);
     default:
         return tsa_on_opt(&o->tsa, id, arg);
     }
@@ -190,6 +194,8 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     if (o->files == NULL)
         return err_oom();
     rc = cli_parse(&cmd_sign, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc == CSIGN_OK && !o->c.help)
+        rc = files_from_read(&o->from, &o->files, &o->nfiles);
     if (rc != CSIGN_OK || o->c.help)
         return rc;
     if (o->key == NULL)
@@ -205,7 +211,7 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
         o->files[o->nfiles++] = (char *)"(digest)";
     }
     if (o->nfiles == 0)
-        return err_set(CSIGN_EUSAGE, "give the files to sign");
+        return err_set(CSIGN_EUSAGE, "give the files to sign (or --files-from LIST)");
     if (o->manifest != NULL && (o->out != NULL || o->out_dir != NULL || o->have_given))
         return err_set(CSIGN_EUSAGE, "--manifest writes FILE and FILE.p7s; it excludes -o, "
                                      "--out-dir and --digest-hex");

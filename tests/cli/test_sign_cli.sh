@@ -216,4 +216,78 @@ t_sign_folder_hint() {
     [ ! -e SUMS ] || fail "a list was written"
 }
 
+t_files_from_stdin_sign_verify_digest() {
+    signing_key
+    mkdir -p d
+    echo one >"d/a b.bin"
+    echo two >d/c.bin
+    echo three >d/e.bin
+    printf 'd/a b.bin\n\nd/c.bin\nd/e.bin\n' >list
+    CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --files-from - <list >"$CASE/out" \
+        2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    expect_out "signed d/a b.bin -> d/a b.bin.p7s"
+    expect_out "signed d/c.bin -> d/c.bin.p7s"
+    expect_out "signed d/e.bin -> d/e.bin.p7s"
+    "$CSIGN_BIN" verify --trust "$CASE/root.pem" --files-from - <list >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    [ "$(grep -c '^OK' "$CASE/out")" -eq 3 ] || fail "not three files verified"
+    "$CSIGN_BIN" digest --files-from - <list >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    [ "$(grep -c '^sha256:' "$CASE/out")" -eq 3 ] || fail "not three digests"
+    expect_out "$(sha256sum d/c.bin | cut -d' ' -f1)  d/c.bin"
+    # Operands come first, then the list; a list in a file works too.
+    echo four >x.bin
+    run csign digest x.bin --files-from list
+    expect_rc 0
+    [ "$(head -1 "$CASE/out" | cut -d' ' -f3)" = x.bin ] || fail "operand not first"
+    [ "$(grep -c . "$CASE/out")" -eq 4 ] || fail "not four digests"
+}
+
+t_files_from0_name_with_newline() {
+    signing_key
+    printf 'one' >"new"$'\n'"line.bin"
+    printf 'two' >plain.bin
+    printf 'new\nline.bin\0plain.bin\0' >list0
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --files-from0 list0
+    expect_rc 0
+    [ -s "new"$'\n'"line.bin.p7s" ] && [ -s plain.bin.p7s ] || fail "not signed"
+    run csign verify --trust "$CASE/root.pem" --files-from0 list0
+    expect_rc 0
+    run csign digest --files-from0 list0
+    expect_rc 0
+    [ "$(grep -c '^sha256:' "$CASE/out")" -eq 2 ] || fail "not two digests"
+    # find -print0 | ... --files-from0 -
+    mkdir tree && echo t >tree/f1 && echo u >tree/f2
+    find tree -type f -print0 | "$CSIGN_BIN" digest --files-from0 - >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 0
+    [ "$(grep -c '^sha256:' "$CASE/out")" -eq 2 ] || fail "not two digests from find"
+}
+
+t_files_from_errors() {
+    run csign digest --files-from missing.list
+    expect_rc 4
+    expect_one_error_line digest
+    expect_err "cannot open the list of files 'missing.list'"
+    printf 'a\0b\n' >bad
+    run csign digest --files-from bad
+    expect_rc 5
+    expect_err "holds a NUL byte on line 1; use --files-from0"
+    echo a >a
+    printf 'a\n' | "$CSIGN_BIN" digest --files-from - - >"$CASE/out" 2>"$CASE/err"
+    RC=$?
+    expect_rc 2
+    expect_err "'-' cannot be read from it too"
+    run csign digest --files-from bad --files-from0 bad
+    expect_rc 2
+    : >empty
+    run csign digest --files-from empty
+    expect_rc 2
+    expect_err "give the files to hash"
+}
+
 run_tests
