@@ -11,6 +11,7 @@ enum { OPT_DIGEST = 1 };
 
 static const opt_spec opts[] = {
     {OPT_DIGEST, "digest", 0, "ALG", "sha256 (default), sha384 or sha512"},
+    FILES_FROM_SPECS,
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -18,6 +19,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     digest_opts *o = ctx;
 
+    if (id == OPT_FILES_FROM || id == OPT_FILES_FROM0)
+        return files_from_on_opt(&o->from, id, arg);
     if (id == OPT_DIGEST && (o->md = digest_by_name(arg)) == NULL)
         return err_set(CSIGN_EUSAGE, "unknown digest '%s' (sha256, sha384 or sha512)", arg);
     return CSIGN_OK;
@@ -33,6 +36,8 @@ csign_rc digest_parse(int argc, char **argv, digest_opts *o)
     if (o->files == NULL)
         return err_oom();
     rc = cli_parse(&cmd_digest, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc == CSIGN_OK && !o->c.help)
+        rc = files_from_read(&o->from, &o->files, &o->nfiles);
     if (rc == CSIGN_OK && !o->c.help && o->nfiles == 0)
         rc = err_set(CSIGN_EUSAGE, "give the files to hash");
     return rc;
