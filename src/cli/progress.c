@@ -4,6 +4,7 @@
 #include "cli/progress.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -137,27 +138,28 @@ static void *run(void *arg)
     return NULL;
 }
 
-progress *progress_begin(const char *verb, const char *const *paths, size_t n)
+/* Regular-file size of path (relative to dirfd), or -1. */
+static long long size_of(int dirfd, const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0 || fstatat(dirfd, path, &st, 0) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return (long long)st.st_size;
+}
+
+static progress *start(const char *verb, size_t n, uint64_t total, bool total_known)
 {
     progress *p;
     pthread_condattr_t attr;
 
-    if (cli_verbosity < 0 || !isatty(STDERR_FILENO) || opted_out())
-        return NULL;
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
     p->verb = verb;
     p->files = n;
     p->delay = delay_seconds();
-    p->total_known = true;
-    for (size_t i = 0; i < n; i++) {
-        struct stat st;
-        if (strcmp(paths[i], "-") != 0 && stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
-            p->total += (uint64_t)st.st_size;
-        else
-            p->total_known = false;
-    }
+    p->total = total;
+    p->total_known = total_known;
     clock_gettime(CLOCK_MONOTONIC, &p->start);
     pthread_mutex_init(&p->lock, NULL);
     pthread_condattr_init(&attr);
@@ -170,6 +172,47 @@ progress *progress_begin(const char *verb, const char *const *paths, size_t n)
         draw(p);
     p->running = pthread_create(&p->thread, NULL, run, p) == 0;
     return p;
+}
+
+static bool wanted(void)
+{
+    return cli_verbosity >= 0 && isatty(STDERR_FILENO) && !opted_out();
+}
+
+progress *progress_begin(const char *verb, const char *const *paths, size_t n)
+{
+    uint64_t total = 0;
+    bool known = true;
+
+    if (!wanted())
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        long long size = size_of(AT_FDCWD, paths[i]);
+        known = known && size >= 0;
+        total += size >= 0 ? (uint64_t)size : 0;
+    }
+    return start(verb, n, total, known);
+}
+
+csign_rc progress_digest_many(const char *verb, digest_job *jobs, size_t n, const EVP_MD *md,
+                              int threads)
+{
+    progress *p = NULL;
+    uint64_t total = 0;
+    bool known = true;
+    csign_rc rc;
+
+    if (wanted()) {
+        for (size_t i = 0; i < n; i++) {
+            long long size = size_of(jobs[i].beneath ? jobs[i].dirfd : AT_FDCWD, jobs[i].path);
+            known = known && size >= 0;
+            total += size >= 0 ? (uint64_t)size : 0;
+        }
+        p = start(verb, n, total, known);
+    }
+    rc = digest_many(jobs, n, md, threads);
+    progress_end(p);
+    return rc;
 }
 
 static void erase(progress *p)

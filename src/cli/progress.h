@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/digest.h"
+
 /*
  * Progress of sign, verify and digest on stderr: one line, redrawn in
  * place, with bytes and files hashed, the rate and the time left. Shown
@@ -19,6 +21,10 @@ typedef struct progress progress;
  * "signing", "verifying" or "hashing". Returns NULL when nothing is to be
  * shown; progress_end(NULL) is a no-op. */
 progress *progress_begin(const char *verb, const char *const *paths, size_t n);
+
+/* digest_many() with progress shown while it runs. */
+csign_rc progress_digest_many(const char *verb, digest_job *jobs, size_t n, const EVP_MD *md,
+                              int threads);
 
 /* Erases the line and keeps it away until progress_release(), so that a
  * report line printed in between starts on a clean line. NULL: no-op. */

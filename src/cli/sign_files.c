@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/signer.h"
 #include "core/batch.h"
 #include "core/cert.h"
@@ -156,7 +157,7 @@ static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
     for (int i = 0; i < o->nfiles; i++)
         if (jobs[i].item.rc == CSIGN_OK)
             dj[n++].path = jobs[i].file;
-    csign_rc rc = digest_many(dj, n, md, o->jobs);
+    csign_rc rc = progress_digest_many("signing", dj, n, md, o->jobs);
     for (int i = 0, k = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
         if (jobs[i].item.rc != CSIGN_OK)
             continue;

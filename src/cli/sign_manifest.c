@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/cert.h"
 #include "core/cms.h"
 #include "sys/io.h"
@@ -205,7 +206,7 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
          * key; the signature uses the key's digest (or --digest). */
         const EVP_MD *sig_md = signer_digest(o, st.pub);
         const EVP_MD *list_md = o->list_md ? o->list_md : sig_md;
-        rc = digest_many(p.jobs, (size_t)o->nfiles, list_md, o->jobs);
+        rc = progress_digest_many("signing", p.jobs, (size_t)o->nfiles, list_md, o->jobs);
         /* Once interrupted, nothing more is built, signed or written. */
         if (rc == CSIGN_OK && *stop == 0)
             rc = build(o, &p, list_md, sig_md, &text, &len);

@@ -40,6 +40,22 @@ t_digest_shows_progress_on_a_terminal() {
         fail "digest line damaged: $(cat -v "$CASE/tty")"
 }
 
+t_sign_shows_progress_on_a_terminal() {
+    signing_key
+    head -c 3000000 /dev/urandom >"$CASE/a"
+    head -c 1000 /dev/urandom >"$CASE/b"
+    on_tty CSIGN_PIN=$USER_PIN CSIGN_PROGRESS_DELAY=0 csign sign --key "$KEY" "$CASE/a" "$CASE/b"
+    [ "$RC" -eq 0 ] || fail "exit code $RC: $(cat -v "$CASE/tty")"
+    expect_progress signing 2
+    # Erased before the report, which starts on a clean terminal line.
+    grep -qaF $'\r\033[K'"signed $CASE/a -> $CASE/a.p7s" "$CASE/tty" ||
+        fail "report line not after an erased line: $(cat -v "$CASE/tty")"
+    on_tty CSIGN_PIN=$USER_PIN CSIGN_PROGRESS_DELAY=0 csign sign --key "$KEY" \
+        --manifest "$CASE/SHA256SUMS" "$CASE/a" "$CASE/b"
+    [ "$RC" -eq 0 ] || fail "manifest: exit code $RC: $(cat -v "$CASE/tty")"
+    expect_progress signing 2
+}
+
 t_no_progress_when_stderr_is_not_a_terminal() {
     head -c 3000000 /dev/urandom >"$CASE/a"
     run CSIGN_PROGRESS_DELAY=0 csign digest "$CASE/a"
