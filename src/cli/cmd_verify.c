@@ -214,8 +214,6 @@ static csign_rc load_certs(const char *path, X509_STORE *store, STACK_OF(X509) *
     csign_rc rc = cert_read_file(path, &certs);
     X509 *x;
 
-    if (rc == CSIGN_EINPUT)
-        rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
     while (rc == CSIGN_OK && (x = sk_X509_shift(certs)) != NULL) {
         if (store != NULL ? X509_STORE_add_cert(store, x) != 1 : !sk_X509_push(stack, x))
             rc = err_set_ssl(CSIGN_EINTERNAL, "cannot keep certificates of '%s'", path);
@@ -256,8 +254,7 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK && o.ncrls > 0 && (p.crls = sk_X509_CRL_new_null()) == NULL)
         rc = err_oom();
     for (int i = 0; rc == CSIGN_OK && i < o.ncrls; i++)
-        if ((rc = cert_read_crls(o.crls[i], p.crls)) == CSIGN_EINPUT)
-            rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
+        rc = cert_read_crls(o.crls[i], p.crls);
     p.require_crl = o.require_crl;
     p.require_timestamp = o.require_timestamp;
     if (rc == CSIGN_OK && o.expect_subject != NULL &&

@@ -207,7 +207,8 @@ static csign_rc verdict(const check *c)
     const file_check *error = NULL;
 
     for (size_t i = 0; i < c->nfiles; i++) {
-        if (c->files[i].status == ST_ERROR && error == NULL)
+        if (c->files[i].status == ST_ERROR &&
+            (error == NULL || report_worse(error->rc, c->files[i].rc) != error->rc))
             error = &c->files[i];
         bad += c->files[i].status != ST_OK && c->files[i].status != ST_ERROR;
     }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# csign verify from the command line: the exit code of mixed results,
+# repeated --expect-signer/--expect-subject and pasted fingerprints, -q,
+# --manifest --ignore-missing, checksum lists as sha256sum -c reads them,
+# and what a trust failure says. Software keys made with the openssl CLI
+# stand in for signers.
+. "$(dirname "$0")/lib.sh"
+
+# pki: a root CA (CN=Dev Root) issuing two code-signing leaves, old and
+# new (a key rotation), and an unrelated root (CN=Other Root).
+pki() {
+    local d=$CASE/pki
+    mkdir -p "$d"
+    for ca in root other; do
+        local cn='Dev Root'
+        [ $ca = other ] && cn='Other Root'
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout "$d/$ca.key" -subj "/CN=$cn" -days 30 \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+            -out "$d/$ca.pem" 2>/dev/null || fail "CA $ca"
+    done
+    printf '[l]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n%s\n' \
+        'extendedKeyUsage=codeSigning' >"$d/ext"
+    for l in old new; do
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout "$d/$l.key" -subj "/CN=Release $l" -out "$d/$l.csr" 2>/dev/null
+        openssl x509 -req -in "$d/$l.csr" -CA "$d/root.pem" -CAkey "$d/root.key" -days 10 \
+            -extfile "$d/ext" -extensions l -out "$d/$l.pem" 2>/dev/null || fail "issue $l"
+    done
+}
+
+# osign WHO FILE...: a detached DER signature FILE.p7s of each FILE by leaf WHO.
+osign() {
+    local who=$1 f
+    shift
+    for f in "$@"; do
+        openssl cms -sign -binary -in "$f" -signer "$CASE/pki/$who.pem" \
+            -inkey "$CASE/pki/$who.key" -outform DER -out "$f.p7s" 2>/dev/null ||
+            fail "openssl cms -sign $f"
+    done
+}
+
+# fp WHO: the SHA-256 fingerprint of leaf WHO as openssl prints it (AB:CD:...).
+fp() {
+    openssl x509 -in "$CASE/pki/$1.pem" -noout -fingerprint -sha256 | cut -d= -f2
+}
+
+vrun() { run csign verify --trust "$CASE/pki/root.pem" "$@"; }
+
+# Three files a, b, c signed by the new leaf; a list of them (SHA256SUMS)
+# signed the same way.
+release() {
+    pki
+    mkdir -p "$CASE/rel"
+    for f in a b c; do echo "file $f" >"$CASE/rel/$f"; done
+    (cd "$CASE/rel" && sha256sum a b c >SHA256SUMS)
+    osign new "$CASE/rel/a" "$CASE/rel/b" "$CASE/rel/c" "$CASE/rel/SHA256SUMS"
+}
+
+# One file tampered, one whose signature is missing: the verdict wins (1),
+# in both modes. Without the tampered file the I/O error is the answer.
+t_mixed_results_exit_one_in_both_modes() {
+    release
+    echo tampered >>"$CASE/rel/a"
+    rm "$CASE/rel/b.p7s"
+    vrun "$CASE/rel/a" "$CASE/rel/b" "$CASE/rel/c"
+    expect_rc 1
+    expect_out "FAIL $CASE/rel/a: content does not match"
+    expect_err "1 of 3 signatures are not valid; 1 files could not be checked"
+    vrun "$CASE/rel/b" "$CASE/rel/c"
+    expect_rc 4
+    # The same mix for a list: a changed file and a missing one.
+    rm "$CASE/rel/b"
+    vrun --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 1
+    expect_out "CHANGED a"
+    expect_out "MISSING b"
+    # A certificate file that holds no certificate is malformed input.
+    echo "not a certificate" >"$CASE/empty.pem"
+    run csign verify --trust "$CASE/empty.pem" "$CASE/rel/c"
+    expect_rc 5
+    expect_one_error_line verify
+    run csign verify --trust "$CASE/empty.pem" --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 5
+}
+
+run_tests
