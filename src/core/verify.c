@@ -303,6 +303,33 @@ static void describe(X509 *signer, verify_result *r)
     BN_free(bn);
 }
 
+/* --expect-signer and --expect-subject: any one value of each may match. */
+static csign_rc check_expected(const verify_policy *p, X509 *signer, const verify_result *r)
+{
+    unsigned char fp[32];
+    unsigned int n = 0;
+    bool found = false;
+
+    if (p->nexpect_sha256 > 0 && (X509_digest(signer, EVP_sha256(), fp, &n) != 1 || n != 32))
+        return err_set_ssl(CSIGN_EINTERNAL, "cannot compute the signer's fingerprint");
+    for (int i = 0; !found && i < p->nexpect_sha256; i++)
+        found = memcmp(fp, p->expect_sha256[i], 32) == 0;
+    if (p->nexpect_sha256 > 0 && !found)
+        return NO("signer is not the expected certificate (--expect-signer): its fingerprint "
+                  "SHA256:%s %s %d given",
+                  r->sha256, p->nexpect_sha256 == 1 ? "is not the" : "is none of the",
+                  p->nexpect_sha256);
+    found = false;
+    for (int i = 0; !found && i < p->nexpect_subject; i++)
+        found = X509_NAME_cmp(X509_get_subject_name(signer), p->expect_subject[i]) == 0;
+    if (p->nexpect_subject > 0 && !found)
+        return NO("signer subject is not the expected one (--expect-subject): '%s' %s %d "
+                  "given",
+                  r->subject ? r->subject : "",
+                  p->nexpect_subject == 1 ? "is not the" : "is none of the", p->nexpect_subject);
+    return CSIGN_OK;
+}
+
 static csign_rc verify_content(const verify_policy *p, const unsigned char *sig, size_t len,
                                const content *c, verify_result *r)
 {
@@ -360,16 +387,8 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
                           r->timestamp && strcmp(r->timestamp, "valid") == 0 ? at : 0,
                           p->require_crl, &r->revocation);
     sk_X509_pop_free(chain, X509_free);
-    if (rc == CSIGN_OK && p->expect_sha256 != NULL) {
-        unsigned char fp[32];
-        unsigned int n = 0;
-        if (X509_digest(signer, EVP_sha256(), fp, &n) != 1 || n != 32 ||
-            memcmp(fp, p->expect_sha256, 32) != 0)
-            rc = NO("signer is not the expected certificate (--expect-signer)");
-    }
-    if (rc == CSIGN_OK && p->expect_subject != NULL &&
-        X509_NAME_cmp(X509_get_subject_name(signer), p->expect_subject) != 0)
-        rc = NO("signer subject is not the expected one (--expect-subject)");
+    if (rc == CSIGN_OK)
+        rc = check_expected(p, signer, r);
     sk_X509_pop_free(certs, X509_free);
     CMS_ContentInfo_free(cms);
     ERR_clear_error();

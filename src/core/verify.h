@@ -14,10 +14,14 @@ typedef struct {
     STACK_OF(X509) * untrusted; /* extra intermediates; may be NULL */
     time_t at;                  /* judge certificates at this time */
     int min_rsa_bits;
-    const unsigned char *expect_sha256; /* signer fingerprint, 32 bytes, or NULL */
-    const X509_NAME *expect_subject;    /* or NULL */
-    X509_STORE *tsa_trust;              /* anchors for timestamps; NULL: none used */
-    STACK_OF(X509_CRL) * crls;          /* may be NULL */
+    /* The signer must be one of these (any one may match); none given:
+     * any signer the chain admits. */
+    const unsigned char (*expect_sha256)[32]; /* SHA-256 fingerprints */
+    int nexpect_sha256;
+    const X509_NAME *const *expect_subject; /* subjects */
+    int nexpect_subject;
+    X509_STORE *tsa_trust;     /* anchors for timestamps; NULL: none used */
+    STACK_OF(X509_CRL) * crls; /* may be NULL */
     bool require_crl;
     bool require_timestamp;
 } verify_policy;

@@ -84,4 +84,53 @@ t_mixed_results_exit_one_in_both_modes() {
     expect_rc 5
 }
 
+# A key rotation: one call accepts the old and the new signer.
+t_expect_signer_repeatable() {
+    release
+    local old new
+    old=$(fp old) new=$(fp new)
+    vrun --expect-signer "SHA256:${old//:/}" --expect-signer "SHA256:${new//:/}" "$CASE/rel/a"
+    expect_rc 0
+    expect_out "OK $CASE/rel/a"
+    vrun --expect-signer "SHA256:${old//:/}" "$CASE/rel/a"
+    expect_rc 1
+    expect_out "signer is not the expected certificate (--expect-signer): its fingerprint"
+    expect_out "is not the 1 given"
+    vrun --expect-signer "$old" --expect-signer "$(fp old | tr -d :)" "$CASE/rel/a"
+    expect_rc 1
+    expect_out "SHA256:$(fp new | tr -d : | tr A-F a-f) is none of the 2 given"
+    # Subjects likewise.
+    vrun --expect-subject 'CN=Release old' --expect-subject 'CN=Release new' "$CASE/rel/a"
+    expect_rc 0
+    vrun --expect-subject 'CN=Release old' --expect-subject 'CN=Someone' "$CASE/rel/a"
+    expect_rc 1
+    expect_out "signer subject is not the expected one (--expect-subject): 'CN=Release new' is none of the 2 given"
+    # The list's signer in --manifest mode too.
+    vrun --expect-signer "$old" --expect-signer "$new" --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 0
+}
+
+# Fingerprints as people paste them: csign's SHA256:hex, bare hex as
+# csign's JSON prints it, openssl's colon-separated pairs (with or without
+# its label), any case. Anything else is a usage error naming the value.
+t_expect_signer_paste_forms() {
+    release
+    local new hex json
+    new=$(fp new)
+    hex=$(tr -d : <<<"$new")
+    vrun --json "$CASE/rel/a"
+    json=$(jq -r '.[0].signer_sha256' "$CASE/out")
+    for v in "SHA256:$hex" "sha256:${hex,,}" "$json" "${json^^}" "$new" "${new,,}" \
+        "$(openssl x509 -in "$CASE/pki/new.pem" -noout -fingerprint -sha256)"; do
+        vrun --expect-signer "$v" "$CASE/rel/a"
+        [ "$RC" -eq 0 ] || fail "--expect-signer '$v' refused: exit $RC"
+    done
+    for v in "${hex:1}" "SHA256:${hex}00" "MD5:$hex" "${new:1}" "SHA256:${hex:0:63}g" "${new//:/-}"; do
+        vrun --expect-signer "$v" "$CASE/rel/a"
+        expect_rc 2
+        expect_err "--expect-signer '$v' is not a SHA-256 fingerprint"
+        expect_no_out "OK "
+    done
+}
+
 run_tests
