@@ -40,6 +40,8 @@ void report_ok_line(const char *name, const verify_result *r)
     bool stamped = r->timestamp && strcmp(r->timestamp, "absent") != 0;
     bool trusted = stamped && strcmp(r->timestamp, "valid") == 0;
 
+    if (cli_verbosity < 0)
+        return; /* -q: only failures are worth a line */
     printf("OK %s signed by %s at %s", cli_escape(name, f, sizeof(f)),
            cli_escape(r->subject ? r->subject : "", subject, sizeof(subject)),
            trusted              ? r->timestamp_time

@@ -9,7 +9,7 @@
 #include "core/verify.h"
 
 /* Prints "OK NAME signed by SUBJECT at TIME (timestamped by TSA),
- * revocation: ..." for a valid signature. */
+ * revocation: ..." for a valid signature; nothing with -q. */
 void report_ok_line(const char *name, const verify_result *r);
 
 /* Adds "timestamp", "judged_at" and "revocation" to the JSON record j. */

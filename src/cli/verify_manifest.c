@@ -150,6 +150,8 @@ static void print_text(const manifest_opts *m, const check *c)
     report_ok_line(m->manifest, &c->r);
     for (size_t i = 0; i < c->nfiles; i++) {
         const file_check *f = &c->files[i];
+        if (f->status == ST_OK && cli_verbosity < 0)
+            continue;
         printf("%s %s%s%s\n", status_word[f->status], cli_escape(f->name, a, sizeof(a)),
                f->reason[0] ? ": " : "", f->reason);
     }

@@ -133,4 +133,37 @@ t_expect_signer_paste_forms() {
     done
 }
 
+# -q: no OK lines, per file and for a list; failures still printed; JSON
+# unchanged.
+t_quiet_prints_failures_only() {
+    release
+    vrun -q "$CASE/rel/a" "$CASE/rel/b"
+    expect_rc 0
+    [ ! -s "$CASE/out" ] || fail "-q printed: $(cat "$CASE/out")"
+    vrun -q --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 0
+    [ ! -s "$CASE/out" ] || fail "-q --manifest printed: $(cat "$CASE/out")"
+    echo tampered >>"$CASE/rel/b"
+    vrun -q "$CASE/rel/a" "$CASE/rel/b"
+    expect_rc 1
+    expect_out "FAIL $CASE/rel/b: content does not match"
+    expect_no_out "OK "
+    vrun -q --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 1
+    expect_out "CHANGED b"
+    expect_no_out "OK "
+    # judged_at is "now": left out of the comparison.
+    local j='walk(if type == "object" then del(.judged_at) else . end)'
+    vrun --json "$CASE/rel/a" "$CASE/rel/b"
+    jq -S "$j" "$CASE/out" >"$CASE/loud.json"
+    vrun -q --json "$CASE/rel/a" "$CASE/rel/b"
+    jq -S "$j" "$CASE/out" | cmp -s - "$CASE/loud.json" || fail "-q changed the JSON"
+    grep -q '"valid"' "$CASE/loud.json" || fail "no valid record in the JSON"
+    vrun --json --manifest "$CASE/rel/SHA256SUMS"
+    jq -S "$j" "$CASE/out" >"$CASE/loud.json"
+    vrun -q --json --manifest "$CASE/rel/SHA256SUMS"
+    jq -S "$j" "$CASE/out" | cmp -s - "$CASE/loud.json" || fail "-q changed the manifest JSON"
+    grep -q '"ok"' "$CASE/loud.json" || fail "no ok file in the manifest JSON"
+}
+
 run_tests
