@@ -31,6 +31,7 @@ enum {
     OPT_JOBS,
     OPT_MANIFEST,
     OPT_STRICT,
+    OPT_IGNORE_MISSING,
     OPT_TSA_TRUST,
     OPT_CRL,
     OPT_REQUIRE_CRL,
@@ -52,6 +53,8 @@ static const opt_spec opts[] = {
     {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "verify a signed checksum list (signature FILE.p7s) and every file it lists"},
+    {OPT_IGNORE_MISSING, "ignore-missing", 0, NULL,
+     "with --manifest: listed files that are absent are skipped (at least one must be there)"},
     {OPT_TSA_TRUST, "tsa-trust", 0, "FILE",
      "anchors for timestamps (repeatable); without, a timestamp is shown but not used"},
     {OPT_CRL, "crl", 0, "FILE", "CRLs to check the signer's chain against (repeatable)"},
@@ -87,7 +90,7 @@ typedef struct {
     bool json;
     int jobs;
     const char *manifest;
-    bool strict;
+    bool strict, ignore_missing;
     char **files;
     int nfiles;
 } verify_opts;
@@ -174,6 +177,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_STRICT:
         o->strict = true;
         break;
+    case OPT_IGNORE_MISSING:
+        o->ignore_missing = true;
+        break;
     case OPT_REQUIRE_CRL:
         o->require_crl = true;
         break;
@@ -209,6 +215,8 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
                                      "trust store");
     if (o->strict && o->manifest == NULL)
         return err_set(CSIGN_EUSAGE, "--strict goes with --manifest");
+    if (o->ignore_missing && o->manifest == NULL)
+        return err_set(CSIGN_EUSAGE, "--ignore-missing goes with --manifest");
     if (o->manifest != NULL && o->nfiles > 0)
         return err_set(CSIGN_EUSAGE, "--manifest checks the files the list names; give no "
                                      "files");
@@ -291,7 +299,7 @@ static csign_rc run(int argc, char **argv)
     p.expect_subject = (const X509_NAME *const *)subjects;
     p.nexpect_subject = o.nexpect_subject;
     if (rc == CSIGN_OK && o.manifest != NULL) {
-        manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs};
+        manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs, o.ignore_missing};
         rc = verify_manifest(&m, &p);
     } else if (rc == CSIGN_OK) {
         files_opts f = {o.files, o.nfiles, o.sig, o.json, o.jobs};

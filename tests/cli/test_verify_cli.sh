@@ -166,4 +166,38 @@ t_quiet_prints_failures_only() {
     grep -q '"ok"' "$CASE/loud.json" || fail "no ok file in the manifest JSON"
 }
 
+# --ignore-missing: one artifact downloaded next to the list checks; a
+# changed one still fails; none present fails as sha256sum does.
+t_manifest_ignore_missing() {
+    release
+    rm "$CASE/rel/a" "$CASE/rel/c"
+    vrun --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 1
+    expect_out "MISSING a"
+    vrun --manifest "$CASE/rel/SHA256SUMS" --ignore-missing
+    expect_rc 0
+    expect_out "OK b"
+    expect_no_out "MISSING"
+    vrun --manifest "$CASE/rel/SHA256SUMS" --ignore-missing --json
+    expect_rc 0
+    jq -e '.files == [{"path": "b", "status": "ok", "reason": null}]' "$CASE/out" >/dev/null ||
+        fail "JSON files: $(jq -c .files "$CASE/out")"
+    echo tampered >>"$CASE/rel/b"
+    vrun --manifest "$CASE/rel/SHA256SUMS" --ignore-missing
+    expect_rc 1
+    expect_out "CHANGED b"
+    expect_err "1 of 1 files are not as the signed manifest lists"
+    rm "$CASE/rel/b"
+    vrun --manifest "$CASE/rel/SHA256SUMS" --ignore-missing
+    expect_rc 1
+    expect_err "no file was verified"
+    expect_one_error_line verify
+    # sha256sum agrees on both counts.
+    (cd "$CASE/rel" && sha256sum -c --ignore-missing SHA256SUMS) >/dev/null 2>&1 &&
+        fail "sha256sum passed an empty check"
+    vrun --ignore-missing "$CASE/rel/SHA256SUMS"
+    expect_rc 2
+    expect_err "--ignore-missing goes with --manifest"
+}
+
 run_tests
