@@ -200,4 +200,44 @@ t_manifest_ignore_missing() {
     expect_err "--ignore-missing goes with --manifest"
 }
 
+# A list as people write it for sha256sum -c: --tag lines, GNU lines,
+# comments and blank lines, a name with a newline (escaped by sha256sum),
+# signed with openssl cms.
+t_manifest_tagged_comments_blank_lines() {
+    release
+    local nl="new"$'\n'"line"
+    echo "odd" >"$CASE/rel/$nl"
+    mkdir "$CASE/rel/sub" && echo inner >"$CASE/rel/sub/d"
+    (cd "$CASE/rel" && {
+        echo "# release 1.0 checksums"
+        echo
+        sha256sum --tag a "$nl"
+        echo "# made by hand"
+        sha256sum b
+        sha256sum --tag ./sub/d
+    } >LIST) || fail "list"
+    grep -q '^SHA256 (a) = ' "$CASE/rel/LIST" || fail "sha256sum --tag wrote: $(cat "$CASE/rel/LIST")"
+    grep -q '^\\SHA256 (new\\nline) = ' "$CASE/rel/LIST" || fail "no escaped tagged line"
+    (cd "$CASE/rel" && sha256sum --strict -c LIST) >/dev/null 2>&1 || fail "sha256sum -c refuses LIST"
+    osign new "$CASE/rel/LIST"
+    vrun --manifest "$CASE/rel/LIST"
+    expect_rc 0
+    expect_out "OK a"
+    expect_out "OK b"
+    expect_out "OK new\x0aline"
+    expect_out "OK sub/d"
+    [ "$(grep -c '^OK ' "$CASE/out")" -eq 5 ] || fail "not 4 files and the list OK"
+    echo changed >>"$CASE/rel/a"
+    vrun --manifest "$CASE/rel/LIST"
+    expect_rc 1
+    expect_out "CHANGED a"
+    # The algorithm a tag names must agree with the digest's length.
+    (cd "$CASE/rel" && sha256sum b | sed 's/^\([0-9a-f]*\)  b$/SHA512 (b) = \1/' >LIST2)
+    grep -q '^SHA512 (b) = ' "$CASE/rel/LIST2" || fail "LIST2: $(cat "$CASE/rel/LIST2")"
+    osign new "$CASE/rel/LIST2"
+    vrun --manifest "$CASE/rel/LIST2"
+    expect_rc 5
+    expect_err "malformed manifest: manifest line 1 names SHA512 but its digest has 64 hex digits"
+}
+
 run_tests
