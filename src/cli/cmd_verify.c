@@ -276,6 +276,8 @@ static csign_rc run(int argc, char **argv)
     p.untrusted = sk_X509_new_null();
     p.at = o.at_set ? o.at : time(NULL);
     p.min_rsa_bits = (int)o.min_rsa_bits;
+    p.trust_files = o.trust;
+    p.ntrust_files = o.ntrust;
     p.expect_sha256 = (const unsigned char(*)[32])o.expect_sha256;
     p.nexpect_sha256 = o.nexpect_signer;
     if (p.trust == NULL || p.untrusted == NULL)

@@ -240,4 +240,33 @@ t_manifest_tagged_comments_blank_lines() {
     expect_err "malformed manifest: manifest line 1 names SHA512 but its digest has 64 hex digits"
 }
 
+# A wrong --trust: the reason names where the chain stops and the anchors
+# tried, on one line, per file and for a list.
+t_wrong_anchor_names_chain_and_anchors() {
+    release
+    local other=$CASE/pki/other.pem
+    run csign verify --trust "$other" "$CASE/rel/a"
+    expect_rc 1
+    expect_out "FAIL $CASE/rel/a: signer not trusted: chain stops at 'CN=Release new', issued by 'CN=Dev Root', which is neither among the 1 anchor in $other (CN=Other Root) nor in the signature or --untrusted"
+    expect_one_error_line verify
+    # With the root in the signature, the chain stops at it: self-signed.
+    openssl cms -sign -binary -in "$CASE/rel/a" -signer "$CASE/pki/new.pem" \
+        -inkey "$CASE/pki/new.key" -certfile "$CASE/pki/root.pem" -outform DER \
+        -out "$CASE/rel/a.p7s" 2>/dev/null || fail "sign with the root"
+    cat "$other" "$CASE/pki/old.pem" >"$CASE/two.pem"
+    run csign verify --trust "$CASE/two.pem" --trust "$other" "$CASE/rel/a"
+    expect_rc 1
+    expect_out "signer not trusted: chain stops at 'CN=Dev Root' (self-signed), which is not among the 2 anchors in $CASE/two.pem, $other (CN=Other Root; CN=Release old)"
+    run csign verify --trust "$other" --manifest "$CASE/rel/SHA256SUMS"
+    expect_rc 1
+    expect_out "FAIL $CASE/rel/SHA256SUMS: signer not trusted: chain stops at 'CN=Release new', issued by 'CN=Dev Root'"
+    expect_one_error_line verify
+    # The right anchor still verifies; other chain failures keep their words.
+    vrun "$CASE/rel/a"
+    expect_rc 0
+    vrun --at-time 2099-01-01T00:00:00Z "$CASE/rel/a"
+    expect_rc 1
+    expect_out "signer not trusted: certificate has expired"
+}
+
 run_tests
