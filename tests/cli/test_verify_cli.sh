@@ -82,6 +82,12 @@ t_mixed_results_exit_one_in_both_modes() {
     expect_one_error_line verify
     run csign verify --trust "$CASE/empty.pem" --manifest "$CASE/rel/SHA256SUMS"
     expect_rc 5
+    vrun --untrusted "$CASE/empty.pem" "$CASE/rel/c"
+    expect_rc 5
+    vrun --crl "$CASE/empty.pem" "$CASE/rel/c"
+    expect_rc 5
+    run csign verify --trust "$CASE/absent.pem" "$CASE/rel/c"
+    expect_rc 4
 }
 
 # A key rotation: one call accepts the old and the new signer.
