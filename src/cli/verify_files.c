@@ -146,8 +146,8 @@ csign_rc verify_files(const files_opts *o, const verify_policy *p)
     free(xs);
     if (invalid > 0 && errors > 0)
         return err_set(CSIGN_ENO,
-                       "%d of %d signatures are not valid; %d files could not be checked", invalid,
-                       o->nfiles, errors);
+                       "%d of %d signatures are not valid; %d file%s could not be checked", invalid,
+                       o->nfiles, errors, errors == 1 ? "" : "s");
     if (invalid > 0)
         return err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o->nfiles);
     if (errors > 0)

@@ -66,7 +66,7 @@ t_mixed_results_exit_one_in_both_modes() {
     vrun "$CASE/rel/a" "$CASE/rel/b" "$CASE/rel/c"
     expect_rc 1
     expect_out "FAIL $CASE/rel/a: content does not match"
-    expect_err "1 of 3 signatures are not valid; 1 files could not be checked"
+    expect_err "1 of 3 signatures are not valid; 1 file could not be checked"
     vrun "$CASE/rel/b" "$CASE/rel/c"
     expect_rc 4
     # The same mix for a list: a changed file and a missing one.
