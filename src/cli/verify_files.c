@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 
 typedef struct {
@@ -127,7 +128,9 @@ csign_rc verify_files(const files_opts *o, const verify_policy *p)
         else
             snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
     }
+    progress *bar = progress_begin("verifying", (const char *const *)o->files, (size_t)o->nfiles);
     check_all(o->jobs, p, xs, o->nfiles);
+    progress_end(bar);
     json_t *records = o->json ? json_array() : NULL;
     for (int i = 0; i < o->nfiles; i++) {
         outcome *x = &xs[i];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "sys/io.h"
 #include "core/manifest.h"
@@ -84,7 +85,7 @@ static csign_rc check_files(const manifest_opts *m, check *c)
     }
     c->nfiles = n;
     if (rc == CSIGN_OK)
-        rc = digest_many(jobs, n, c->list.md, m->jobs);
+        rc = progress_digest_many("verifying", jobs, n, c->list.md, m->jobs);
     for (size_t i = 0; rc == CSIGN_OK && i < n; i++) {
         file_check *f = &c->files[i];
         const digest_result *d = &jobs[i].result;
