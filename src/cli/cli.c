@@ -3,6 +3,7 @@
  * files commands take and make. */
 #define _GNU_SOURCE
 #include "cli/cli.h"
+#include "cli/json_doc.h"
 
 #include "sys/hex.h"
 #include "sys/io.h"
@@ -148,6 +149,7 @@ csign_rc cli_help(const cli_command *cmd)
     const opt_spec *t[4];
     char *text;
 
+    json_doc_drop(); /* --help is text, also after --json */
     tables(cmd, t);
     text = opt_help_text(cmd->usage, cmd->summary, t);
     if (text == NULL)

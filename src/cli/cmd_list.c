@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "cli/list_report.h"
 #include "core/cert.h"
 
@@ -13,7 +14,8 @@ enum { OPT_LOGIN = 1, OPT_JSON };
 
 static const opt_spec opts[] = {
     {OPT_LOGIN, "login", 0, NULL, "log in to show private objects too (one token only)"},
-    {OPT_JSON, "json", 0, NULL, "print one JSON document (schema: docs/list-json.md)"},
+    {OPT_JSON, "json", 0, NULL,
+     "print one JSON document on stdout (docs/json.md, docs/list-json.md)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -23,8 +25,10 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     (void)arg;
     if (id == OPT_LOGIN)
         o->login = true;
-    else if (id == OPT_JSON)
+    else if (id == OPT_JSON) {
         o->json = true;
+        json_doc_want("list", false);
+    }
     return CSIGN_OK;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "core/batch.h"
 #include "core/cert.h"
 #include "core/cms.h"
@@ -56,7 +57,7 @@ static const opt_spec opts[] = {
     {OPT_OUT_DIR, "out-dir", 0, "DIR", "write each signature into DIR"},
     {OPT_FORCE, "force", 0, NULL, "replace existing signature files"},
     {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
-    {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON document on stdout (docs/json.md)"},
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s; "
@@ -166,6 +167,7 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         break;
     case OPT_JSON:
         o->json = true;
+        json_doc_want("sign", true);
         break;
     case OPT_MANIFEST:
         o->manifest = arg;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "cli/report.h"
 #include "core/cert.h"
 #include "sys/io.h"
@@ -49,7 +50,7 @@ static const opt_spec opts[] = {
     {OPT_EXPECT_SUBJECT, "expect-subject", 0, "DN",
      "the signer must have this subject (repeatable, any one may match)"},
     {OPT_MIN_RSA_BITS, "min-rsa-bits", 0, "N", "smallest RSA key accepted (default 2048)"},
-    {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON document on stdout (docs/json.md)"},
     {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "verify a signed checksum list (signature FILE.p7s) and every file it lists"},
@@ -175,6 +176,7 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         break;
     case OPT_JSON:
         o->json = true;
+        json_doc_want("verify", true);
         break;
     case OPT_MANIFEST:
         o->manifest = arg;

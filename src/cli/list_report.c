@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/list_report.h"
+#include "cli/json_doc.h"
 #include "core/cert.h"
 
 static const char *key_type_name(hsm_key_type t)
@@ -135,7 +136,7 @@ static json_t *json_token(const token_view *v)
 
 csign_rc list_print_json(const cli_token *m, const token_view *views, size_t n)
 {
-    json_t *root = json_object();
+    json_t *root = json_doc();
     json_t *mod = json_object();
     json_t *toks = json_array();
     csign_rc rc = CSIGN_OK;
@@ -149,10 +150,6 @@ csign_rc list_print_json(const cli_token *m, const token_view *views, size_t n)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(toks, json_token(&views[i]));
     json_object_set_new(root, "tokens", toks);
-    if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0)
-        rc = err_set(CSIGN_EIO, "cannot write to standard output");
-    fputc('\n', stdout);
-    json_decref(root);
     return rc;
 }
 

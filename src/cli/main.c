@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cli/cli.h"
+#include "cli/json_doc.h"
 #include "sys/secret.h"
 
 #ifndef CSIGN_VERSION
@@ -158,8 +159,10 @@ int main(int argc, char **argv)
     }
     err_clear();
     csign_rc rc = cmd->run(argc - i, argv + i);
+    const char *why = rc == CSIGN_OK ? NULL : err_msg()[0] ? err_msg() : "failed";
+    /* With --json, one document on stdout whatever happened. */
+    (void)json_doc_finish(rc, why); /* a write error shows in finish_stdout() */
     if (rc != CSIGN_OK) {
-        const char *why = err_msg()[0] ? err_msg() : "failed";
         if (rc == CSIGN_EUSAGE)
             fprintf(stderr, "csign: %s: %s. Try 'csign %s --help'.\n", cmd->name, why, cmd->name);
         else

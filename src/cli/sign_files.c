@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "cli/progress.h"
 #include "cli/signer.h"
 #include "core/batch.h"
@@ -139,7 +140,7 @@ static json_t *report_json(const job *j, const char *subject, const char *finger
     json_object_set_new(r, "signer_sha256", fingerprint ? json_string(fingerprint) : json_null());
     json_object_set_new(r, "timestamp_authority", j->tsa ? cli_json_string(j->tsa) : json_null());
     json_object_set_new(r, "warning", j->warning[0] ? cli_json_string(j->warning) : json_null());
-    json_object_set_new(r, "error",
+    json_object_set_new(r, "reason",
                         j->item.rc == CSIGN_OK ? json_null() : cli_json_string(j->item.reason));
     json_object_set_new(r, "exit_code", json_integer(j->item.rc));
     return r;
@@ -231,9 +232,8 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, X509 *cert)
                                   report_json(&jobs[i], subject, cert ? fingerprint : NULL));
         report_text(o, &jobs[i], records != NULL);
     }
-    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-        fputc('\n', stdout);
-    json_decref(records);
+    if (records != NULL)
+        json_object_set_new(json_doc(), "files", records);
     free(subject);
     return failed > 0 ? err_set(first, "%d of %d files failed", failed, o->nfiles) : CSIGN_OK;
 }

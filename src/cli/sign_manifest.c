@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "cli/progress.h"
 #include "core/cert.h"
 #include "core/cms.h"
@@ -162,24 +163,24 @@ static void report(const sign_opts *o, const plan *p, const signer *st, const ch
         digest_hex(&p->jobs[i].result, hex);
         json_object_set_new(f, "path", cli_json_string(o->files[i]));
         json_object_set_new(f, "name", cli_json_string(p->rel[i]));
+        json_object_set_new(f, "status", json_string("ok"));
+        json_object_set_new(f, "reason", json_null());
+        json_object_set_new(f, "digest_algorithm", json_string(digest_name(p->list.md)));
         json_object_set_new(f, "digest", json_string(hex));
         json_array_append_new(files, f);
     }
     digest_hex(&p->digest, hex);
-    json_object_set_new(r, "manifest", cli_json_string(o->manifest));
+    json_object_set_new(r, "path", cli_json_string(o->manifest));
     json_object_set_new(r, "signature", cli_json_string(p->sig));
     json_object_set_new(r, "status", json_string("ok"));
-    json_object_set_new(r, "digest_algorithm", json_string(digest_name(p->list.md)));
-    json_object_set_new(r, "manifest_digest_algorithm", json_string(digest_name(p->digest.md)));
-    json_object_set_new(r, "manifest_digest", json_string(hex));
+    json_object_set_new(r, "digest_algorithm", json_string(digest_name(p->digest.md)));
+    json_object_set_new(r, "digest", json_string(hex));
     json_object_set_new(r, "signer_subject", cli_json_string(subject));
     json_object_set_new(r, "signer_sha256", json_string(fingerprint));
     json_object_set_new(r, "timestamp_authority", tsa ? cli_json_string(tsa) : json_null());
     json_object_set_new(r, "warning", warning[0] ? cli_json_string(warning) : json_null());
-    json_object_set_new(r, "files", files);
-    if (json_dumpf(r, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-        fputc('\n', stdout);
-    json_decref(r);
+    json_object_set_new(json_doc(), "manifest", r);
+    json_object_set_new(json_doc(), "files", files);
     free(subject);
 }
 

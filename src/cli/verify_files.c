@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/report.h"
+#include "cli/json_doc.h"
 
 typedef struct {
     const char *file;
@@ -91,8 +92,8 @@ static json_t *report_json(const outcome *x)
 
     json_object_set_new(j, "path", cli_json_string(x->file));
     json_object_set_new(j, "signature", cli_json_string(x->sig));
-    json_object_set_new(j, "verdict",
-                        json_string(x->rc == CSIGN_OK    ? "valid"
+    json_object_set_new(j, "status",
+                        json_string(x->rc == CSIGN_OK    ? "ok"
                                     : x->rc == CSIGN_ENO ? "invalid"
                                                          : "error"));
     json_object_set_new(j, "reason", x->rc == CSIGN_OK ? json_null() : cli_json_string(x->reason));
@@ -143,9 +144,8 @@ csign_rc verify_files(const files_opts *o, const verify_policy *p)
             report_text(x);
         verify_result_clear(&x->r);
     }
-    if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-        fputc('\n', stdout);
-    json_decref(records);
+    if (records != NULL)
+        json_object_set_new(json_doc(), "files", records);
     free(xs);
     if (invalid > 0 && errors > 0)
         return err_set(CSIGN_ENO,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "cli/progress.h"
 #include "cli/report.h"
 #include "sys/io.h"
@@ -171,7 +172,7 @@ static json_t *file_json(const char *name, file_status s, const char *reason)
     return f;
 }
 
-static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
+static void print_json(const manifest_opts *m, const check *c)
 {
     json_t *j = json_object(), *files = json_array();
 
@@ -181,13 +182,8 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
                 files, file_json(c->files[i].name, c->files[i].status, c->files[i].reason));
     for (size_t i = 0; i < c->nextra; i++)
         json_array_append_new(files, file_json(c->extra[i], ST_EXTRA, NULL));
-    json_object_set_new(j, "manifest", cli_json_string(m->manifest));
+    json_object_set_new(j, "path", cli_json_string(m->manifest));
     json_object_set_new(j, "signature", cli_json_string(c->sig));
-    json_object_set_new(j, "verdict",
-                        json_string(rc == CSIGN_OK    ? "valid"
-                                    : rc == CSIGN_ENO ? "invalid"
-                                                      : "error"));
-    json_object_set_new(j, "reason", rc == CSIGN_OK ? json_null() : cli_json_string(err_msg()));
     json_object_set_new(j, "signer_subject", cli_json_string(c->r.subject));
     json_object_set_new(j, "signer_sha256",
                         c->r.sha256[0] ? json_string(c->r.sha256) : json_null());
@@ -196,11 +192,8 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
     json_object_set_new(j, "digest_algorithm",
                         c->list.md ? json_string(digest_name(c->list.md)) : json_null());
     report_add_time_json(j, &c->r);
-    json_object_set_new(j, "files", files);
-    json_object_set_new(j, "exit_code", json_integer(rc));
-    if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-        fputc('\n', stdout);
-    json_decref(j);
+    json_object_set_new(json_doc(), "manifest", j);
+    json_object_set_new(json_doc(), "files", files);
 }
 
 /* The verdict over the files: any file CHANGED, MISSING (unless
@@ -258,7 +251,7 @@ csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p)
     if (rc == CSIGN_OK)
         rc = verdict(m, &c);
     if (m->json)
-        print_json(m, &c, rc);
+        print_json(m, &c);
     else if (c.rc != CSIGN_OK || c.nfiles > 0)
         print_text(m, &c);
     if (c.rc != CSIGN_OK)

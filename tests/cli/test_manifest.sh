@@ -87,8 +87,8 @@ t_changed_missing_extra() {
     expect_err "3 of 8 files"
     verify_release --strict --json
     expect_rc 1
-    jq -e '.verdict == "invalid" and .digest_algorithm == "sha256" and
-        .signer_subject == "CN=Release Signing" and (.files | length) == 8 and
+    jq -e '.status == "invalid" and .exit_code == 1 and .manifest.digest_algorithm == "sha256" and
+        .manifest.signer_subject == "CN=Release Signing" and (.files | length) == 8 and
         ([.files[] | select(.status == "ok")] | length) == 5 and
         (.files[] | select(.path == "app one.tar") | .status) == "changed" and
         (.files[] | select(.path == "sub/inner.bin") | .status) == "missing" and
@@ -158,7 +158,7 @@ t_sha512_list() {
         fail "sha512sum -c rejects the list"
     verify_release --json
     expect_rc 0
-    jq -e '.digest_algorithm == "sha512" and .verdict == "valid"' "$CASE/out" >/dev/null ||
+    jq -e '.manifest.digest_algorithm == "sha512" and .status == "ok"' "$CASE/out" >/dev/null ||
         fail "json"
 }
 
@@ -175,10 +175,10 @@ t_jobs_identical_results() {
     verify_release --strict --json --jobs 1
     expect_rc 1
     # judged_at is the time of each run; everything else must match.
-    jq 'del(.judged_at)' "$CASE/out" >"$CASE/v.j1"
+    jq 'del(.manifest.judged_at)' "$CASE/out" >"$CASE/v.j1"
     verify_release --strict --json --jobs 2
     expect_rc 1
-    jq 'del(.judged_at)' "$CASE/out" >"$CASE/v.j2"
+    jq 'del(.manifest.judged_at)' "$CASE/out" >"$CASE/v.j2"
     cmp -s "$CASE/v.j1" "$CASE/v.j2" || fail "verdicts differ with --jobs"
 }
 

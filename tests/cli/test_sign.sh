@@ -166,15 +166,15 @@ t_jobs_give_identical_digests() {
     done
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --jobs 1 --json "${files[@]}"
     expect_rc 0
-    jq -c '[.[] | {path, digest}]' "$CASE/out" >"$CASE/one"
+    jq -c '[.files[] | {path, digest}]' "$CASE/out" >"$CASE/one"
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --jobs 2 --json --force "${files[@]}"
     expect_rc 0
-    jq -c '[.[] | {path, digest}]' "$CASE/out" >"$CASE/two"
+    jq -c '[.files[] | {path, digest}]' "$CASE/out" >"$CASE/two"
     cmp -s "$CASE/one" "$CASE/two" || fail "--jobs 1 and --jobs 2 differ"
     [ "$(jq length "$CASE/one")" -eq 12 ] || fail "not 12 records"
     for i in $(seq 12); do
         want=$(sha256sum "$CASE/files/f$i" | cut -d' ' -f1)
-        jq -e --arg f "$CASE/files/f$i" --arg d "$want" '.[] | select(.path == $f) | .digest == $d' \
+        jq -e --arg f "$CASE/files/f$i" --arg d "$want" '.files[] | select(.path == $f) | .digest == $d' \
             "$CASE/out" >/dev/null || fail "f$i digest"
     done
     run csign sign --key "$KEY" --jobs 0 "$CASE/files/f1"
@@ -360,12 +360,12 @@ t_json_records() {
     want=$(sha256sum "$CASE/a" | cut -d' ' -f1)
     fp=$(openssl x509 -in "$CASE/root.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' |
         tr A-F a-f)
-    jq -e --arg d "$want" --arg fp "$fp" --arg f "$CASE/a" '.[0] | .path == $f
+    jq -e --arg d "$want" --arg fp "$fp" --arg f "$CASE/a" '.files[0] | .path == $f
         and .status == "ok" and .digest_algorithm == "sha256" and .digest == $d
         and .signature == ($f + ".p7s") and .signer_subject == "CN=Release Signing"
-        and .signer_sha256 == $fp and .error == null' "$CASE/out" >/dev/null ||
+        and .signer_sha256 == $fp and .reason == null' "$CASE/out" >/dev/null ||
         fail "ok record"
-    jq -e '.[1] | .status == "error" and .exit_code == 4 and (.error | contains("cannot open"))
+    jq -e '.files[1] | .status == "error" and .exit_code == 4 and (.reason | contains("cannot open"))
         and .signature == null' "$CASE/out" >/dev/null || fail "error record"
 }
 

@@ -53,7 +53,7 @@ t_no_output_writable_no_login() {
     # --json: one error record per file, no signer.
     shim_sign $WRONG_PIN --json "$CASE/a" "$CASE/b"
     expect_rc 2
-    jq -e 'length == 2 and all(.[]; .status == "error" and .exit_code == 2 and
+    jq -e '(.files | length) == 2 and all(.files[]; .status == "error" and .exit_code == 2 and
         .signature == null and .signer_subject == null and .signer_sha256 == null)' \
         "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
     # A given digest whose -o exists.

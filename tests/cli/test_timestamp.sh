@@ -170,8 +170,8 @@ t_sign_with_timestamp_checked_by_openssl() {
         fail "openssl cms -verify rejects the timestamped signature"
     run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" --json "$CASE/f"
     expect_rc 0
-    jq -e '.[0].timestamp.status == "valid" and .[0].timestamp.tsa == "CN=tsa" and
-        .[0].timestamp.digest == "sha256" and .[0].judged_at == .[0].timestamp.time' \
+    jq -e '.files[0].timestamp.status == "valid" and .files[0].timestamp.tsa == "CN=tsa" and
+        .files[0].timestamp.digest == "sha256" and .files[0].judged_at == .files[0].timestamp.time' \
         "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
     run csign verify --trust "$CASE/token.pem" "$CASE/f"
     expect_rc 0
@@ -187,7 +187,7 @@ t_tsa_digest_and_policy() {
     expect_rc 0
     run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" --json "$CASE/f"
     expect_rc 0
-    jq -e '.[0].timestamp.digest == "sha512"' "$CASE/out" >/dev/null || fail "not SHA-512"
+    jq -e '.files[0].timestamp.digest == "sha512"' "$CASE/out" >/dev/null || fail "not SHA-512"
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --force --tsa "$TSA_URL" \
         --tsa-policy not-an-oid "$CASE/f"
     expect_rc 2
@@ -275,13 +275,13 @@ t_revocation_and_timestamps() {
     openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/crl0.pem" >/dev/null 2>&1
     verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/crl0.pem" --json "$CASE/f"
     expect_rc 0
-    jq -e '.[0].revocation == "good"' "$CASE/out" >/dev/null || fail "not good"
+    jq -e '.files[0].revocation == "good"' "$CASE/out" >/dev/null || fail "not good"
     openssl ca -config "$CASE/ca/conf" -revoke "$CASE/ca/leaf.pem" >/dev/null 2>&1 || fail "revoke"
     openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/crl.pem" >/dev/null 2>&1 || fail "crl"
     # Revoked after the trusted timestamp: still valid.
     verify --tsa-trust "$CASE/tsaca/ca.pem" --crl "$CASE/crl.pem" --json "$CASE/f"
     expect_rc 0
-    jq -e '.[0].revocation == "revoked after the timestamp"' "$CASE/out" >/dev/null ||
+    jq -e '.files[0].revocation == "revoked after the timestamp"' "$CASE/out" >/dev/null ||
         fail "json: $(cat "$CASE/out")"
     # The same timestamp not trusted, or no timestamp at all: invalid.
     verify --crl "$CASE/crl.pem" "$CASE/f"
@@ -458,12 +458,12 @@ t_failover_timeout_and_retries() {
         --tsa-optional --json "$CASE/f"
     expect_rc 0
     expect_err "warning: signed without a timestamp"
-    jq -e '.[0].status == "ok" and .[0].timestamp_authority == null and
-        (.[0].warning | contains("without a timestamp"))' "$CASE/out" >/dev/null ||
+    jq -e '.files[0].status == "ok" and .files[0].timestamp_authority == null and
+        (.files[0].warning | contains("without a timestamp"))' "$CASE/out" >/dev/null ||
         fail "json: $(cat "$CASE/out")"
     run csign verify --trust "$CASE/token.pem" --json "$CASE/f"
     expect_rc 0
-    jq -e '.[0].timestamp.status == "absent"' "$CASE/out" >/dev/null || fail "not absent"
+    jq -e '.files[0].timestamp.status == "absent"' "$CASE/out" >/dev/null || fail "not absent"
 }
 
 t_manifest_timestamped() {
@@ -484,7 +484,8 @@ t_manifest_timestamped() {
     run csign verify --trust "$CASE/token.pem" --tsa-trust "$CASE/tsaca/ca.pem" --json \
         --manifest "$CASE/rel/SHA256SUMS"
     expect_rc 0
-    jq -e '.timestamp.status == "valid" and .judged_at == .timestamp.time' "$CASE/out" \
+    jq -e '.manifest.timestamp.status == "valid" and
+        .manifest.judged_at == .manifest.timestamp.time' "$CASE/out" \
         >/dev/null || fail "json: $(cat "$CASE/out")"
     run csign verify --trust "$CASE/token.pem" --require-timestamp \
         --manifest "$CASE/rel/SHA256SUMS"
@@ -563,9 +564,9 @@ t_timestamp_sigterm_midway() {
     verify --tsa-trust "$CASE/tsaca/ca.pem" --json "${SIGS[@]%.p7s}"
     expect_rc 0
     local stamped orig
-    stamped=$(jq '[.[] | select(.timestamp.status == "valid")] | length' "$CASE/out")
+    stamped=$(jq '[.files[] | select(.timestamp.status == "valid")] | length' "$CASE/out")
     [ "$stamped" -gt 0 ] && [ "$stamped" -le 150 ] || fail "$stamped stamped"
-    jq -r '.[] | select(.timestamp.status == "absent") | .signature' "$CASE/out" \
+    jq -r '.files[] | select(.timestamp.status == "absent") | .signature' "$CASE/out" \
         >"$CASE/unstamped"
     [ "$(($(wc -l <"$CASE/unstamped") + stamped))" -eq 200 ] || fail "neither kind"
     orig=$(sha256sum <"$CASE/f.p7s" | cut -d' ' -f1)
@@ -676,7 +677,7 @@ t_weak_crls_not_used() {
     openssl ca -config "$CASE/ca/conf" -gencrl -md sha1 -out "$CASE/sha1r.crl" >/dev/null 2>&1
     verify --crl "$CASE/sha1r.crl" --json "$CASE/f"
     expect_rc 0
-    jq -e '.[0].revocation == "not checked"' "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
+    jq -e '.files[0].revocation == "not checked"' "$CASE/out" >/dev/null || fail "json: $(cat "$CASE/out")"
     openssl ca -config "$CASE/ca/conf" -gencrl -out "$CASE/sha256r.crl" >/dev/null 2>&1
     verify --crl "$CASE/sha1r.crl" --crl "$CASE/sha256r.crl" "$CASE/f"
     expect_rc 1
@@ -716,7 +717,7 @@ t_require_crl_covers_tsa_chain() {
     verify --tsa-trust "$CASE/tsaca/ca.pem" --require-crl --crl "$CASE/ca.crl" \
         --crl "$CASE/tsa.crl" --json --sig "$CASE/g.p7s" "$CASE/f"
     expect_rc 0
-    jq -e '.[0].timestamp.status == "valid" and .[0].revocation == "good"' "$CASE/out" \
+    jq -e '.files[0].timestamp.status == "valid" and .files[0].revocation == "good"' "$CASE/out" \
         >/dev/null || fail "json: $(cat "$CASE/out")"
     # Without --tsa-trust the timestamp is not used: its chain is not asked for.
     verify --require-crl --crl "$CASE/ca.crl" --sig "$CASE/g.p7s" "$CASE/f"

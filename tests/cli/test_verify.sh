@@ -318,7 +318,7 @@ t_json_and_stdin() {
     RC=$?
     expect_rc 0
     serial=$(openssl x509 -in "$CASE/pki/leaf.pem" -noout -serial | cut -d= -f2)
-    jq -e --arg s "$serial" '.[0] | .verdict == "valid" and .signer_subject == "CN=leaf"
+    jq -e --arg s "$serial" '.files[0] | .status == "ok" and .signer_subject == "CN=leaf"
         and .signer_issuer == "CN=Verify Test CA" and .signer_serial == $s
         and .digest_algorithm == "sha256" and (.signing_time | test("Z$"))
         and (.signer_sha256 | length == 64) and .reason == null' "$CASE/out" >/dev/null ||
@@ -326,7 +326,7 @@ t_json_and_stdin() {
     echo changed >>"$CASE/f"
     run csign verify --trust "$CASE/pki/ca.pem" --json "$CASE/f"
     expect_rc 1
-    jq -e '.[0] | .verdict == "invalid" and .reason == "content does not match the signature"
+    jq -e '.files[0] | .status == "invalid" and .reason == "content does not match the signature"
         and .exit_code == 1' "$CASE/out" >/dev/null || fail "JSON failure record"
 }
 
@@ -343,13 +343,13 @@ t_jobs_give_identical_verdicts() {
     rm "$CASE/g7.p7s"
     run csign verify --trust "$CASE/pki/ca.pem" --jobs 1 --json "${files[@]}"
     expect_rc 1
-    jq -c '[.[] | {path, verdict, reason}]' "$CASE/out" >"$CASE/one"
+    jq -c '[.files[] | {path, status, reason}]' "$CASE/out" >"$CASE/one"
     run csign verify --trust "$CASE/pki/ca.pem" --jobs 2 --json "${files[@]}"
     expect_rc 1
-    jq -c '[.[] | {path, verdict, reason}]' "$CASE/out" >"$CASE/two"
+    jq -c '[.files[] | {path, status, reason}]' "$CASE/out" >"$CASE/two"
     cmp -s "$CASE/one" "$CASE/two" || fail "--jobs 1 and --jobs 2 differ"
-    jq -e '[.[] | .verdict] == ["valid","valid","invalid","valid","valid","valid","error",
-        "valid","valid","valid"]' "$CASE/one" >/dev/null || fail "verdicts: $(cat "$CASE/one")"
+    jq -e '[.[] | .status] == ["ok","ok","invalid","ok","ok","ok","error",
+        "ok","ok","ok"]' "$CASE/one" >/dev/null || fail "verdicts: $(cat "$CASE/one")"
 }
 
 t_file_names_escaped() {

@@ -125,7 +125,7 @@ t_expect_signer_paste_forms() {
     new=$(fp new)
     hex=$(tr -d : <<<"$new")
     vrun --json "$CASE/rel/a"
-    json=$(jq -r '.[0].signer_sha256' "$CASE/out")
+    json=$(jq -r '.files[0].signer_sha256' "$CASE/out")
     for v in "SHA256:$hex" "sha256:${hex,,}" "$json" "${json^^}" "$new" "${new,,}" \
         "$(openssl x509 -in "$CASE/pki/new.pem" -noout -fingerprint -sha256)"; do
         vrun --expect-signer "$v" "$CASE/rel/a"
@@ -164,7 +164,7 @@ t_quiet_prints_failures_only() {
     jq -S "$j" "$CASE/out" >"$CASE/loud.json"
     vrun -q --json "$CASE/rel/a" "$CASE/rel/b"
     jq -S "$j" "$CASE/out" | cmp -s - "$CASE/loud.json" || fail "-q changed the JSON"
-    grep -q '"valid"' "$CASE/loud.json" || fail "no valid record in the JSON"
+    grep -q '"ok"' "$CASE/loud.json" || fail "no ok record in the JSON"
     vrun --json --manifest "$CASE/rel/SHA256SUMS"
     jq -S "$j" "$CASE/out" >"$CASE/loud.json"
     vrun -q --json --manifest "$CASE/rel/SHA256SUMS"
