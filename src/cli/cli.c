@@ -77,13 +77,14 @@ struct dispatch {
     const char *config;  /* --config */
     const char *profile; /* --profile */
     bool seen[1024];     /* option ids given on the command line */
+    bool applying;       /* apply_config() is calling */
 };
 
 static csign_rc dispatch(void *ctx, int id, const char *arg)
 {
     struct dispatch *d = ctx;
 
-    if (id >= 0 && id < 1024)
+    if (id >= 0 && id < 1024 && !d->applying)
         d->seen[id] = true;
     switch (id) {
     case OPT_CONFIG:
@@ -147,6 +148,22 @@ bool cli_command_has_option(const cli_command *cmd, const char *name)
     return find_option(t, name) != NULL;
 }
 
+/* Puts the file and line of key's setting before the reason of rc. */
+static csign_rc where_from(csign_rc rc, const char *key)
+{
+    size_t n;
+    const config_entry *e = config_entries(&n);
+    char why[512];
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(e[i].key, key) == 0) {
+            snprintf(why, sizeof(why), "%s", err_msg());
+            return err_set(rc, "%s:%u: %s", e[i].file, e[i].line, why);
+        }
+    }
+    return rc;
+}
+
 /*
  * The settings of the configuration files that this command takes and
  * that neither its command line nor an environment variable gave, passed
@@ -193,11 +210,15 @@ csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler ha
     /* --help reads no file, so that it works whatever the files say. */
     if (rc == CSIGN_OK && !common->help)
         rc = config_load(d->config, d->profile);
+    d->applying = true;
     if (rc == CSIGN_OK && !common->help)
         rc = apply_config(t, d);
-    free(d);
-    if (rc == CSIGN_OK && cmd->token && !common->help)
+    if (rc == CSIGN_OK && cmd->token && !common->help) {
         rc = cli_token_timeout(common);
+        if (rc != CSIGN_OK && common->token_timeout_arg != NULL && !d->seen[OPT_TOKEN_TIMEOUT])
+            rc = where_from(rc, "token-timeout");
+    }
+    free(d);
     return rc;
 }
 
