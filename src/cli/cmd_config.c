@@ -206,8 +206,8 @@ static csign_rc run(int argc, char **argv)
 const cli_command cmd_config = {
     .name = "config",
     .usage = "csign config [options] [COMMAND]",
-    .summary = "Show the settings the configuration files, the environment and the options give, "
-               "and where each came from; with COMMAND, only those that COMMAND takes.",
+    .summary = "Show the settings from configuration files, environment and options, and where "
+               "each came from. With COMMAND, only those that COMMAND takes.",
     .opts = opts,
     .token = true,
     .run = run,

@@ -169,6 +169,20 @@ EOF
     expect_out "sha256:"
 }
 
+# A flag set to false in a profile turns off [default]'s true.
+t_flag_turned_off_by_profile() {
+    conf_env
+    new_token dev
+    printf '[default]\njson = true\n[profile plain]\njson = no\n' | user_conf
+    run csign list
+    expect_rc 0
+    jq -e '.tokens[0]' "$CASE/out" >/dev/null || fail "json = true not applied"
+    run csign list --profile plain
+    expect_rc 0
+    expect_out "token 'dev'"
+    expect_no_out '"tokens"'
+}
+
 t_unknown_profile() {
     conf_env
     printf '[default]\ndigest = sha256\n' | user_conf
@@ -211,6 +225,11 @@ EOF
     run csign digest "$CASE/e"
     expect_rc 2
     expect_err "$USER_CONF:3: not a 'key = value' line"
+    # A line longer than inih reads is refused, not cut.
+    { echo '[default]'; printf 'key = pkcs11:object=%0300d\n' 0; } | user_conf
+    run csign digest "$CASE/e"
+    expect_rc 2
+    expect_err "$USER_CONF:2: line longer than"
     # A flag takes true or false only.
     printf '[default]\npem = maybe\n' | user_conf
     run csign digest "$CASE/e"
