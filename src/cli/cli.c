@@ -78,6 +78,8 @@ struct dispatch {
     const char *profile; /* --profile */
     bool seen[1024];     /* option ids given on the command line */
     bool applying;       /* apply_config() is calling */
+    bool uri_pin_source; /* a pkcs11: URI given has a pin-source */
+    bool uri_module;     /* a pkcs11: URI given has a module-path */
 };
 
 static csign_rc dispatch(void *ctx, int id, const char *arg)
@@ -86,6 +88,12 @@ static csign_rc dispatch(void *ctx, int id, const char *arg)
 
     if (id >= 0 && id < 1024 && !d->applying)
         d->seen[id] = true;
+    /* A URI on the command line is an option too: what it says about the
+     * PIN source or the module beats the files. */
+    if (!d->applying && arg != NULL && strncmp(arg, "pkcs11:", 7) == 0) {
+        d->uri_pin_source = d->uri_pin_source || strstr(arg, "pin-source=") != NULL;
+        d->uri_module = d->uri_module || strstr(arg, "module-path=") != NULL;
+    }
     switch (id) {
     case OPT_CONFIG:
         d->config = arg;
@@ -182,6 +190,9 @@ static csign_rc apply_config(const opt_spec *const *t, struct dispatch *d)
             config_env_override(e[i].key) != NULL)
             continue;
         if (o->arg == NULL && strcmp(e[i].value, "true") != 0)
+            continue;
+        if ((o->id == OPT_PIN_SOURCE && d->uri_pin_source) ||
+            (o->id == OPT_MODULE && d->uri_module))
             continue;
         csign_rc rc = dispatch(d, o->id, o->arg != NULL ? e[i].value : NULL);
         if (rc != CSIGN_OK) {

@@ -5,6 +5,7 @@
 #include "cli/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ini.h>
 #include <stdio.h>
@@ -317,7 +318,11 @@ static csign_rc read_file(const char *path, bool must_exist)
     csign_rc rc;
     int r;
 
-    p.f = fopen(path, "r");
+    /* O_NONBLOCK: a FIFO in place of a file is refused, not waited on. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    p.f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (fd >= 0 && p.f == NULL)
+        close(fd);
     if (p.f == NULL) {
         if (!must_exist && (errno == ENOENT || errno == ENOTDIR))
             return CSIGN_OK;

@@ -52,6 +52,13 @@ EOF
     run XDG_CONFIG_HOME=$CASE/none csign verify "$CASE/a.bin"
     expect_rc 2
     expect_err "--trust"
+    # A URI on the command line beats the file's pin-source.
+    sed -i "s#^pin-source = .*#pin-source = file:$CASE/no-pin#" "$USER_CONF"
+    run csign sign --force "$CASE/a.bin"
+    expect_rc 4
+    expect_err "no-pin"
+    run csign sign --force --key "$KEY?pin-source=file:$CASE/pin" "$CASE/a.bin"
+    expect_rc 0
 }
 
 # tsa and tsa-optional from a profile reach sign: a TSA that cannot be
@@ -355,6 +362,10 @@ t_missing_named_file() {
     expect_err "'$CASE/nope' does not exist; check --config or CSIGN_CONFIG"
     run CSIGN_CONFIG=$CASE/nope csign config
     expect_rc 4
+    # A folder is not a configuration file.
+    run csign digest --config "$CASE" "$CASE/e"
+    expect_rc 4
+    expect_err "is not a regular file"
     # The usual files may be missing.
     run csign digest "$CASE/e"
     expect_rc 0
