@@ -394,6 +394,13 @@ static bool take_layer(int idx, bool profile)
     return true;
 }
 
+/* The variable's value; NULL when it is unset or empty. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 static csign_rc load(const char *path, const char *profile)
 {
     const char *sys = getenv("CSIGN_SYSTEM_CONFIG");
@@ -402,10 +409,10 @@ static csign_rc load(const char *path, const char *profile)
     char *user = NULL;
     csign_rc rc;
 
-    if (path == NULL && getenv("CSIGN_CONFIG") != NULL && getenv("CSIGN_CONFIG")[0] != '\0')
-        path = getenv("CSIGN_CONFIG");
-    if (profile == NULL && getenv("CSIGN_PROFILE") != NULL && getenv("CSIGN_PROFILE")[0] != '\0')
-        profile = getenv("CSIGN_PROFILE");
+    if (path == NULL)
+        path = env_value("CSIGN_CONFIG");
+    if (profile == NULL)
+        profile = env_value("CSIGN_PROFILE");
     if (profile != NULL && (cfg.profile = strdup(profile)) == NULL)
         return err_oom();
     if (path != NULL && path[0] == '\0')
