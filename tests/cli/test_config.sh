@@ -277,6 +277,22 @@ t_file_writable_by_others_refused() {
     expect_out "sha384:"
 }
 
+# A file of another user (not root) is refused. Only root can make one.
+t_file_of_another_user_refused() {
+    conf_env
+    [ "$(id -u)" -eq 0 ] || return 0
+    printf '[default]\ndigest = sha384\n' | user_conf
+    chown 65534 "$USER_CONF"
+    run csign digest "$CASE/e"
+    expect_rc 2
+    expect_one_error_line digest
+    expect_err "'$USER_CONF' is owned by another user (uid 65534)"
+    chown 0 "$USER_CONF"
+    run csign digest "$CASE/e"
+    expect_rc 0
+    expect_out "sha384:"
+}
+
 # A repeatable option may be repeated; a later layer replaces the list and
 # the command line replaces them all.
 t_repeated_trust() {
