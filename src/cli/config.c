@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "sys/pin.h"
 
 enum { K_VALUE, K_FLAG, K_LIST };
@@ -244,9 +245,13 @@ static const char *flag_value(const char *v)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     parse_state *p = user;
-    char prof[256];
+    char prof[256], esc[256], esc_section[256], esc_value[256];
     int kind = section_kind(section, prof, sizeof(prof));
     int idx = setting_index(name);
+
+    /* What the file says is shown escaped (control characters). */
+    cli_escape(section, esc_section, sizeof(esc_section));
+    name = cli_escape(name, esc, sizeof(esc));
 
     if (section[0] == '\0')
         return fail(p, CSIGN_EUSAGE,
@@ -255,7 +260,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
                     name);
     if (kind == 0)
         return fail(p, CSIGN_EUSAGE, "unknown section [%s]; use [default] or [profile NAME]",
-                    section);
+                    esc_section);
     if (idx < 0 && strstr(name, "pin") != NULL && !in_list(not_settings, name))
         return fail(p, CSIGN_EUSAGE,
                     "a PIN value is not allowed in a configuration file; use pin-source = "
@@ -269,7 +274,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
         return fail(p, CSIGN_EUSAGE,
                     "unknown key '%s' (keys are the long option names, see docs/config.md)", name);
     if (settings[idx].kind == K_FLAG && flag_value(value) == NULL)
-        return fail(p, CSIGN_EUSAGE, "'%s' is a flag: use true or false, not '%s'", name, value);
+        return fail(p, CSIGN_EUSAGE, "'%s' is a flag: use true or false, not '%s'", name,
+                    cli_escape(value, esc_value, sizeof(esc_value)));
     if (settings[idx].kind != K_FLAG && value[0] == '\0')
         return fail(p, CSIGN_EUSAGE, "'%s' needs a value", name);
     if (kind == 2 && (cfg.profile == NULL || strcmp(prof, cfg.profile) != 0))
@@ -426,7 +432,7 @@ static csign_rc load(const char *path, const char *profile)
             return err_oom();
     }
     const char *order[4] = {sys != NULL && sys[0] != '\0' ? sys : "/etc/csign/config", user,
-                            ".csign", path};
+                            "./.csign", path};
     rc = CSIGN_OK;
     for (int i = 0; rc == CSIGN_OK && i < 4; i++) {
         if (order[i] == NULL)
