@@ -9,6 +9,7 @@ packages=(
   libengine-pkcs11-openssl
   libp11-kit-dev p11-kit p11-kit-modules
   libjansson-dev
+  libinih-dev
   libcurl4-openssl-dev
   libcmocka-dev
   softhsm2 opensc

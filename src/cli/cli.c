@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/json_doc.h"
 
+#include "cli/config.h"
 #include "sys/hex.h"
 #include "sys/io.h"
 
@@ -24,7 +25,14 @@ static const opt_spec token_opts[] = {
     {0, NULL, 0, NULL, NULL},
 };
 
+/* Only cli_parse() handles these; no command sees them. */
+enum { OPT_CONFIG = 950, OPT_PROFILE };
+
 static const opt_spec global_opts[] = {
+    {OPT_CONFIG, "config", 0, "FILE",
+     "read settings from FILE too, after the usual files (default: $CSIGN_CONFIG)"},
+    {OPT_PROFILE, "profile", 0, "NAME",
+     "use the settings of [profile NAME] (default: $CSIGN_PROFILE; see docs/config.md)"},
     {OPT_VERBOSE, "verbose", 'v', NULL, "say more on stderr (repeat for more)"},
     {OPT_QUIET, "quiet", 'q', NULL, "say only errors on stderr"},
     {OPT_HELP, "help", 'h', NULL, "show this help"},
@@ -67,13 +75,33 @@ struct dispatch {
     opt_handler handler;
     void *ctx;
     cli_common *common;
+    const char *config;  /* --config */
+    const char *profile; /* --profile */
+    bool seen[1024];     /* option ids given on the command line */
+    bool applying;       /* apply_config() is calling */
+    bool uri_pin_source; /* a pkcs11: URI given has a pin-source */
+    bool uri_module;     /* a pkcs11: URI given has a module-path */
 };
 
 static csign_rc dispatch(void *ctx, int id, const char *arg)
 {
     struct dispatch *d = ctx;
 
+    if (id >= 0 && id < 1024 && !d->applying)
+        d->seen[id] = true;
+    /* A URI on the command line is an option too: what it says about the
+     * PIN source or the module beats the files. */
+    if (!d->applying && arg != NULL && strncmp(arg, "pkcs11:", 7) == 0) {
+        d->uri_pin_source = d->uri_pin_source || strstr(arg, "pin-source=") != NULL;
+        d->uri_module = d->uri_module || strstr(arg, "module-path=") != NULL;
+    }
     switch (id) {
+    case OPT_CONFIG:
+        d->config = arg;
+        return CSIGN_OK;
+    case OPT_PROFILE:
+        d->profile = arg;
+        return CSIGN_OK;
     case OPT_MODULE:
         d->common->module = arg;
         return CSIGN_OK;
@@ -112,19 +140,97 @@ static void tables(const cli_command *cmd, const opt_spec *out[4])
     out[n] = NULL;
 }
 
+static const opt_spec *find_option(const opt_spec *const *t, const char *name)
+{
+    for (; *t != NULL; t++)
+        for (const opt_spec *o = *t; o->id != 0; o++)
+            if (strcmp(o->name, name) == 0)
+                return o;
+    return NULL;
+}
+
+bool cli_command_has_option(const cli_command *cmd, const char *name)
+{
+    const opt_spec *t[4];
+
+    tables(cmd, t);
+    return find_option(t, name) != NULL;
+}
+
+/* Puts the file and line of key's setting before the reason of rc. */
+static csign_rc where_from(csign_rc rc, const char *key)
+{
+    size_t n;
+    const config_entry *e = config_entries(&n);
+    char why[512];
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(e[i].key, key) == 0) {
+            snprintf(why, sizeof(why), "%s", err_msg());
+            return err_set(rc, "%s:%u: %s", e[i].file, e[i].line, why);
+        }
+    }
+    return rc;
+}
+
+/*
+ * The settings of the configuration files that this command takes and
+ * that neither its command line nor an environment variable gave, passed
+ * to the same handler as the options, so that no command needs code of
+ * its own for them. A value the handler refuses is reported with its
+ * file and line.
+ */
+static csign_rc apply_config(const opt_spec *const *t, struct dispatch *d)
+{
+    size_t n;
+    const config_entry *e = config_entries(&n);
+
+    for (size_t i = 0; i < n; i++) {
+        const opt_spec *o = find_option(t, e[i].key);
+        if (o == NULL || o->id < 0 || o->id >= 1024 || d->seen[o->id] ||
+            config_env_override(e[i].key) != NULL)
+            continue;
+        if (o->arg == NULL && strcmp(e[i].value, "true") != 0)
+            continue;
+        if ((o->id == OPT_PIN_SOURCE && d->uri_pin_source) ||
+            (o->id == OPT_MODULE && d->uri_module))
+            continue;
+        csign_rc rc = dispatch(d, o->id, o->arg != NULL ? e[i].value : NULL);
+        if (rc != CSIGN_OK) {
+            char why[512];
+            snprintf(why, sizeof(why), "%s", err_msg());
+            return err_set(rc, "%s:%u: %s", e[i].file, e[i].line, why);
+        }
+    }
+    return CSIGN_OK;
+}
+
 csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler handler, void *ctx,
                    cli_common *common, char **operands, int *n_operands)
 {
     const opt_spec *t[4];
-    struct dispatch d = {handler, ctx, common};
+    struct dispatch *d = calloc(1, sizeof(*d));
     csign_rc rc;
 
+    if (d == NULL)
+        return err_oom();
+    *d = (struct dispatch){.handler = handler, .ctx = ctx, .common = common};
     tables(cmd, t);
     memset(common, 0, sizeof(*common));
     common->command = cmd->name;
-    rc = opt_parse(t, argc, argv, dispatch, &d, operands, n_operands);
-    if (rc == CSIGN_OK && cmd->token && !common->help)
+    rc = opt_parse(t, argc, argv, dispatch, d, operands, n_operands);
+    /* --help reads no file, so that it works whatever the files say. */
+    if (rc == CSIGN_OK && !common->help)
+        rc = config_load(d->config, d->profile);
+    d->applying = true;
+    if (rc == CSIGN_OK && !common->help)
+        rc = apply_config(t, d);
+    if (rc == CSIGN_OK && cmd->token && !common->help) {
         rc = cli_token_timeout(common);
+        if (rc != CSIGN_OK && common->token_timeout_arg != NULL && !d->seen[OPT_TOKEN_TIMEOUT])
+            rc = where_from(rc, "token-timeout");
+    }
+    free(d);
     return rc;
 }
 
@@ -142,6 +248,19 @@ csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_ha
         rc = err_set(CSIGN_EUSAGE, "unexpected argument '%s'", operands[0]);
     free(operands);
     return rc;
+}
+
+const cli_command *cli_command_named(const char *name)
+{
+    static const cli_command *const all[] = {
+        &cmd_init_token, &cmd_list,   &cmd_keygen, &cmd_csr,       &cmd_selfsign, &cmd_import_cert,
+        &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, &cmd_config,   NULL,
+    };
+
+    for (const cli_command *const *c = all; *c != NULL; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
 }
 
 csign_rc cli_help(const cli_command *cmd)

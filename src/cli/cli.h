@@ -26,6 +26,7 @@ typedef struct {
     csign_rc (*run)(int argc, char **argv);
 } cli_command;
 
+extern const cli_command cmd_config;
 extern const cli_command cmd_csr;
 extern const cli_command cmd_digest;
 extern const cli_command cmd_import_cert;
@@ -92,6 +93,12 @@ csign_rc cli_parse(const cli_command *cmd, int argc, char **argv, opt_handler ha
  * usage error. */
 csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_handler handler,
                            void *ctx, cli_common *common);
+
+/* Whether cmd takes the long option name (its own or a shared one). */
+bool cli_command_has_option(const cli_command *cmd, const char *name);
+
+/* The command called name, or NULL. */
+const cli_command *cli_command_named(const char *name);
 
 /* Prints the command's --help to stdout. */
 csign_rc cli_help(const cli_command *cmd);

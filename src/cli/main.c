@@ -18,7 +18,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_init_token, &cmd_list,   &cmd_keygen, &cmd_csr,       &cmd_selfsign, &cmd_import_cert,
-    &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, NULL,
+    &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, &cmd_config,   NULL,
 };
 
 enum { OPT_VERSION = OPT_HELP + 1 };

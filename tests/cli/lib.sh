@@ -48,6 +48,9 @@ setup_case() {
         CSIGN_FSFAULT CSIGN_FSFAULT_LOG CSIGN_SHIM_GATE CSIGN_SHIM_SLOW \
         CSIGN_SHIM_ALWAYS_AUTH CSIGN_SHIM_RAW_EC_POINT CSIGN_SHIM_MECHS CSIGN_SHIM_PINPAD_PIN \
         CSIGN_SHIM_FIND_DOUBLE
+    # No configuration file of the machine or the user (docs/config.md).
+    export CSIGN_SYSTEM_CONFIG=$CASE/no-system-config
+    unset XDG_CONFIG_HOME CSIGN_CONFIG CSIGN_PROFILE
     cd "$CASE" || exit 1
 }
 
