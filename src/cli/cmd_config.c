@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json_doc.h"
 #include "cli/config.h"
 
 enum { OPT_JSON = 1 };
 
 static const opt_spec opts[] = {
-    {OPT_JSON, "json", 0, NULL, "print one JSON document (schema: docs/config.md)"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON document on stdout (docs/json.md, docs/config.md)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -36,8 +37,10 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     config_opts *o = ctx;
 
     (void)arg;
-    if (id == OPT_JSON)
+    if (id == OPT_JSON) {
         o->json = true;
+        json_doc_want("config", false);
+    }
     return CSIGN_OK;
 }
 
@@ -150,24 +153,16 @@ static csign_rc report(const config_opts *o, const cli_command *only)
     }
 
     if (o->json) {
-        json_t *root = json_object(), *list = json_array();
-        for (size_t i = 0; root != NULL && list != NULL && i < nrows; i++)
+        json_t *root = json_doc(), *list = json_array();
+        for (size_t i = 0; list != NULL && i < nrows; i++)
             json_array_append_new(list, json_row(&rows[i]));
-        if (root == NULL || list == NULL) {
-            json_decref(root);
-            json_decref(list);
+        if (list == NULL) {
             free(rows);
             return err_oom();
         }
-        json_object_set_new(root, "schema", json_integer(1));
-        json_object_set_new(root, "command", json_string("config"));
         json_object_set_new(root, "profile", cli_json_string(config_profile()));
         json_object_set_new(root, "for_command", only ? json_string(only->name) : json_null());
         json_object_set_new(root, "settings", list);
-        if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0)
-            rc = err_set(CSIGN_EIO, "cannot write to standard output");
-        fputc('\n', stdout);
-        json_decref(root);
     } else {
         if (config_profile() != NULL)
             printf("# profile %s\n", config_profile());
