@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cli/cli.h"
+#include "cli/suggest.h"
 #include "sys/secret.h"
 
 #ifndef CSIGN_VERSION
@@ -75,6 +76,30 @@ static void usage(FILE *f)
                "5 malformed input or crypto failure, 70 internal error.\n");
 }
 
+/* The full stop after a reason, unless it already ends a question. */
+static const char *end_mark(const char *why)
+{
+    size_t n = strlen(why);
+    return n > 0 && why[n - 1] == '?' ? "" : ".";
+}
+
+/* "csign: unknown command 'x'", with the closest command name when one is
+ * near enough to be a typo. */
+static void unknown_command(const char *name)
+{
+    const char *names[sizeof(commands) / sizeof(commands[0])];
+    size_t n = 0;
+
+    for (const cli_command *const *c = commands; *c != NULL; c++)
+        names[n++] = (*c)->name;
+    const char *near = suggest_best(name, names, n);
+    if (near != NULL)
+        fprintf(stderr, "csign: unknown command '%s'; did you mean '%s'? Try 'csign --help'.\n",
+                name, near);
+    else
+        fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", name);
+}
+
 static const cli_command *find(const char *name)
 {
     for (const cli_command *const *c = commands; *c != NULL; c++)
@@ -123,7 +148,7 @@ int main(int argc, char **argv)
         operands ? opt_parse(tables, i, argv, on_main_opt, &flags, operands, &n) : err_oom();
     free(operands);
     if (prc != CSIGN_OK) {
-        fprintf(stderr, "csign: %s. Try 'csign --help'.\n", err_msg());
+        fprintf(stderr, "csign: %s%s Try 'csign --help'.\n", err_msg(), end_mark(err_msg()));
         return (int)prc;
     }
     if (flags.help) {
@@ -142,7 +167,7 @@ int main(int argc, char **argv)
         const cli_command *c = i + 1 < argc ? find(argv[i + 1]) : NULL;
         csign_rc rc = CSIGN_OK;
         if (i + 1 < argc && c == NULL) {
-            fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i + 1]);
+            unknown_command(argv[i + 1]);
             return CSIGN_EUSAGE;
         }
         if (c != NULL)
@@ -153,7 +178,7 @@ int main(int argc, char **argv)
     }
     const cli_command *cmd = find(argv[i]);
     if (cmd == NULL) {
-        fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i]);
+        unknown_command(argv[i]);
         return CSIGN_EUSAGE;
     }
     err_clear();
@@ -161,7 +186,8 @@ int main(int argc, char **argv)
     if (rc != CSIGN_OK) {
         const char *why = err_msg()[0] ? err_msg() : "failed";
         if (rc == CSIGN_EUSAGE)
-            fprintf(stderr, "csign: %s: %s. Try 'csign %s --help'.\n", cmd->name, why, cmd->name);
+            fprintf(stderr, "csign: %s: %s%s Try 'csign %s --help'.\n", cmd->name, why,
+                    end_mark(why), cmd->name);
         else
             fprintf(stderr, "csign: %s: %s\n", cmd->name, why);
         fflush(stdout);

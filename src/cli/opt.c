@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli/opt.h"
 
+#include "cli/suggest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,29 @@ static const opt_spec *find_short(const opt_spec *const *tables, char c)
     return NULL;
 }
 
+/* The long option name closest to the unknown name[0..len), or NULL. */
+static const char *closest_long(const opt_spec *const *tables, const char *name, size_t len)
+{
+    char typed[SUGGEST_MAX_LEN + 1];
+    const char *best = NULL;
+    size_t best_d = SUGGEST_FAR;
+
+    if (len > SUGGEST_MAX_LEN)
+        return NULL;
+    memcpy(typed, name, len);
+    typed[len] = '\0';
+    for (; *tables != NULL; tables++) {
+        for (const opt_spec *o = *tables; o->id != 0; o++) {
+            size_t d = suggest_distance(typed, o->name);
+            if (d < best_d && suggest_close(typed, o->name)) {
+                best = o->name;
+                best_d = d;
+            }
+        }
+    }
+    return best;
+}
+
 /* Handles "--name", "--name=value" or "--name value" at argv[*i]. */
 static csign_rc parse_long(const opt_spec *const *tables, int argc, char **argv, int *i,
                            opt_handler handler, void *ctx)
@@ -32,8 +57,13 @@ static csign_rc parse_long(const opt_spec *const *tables, int argc, char **argv,
     size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
     const opt_spec *o = find_long(tables, name, len);
 
-    if (o == NULL)
+    if (o == NULL) {
+        const char *near = closest_long(tables, name, len);
+        if (near != NULL)
+            return err_set(CSIGN_EUSAGE, "unknown option '--%.*s'; did you mean '--%s'?", (int)len,
+                           name, near);
         return err_set(CSIGN_EUSAGE, "unknown option '--%.*s'", (int)len, name);
+    }
     if (o->arg == NULL) {
         if (eq != NULL)
             return err_set(CSIGN_EUSAGE, "option '--%s' takes no argument", o->name);
