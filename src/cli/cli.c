@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
+#include "cli/help.h"
 #include "sys/hex.h"
 #include "sys/io.h"
 
@@ -146,14 +147,21 @@ csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_ha
 csign_rc cli_help(const cli_command *cmd)
 {
     const opt_spec *t[4];
-    char *text;
+    size_t width = help_width();
+    char *text, *ex = NULL;
 
     tables(cmd, t);
-    text = opt_help_text(cmd->usage, cmd->summary, t);
-    if (text == NULL)
+    text = opt_help_wrapped(cmd->usage, cmd->summary, t, width);
+    if (text != NULL && cmd->examples != NULL)
+        ex = opt_help_examples(cmd->examples, width);
+    if (text == NULL || (cmd->examples != NULL && ex == NULL)) {
+        free(text);
         return err_oom();
+    }
     fputs(text, stdout);
+    fputs(ex != NULL ? ex : "", stdout);
     free(text);
+    free(ex);
     return CSIGN_OK;
 }
 

@@ -73,6 +73,8 @@ const cli_command cmd_digest = {
     .usage = "csign digest [--digest ALG] FILE...",
     .summary = "Print ALG:HEX digests of files, to sign elsewhere with "
                "'csign sign --digest-hex'.",
+    .examples = "csign digest app.tar.gz\n"
+                "csign digest --digest sha384 app.tar.gz",
     .opts = opts,
     .token = false,
     .run = run,

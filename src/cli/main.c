@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/suggest.h"
 #include "sys/secret.h"
 
@@ -62,18 +63,27 @@ static csign_rc on_main_opt(void *ctx, int id, const char *arg)
 static void usage(FILE *f)
 {
     const opt_spec *tables[] = {main_opts, NULL};
-    char *text =
-        opt_help_text("csign [options] <command> [arguments]",
-                      "Sign and verify files with keys that never leave a PKCS#11 token.", tables);
+    size_t width = f == stdout ? help_width() : OPT_HELP_WIDTH;
+    char *text = opt_help_wrapped(
+        "csign [options] <command> [arguments]",
+        "Sign and verify files with keys that never leave a PKCS#11 token.", tables, width);
 
     fputs(text ? text : "", f);
     free(text);
     fprintf(f, "\nCommands:\n");
-    for (const cli_command *const *c = commands; *c != NULL; c++)
-        fprintf(f, "  %-12s %.*s\n", (*c)->name, (int)strcspn((*c)->summary, "."), (*c)->summary);
-    fprintf(f, "\nRun 'csign <command> --help' for a command's options.\n"
-               "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 module/token/PIN, 4 I/O,\n"
-               "5 malformed input or crypto failure, 70 internal error.\n");
+    for (const cli_command *const *c = commands; *c != NULL; c++) {
+        char first[256];
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn((*c)->summary, "."), (*c)->summary);
+        text = opt_wrap(first, 15, 15, width, NULL);
+        fprintf(f, "  %-12s %s\n", (*c)->name, text ? text : "");
+        free(text);
+    }
+    text = opt_wrap("Run 'csign <command> --help' for a command's options and examples.\n"
+                    "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 module/token/PIN, "
+                    "4 I/O, 5 malformed input or crypto failure, 70 internal error.",
+                    0, 0, width, NULL);
+    fprintf(f, "\n%s\n", text ? text : "");
+    free(text);
 }
 
 /* The full stop after a reason, unless it already ends a question. */
