@@ -3,6 +3,10 @@
 # timestamp reruns, digest --json, init-token PIN dialogs, the built-in store.
 . "$(dirname "$0")/lib.sh"
 
+KEY='pkcs11:token=dev;object=release'
+# The local TSA must be reached directly, whatever proxy the machine uses.
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+
 COMMANDS="init-token list keygen csr selfsign import-cert sign verify digest timestamp"
 
 t_unknown_command_suggests() {
@@ -110,6 +114,81 @@ t_help_examples_run() {
     [ -s app.tar.gz.p7s ] && [ -s SHA256SUMS.p7s ] && [ -s release.csr ] && [ -s release.der ] && [ -s dev-30.pem ] ||
         fail "the examples did not write their files"
     [ "$ran" -ge 10 ] || fail "only $ran examples ran"
+}
+
+# start_tsa: a TSA root ($CASE/tsaca.pem) and a TSA under it ("CN=Test
+# TSA") serving on 127.0.0.1 (tests/tools/tsa_tool); sets TSA_URL and
+# TSA_LOG. It is killed when the test ends.
+start_tsa() {
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout tsaca.key -subj "/CN=Test TSA Root" -days 30 \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+        -out tsaca.pem 2>/dev/null || fail "TSA root"
+    openssl req -new "${ec[@]}" -keyout tsa.key -subj "/CN=Test TSA" -out tsa.csr 2>/dev/null ||
+        fail "TSA key"
+    printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
+        extendedKeyUsage=critical,timeStamping >tsa.ext
+    openssl x509 -req -in tsa.csr -CA tsaca.pem -CAkey tsaca.key -CAcreateserial -days 30 \
+        -extfile tsa.ext -out tsa.pem 2>/dev/null || fail "TSA certificate"
+    "$CSIGN_TSA_TOOL" serve --cert tsa.pem --key tsa.key --port-file "$CASE/port" \
+        --log "$CASE/tsa.log" 2>"$CASE/tsa.err" &
+    TSA_PID=$!
+    trap 'kill $TSA_PID 2>/dev/null' EXIT
+    for _ in $(seq 100); do
+        [ -s "$CASE/port" ] && break
+        sleep 0.05
+    done
+    [ -s "$CASE/port" ] || fail "the TSA did not start: $(cat "$CASE/tsa.err")"
+    TSA_URL="http://127.0.0.1:$(cat "$CASE/port")/"
+    TSA_LOG=$CASE/tsa.log
+}
+
+t_timestamp_twice_leaves_the_file_alone() {
+    [ -n "${CSIGN_TSA_TOOL:-}" ] || fail "CSIGN_TSA_TOOL is not set"
+    signing_key
+    echo "release" >a.bin
+    cp a.bin b.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin
+    expect_rc 0
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --pem b.bin
+    expect_rc 0
+    start_tsa
+    run csign timestamp --tsa "$TSA_URL" a.bin.p7s b.bin.p7s
+    expect_rc 0
+    expect_out "timestamped a.bin.p7s by $TSA_URL"
+    cp a.bin.p7s a.first
+    cp b.bin.p7s b.first
+    asked=$(wc -l <"$TSA_LOG")
+    run csign timestamp --tsa "$TSA_URL" a.bin.p7s b.bin.p7s
+    expect_rc 0
+    expect_out "a.bin.p7s: already time-stamped (at 20"
+    expect_out "by CN=Test TSA); nothing to do"
+    expect_out "b.bin.p7s: already time-stamped"
+    cmp a.bin.p7s a.first || fail "a.bin.p7s changed on the second run"
+    cmp b.bin.p7s b.first || fail "b.bin.p7s changed on the second run"
+    [ "$(wc -l <"$TSA_LOG")" -eq "$asked" ] || fail "the TSA was asked again"
+    run csign verify --trust root.pem --tsa-trust tsaca.pem --require-timestamp a.bin b.bin
+    expect_rc 0
+}
+
+t_timestamp_force_replaces() {
+    [ -n "${CSIGN_TSA_TOOL:-}" ] || fail "CSIGN_TSA_TOOL is not set"
+    signing_key
+    echo "release" >a.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --pem a.bin
+    expect_rc 0
+    start_tsa
+    run csign timestamp --tsa "$TSA_URL" a.bin.p7s
+    expect_rc 0
+    cp a.bin.p7s a.first
+    run csign timestamp --force --tsa "$TSA_URL" a.bin.p7s
+    expect_rc 0
+    expect_out "timestamped a.bin.p7s by $TSA_URL"
+    ! cmp -s a.bin.p7s a.first || fail "--force kept the old timestamp"
+    head -c 10 a.bin.p7s | grep -q -- '-----BEGIN' || fail "PEM became DER"
+    # One timestamp, the new one: verify accepts no second one.
+    run csign verify --trust root.pem --tsa-trust tsaca.pem --require-timestamp a.bin
+    expect_rc 0
 }
 
 run_tests
