@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 
 enum { OPT_DIGEST = 1 };
 
 static const opt_spec opts[] = {
     {OPT_DIGEST, "digest", 0, "ALG", "sha256 (default), sha384 or sha512"},
+    FILES_FROM_SPECS,
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -17,6 +19,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     digest_opts *o = ctx;
 
+    if (id == OPT_FILES_FROM || id == OPT_FILES_FROM0)
+        return files_from_on_opt(&o->from, id, arg);
     if (id == OPT_DIGEST && (o->md = digest_by_name(arg)) == NULL)
         return err_set(CSIGN_EUSAGE, "unknown digest '%s' (sha256, sha384 or sha512)", arg);
     return CSIGN_OK;
@@ -32,6 +36,8 @@ csign_rc digest_parse(int argc, char **argv, digest_opts *o)
     if (o->files == NULL)
         return err_oom();
     rc = cli_parse(&cmd_digest, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc == CSIGN_OK && !o->c.help)
+        rc = files_from_read(&o->from, &o->files, &o->nfiles);
     if (rc == CSIGN_OK && !o->c.help && o->nfiles == 0)
         rc = err_set(CSIGN_EUSAGE, "give the files to hash");
     return rc;
@@ -48,20 +54,24 @@ static csign_rc run(int argc, char **argv)
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_digest) : rc;
     }
+    progress *bar = progress_begin("hashing", (const char *const *)o.files, (size_t)o.nfiles);
     for (int i = 0; i < o.nfiles; i++) {
         digest_result d;
         char hex[2 * EVP_MAX_MD_SIZE + 1], name[PATH_MAX * 4];
         csign_rc one = digest_path(o.files[i], o.md, &d);
         cli_escape(o.files[i], name, sizeof(name));
+        progress_hold(bar);
         if (one != CSIGN_OK) {
             fprintf(stderr, "csign: digest: %s\n", err_msg());
             if (failed++ == 0)
                 first = one;
-            continue;
+        } else {
+            digest_hex(&d, hex);
+            printf("%s:%s  %s\n", digest_name(o.md), hex, name);
         }
-        digest_hex(&d, hex);
-        printf("%s:%s  %s\n", digest_name(o.md), hex, name);
+        progress_release(bar);
     }
+    progress_end(bar);
     free(o.files);
     if (failed > 0)
         return err_set(first, "%d of %d files could not be hashed", failed, o.nfiles);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@ enum {
     OPT_FAIL_FAST,
     OPT_JSON,
     OPT_MANIFEST,
+    OPT_INCLUDE_SIGNATURES,
 };
 
 static const opt_spec opts[] = {
@@ -48,14 +51,20 @@ static const opt_spec opts[] = {
     {OPT_DIGEST_HEX, "digest-hex", 0, "ALG:HEX",
      "sign a digest computed elsewhere (csign digest) instead of files; needs -o"},
     {OPT_PEM, "pem", 0, NULL, "write PEM instead of DER"},
-    {OPT_OUT, "out", 'o', "FILE", "signature file (one input only; default FILE.p7s)"},
+    {OPT_OUT, "out", 'o', "FILE",
+     "signature file (one input only; default FILE.p7s); '-' writes it to standard output"},
     {OPT_OUT_DIR, "out-dir", 0, "DIR", "write each signature into DIR"},
     {OPT_FORCE, "force", 0, NULL, "replace existing signature files"},
     {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
-     "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s"},
+     "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s; "
+     "SHA256SUMS, SHA384SUMS, SHA512SUMS get that digest"},
+    {OPT_INCLUDE_SIGNATURES, "include-signatures", 0, NULL,
+     "sign inputs that are signatures (*.p7s holding a CMS SignedData) too; "
+     "by default they are skipped"},
+    FILES_FROM_SPECS,
     TSA_OPT_SPECS,
     TSA_OPTIONAL_SPEC,
     {0, NULL, 0, NULL, NULL},
@@ -84,6 +93,27 @@ static csign_rc parse_digest_hex(const char *text, const char *option, digest_re
                        2 * EVP_MD_get_size(d->md));
     d->len = (unsigned int)n;
     return CSIGN_OK;
+}
+
+/* The digest a checksum list's name names: a base name SHA256SUMS,
+ * SHA384SUMS or SHA512SUMS in any case, alone or followed by an extension
+ * ("sha256sums.txt"). NULL when the name names none. */
+static const EVP_MD *list_digest(const char *path)
+{
+    static const struct {
+        const char *name;
+        const EVP_MD *(*md)(void);
+    } names[] = {
+        {"sha256sums", EVP_sha256}, {"sha384sums", EVP_sha384}, {"sha512sums", EVP_sha512}};
+    const char *base = strrchr(path, '/');
+
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i].name);
+        if (strncasecmp(base, names[i].name, n) == 0 && (base[n] == '\0' || base[n] == '.'))
+            return names[i].md();
+    }
+    return NULL;
 }
 
 static csign_rc on_opt(void *ctx, int id, const char *arg)
@@ -140,6 +170,12 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_MANIFEST:
         o->manifest = arg;
         break;
+    case OPT_INCLUDE_SIGNATURES:
+        o->include_signatures = true;
+        break;
+    case OPT_FILES_FROM:
+    case OPT_FILES_FROM0:
+        return files_from_on_opt(&o->from, id, arg);
     default:
         return tsa_on_opt(&o->tsa, id, arg);
     }
@@ -158,6 +194,8 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     if (o->files == NULL)
         return err_oom();
     rc = cli_parse(&cmd_sign, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc == CSIGN_OK && !o->c.help)
+        rc = files_from_read(&o->from, &o->files, &o->nfiles);
     if (rc != CSIGN_OK || o->c.help)
         return rc;
     if (o->key == NULL)
@@ -173,10 +211,21 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
         o->files[o->nfiles++] = (char *)"(digest)";
     }
     if (o->nfiles == 0)
-        return err_set(CSIGN_EUSAGE, "give the files to sign");
+        return err_set(CSIGN_EUSAGE, "give the files to sign (or --files-from LIST)");
     if (o->manifest != NULL && (o->out != NULL || o->out_dir != NULL || o->have_given))
         return err_set(CSIGN_EUSAGE, "--manifest writes FILE and FILE.p7s; it excludes -o, "
                                      "--out-dir and --digest-hex");
+    if (o->manifest != NULL && (o->list_md = list_digest(o->manifest)) != NULL && o->md != NULL &&
+        o->md != o->list_md) {
+        char upper[16];
+        snprintf(upper, sizeof(upper), "%s", digest_name(o->md));
+        for (char *c = upper; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        return err_set(CSIGN_EUSAGE,
+                       "--digest %s contradicts the manifest's name '%s', a %s list; leave out "
+                       "--digest or name the list after its digest (%sSUMS)",
+                       digest_name(o->md), o->manifest, digest_name(o->list_md), upper);
+    }
     for (int i = 0; o->manifest != NULL && i < o->nfiles; i++)
         if (strcmp(o->files[i], "-") == 0)
             return err_set(CSIGN_EUSAGE, "a manifest lists files, not standard input");
@@ -184,6 +233,9 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
         return err_set(CSIGN_EUSAGE, "-o takes one input only; use --out-dir for several");
     if (o->out != NULL && o->out_dir != NULL)
         return err_set(CSIGN_EUSAGE, "-o and --out-dir exclude each other");
+    if (o->out != NULL && strcmp(o->out, "-") == 0 && o->json)
+        return err_set(CSIGN_EUSAGE, "-o - writes the signature to standard output; it "
+                                     "excludes --json");
     for (int i = 0; i < o->nfiles; i++)
         if (strcmp(o->files[i], "-") == 0 && o->out == NULL)
             return err_set(CSIGN_EUSAGE, "signing standard input needs -o");
@@ -198,6 +250,11 @@ static csign_rc run(int argc, char **argv)
     if (rc != CSIGN_OK || o.c.help) {
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_sign) : rc;
+    }
+    rc = sign_skip_signatures(&o);
+    if (rc != CSIGN_OK) {
+        free(o.files);
+        return rc;
     }
     stop_catch();
     digest_set_cancel(stop_flag());

@@ -58,6 +58,7 @@ static const opt_spec opts[] = {
      "a signature without a trusted timestamp is not valid"},
     {OPT_STRICT, "strict", 0, NULL,
      "with --manifest: files in the list's folder that it does not list fail too"},
+    FILES_FROM_SPECS,
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -85,6 +86,7 @@ typedef struct {
     int jobs;
     const char *manifest;
     bool strict;
+    files_from from;
     char **files;
     int nfiles;
 } verify_opts;
@@ -96,6 +98,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     size_t n = 0;
 
     switch (id) {
+    case OPT_FILES_FROM:
+    case OPT_FILES_FROM0:
+        return files_from_on_opt(&o->from, id, arg);
     case OPT_TRUST:
     case OPT_UNTRUSTED:
     case OPT_TSA_TRUST:
@@ -174,6 +179,8 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
     if (o->files == NULL)
         return err_oom();
     rc = cli_parse(&cmd_verify, argc, argv, on_opt, o, &o->c, o->files, &o->nfiles);
+    if (rc == CSIGN_OK && !o->c.help)
+        rc = files_from_read(&o->from, &o->files, &o->nfiles);
     if (rc != CSIGN_OK || o->c.help)
         return rc;
     if (o->ntrust == 0)

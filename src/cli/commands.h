@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include "cli/cli.h"
+#include "cli/files_from.h"
 #include "core/digest.h"
 #include "core/stamp.h"
 #include "core/verify.h"
@@ -127,15 +128,25 @@ typedef struct {
     bool force;
     bool fail_fast;
     bool json;
-    const char *manifest; /* --manifest: one signed checksum list */
+    const char *manifest;    /* --manifest: one signed checksum list */
+    const EVP_MD *list_md;   /* the digest its name names (SHA256SUMS); NULL: none */
+    bool include_signatures; /* sign inputs that are signatures too */
+    files_from from;         /* --files-from, --files-from0 */
     tsa_opts tsa;
     char **files;
     int nfiles;
 } sign_opts;
 
-/* Parses sign's options; o->files points into a new array the caller
- * frees with free(o->files). */
+/* Parses sign's options, the names of a --files-from list added to the
+ * operands (the only I/O); o->files is a new array the caller frees with
+ * free(o->files). */
 csign_rc sign_parse(int argc, char **argv, sign_opts *o);
+
+/* Drops the inputs that are signatures (named *.p7s, holding a CMS
+ * SignedData, DER or PEM) from o->files, with a note for each, unless
+ * --include-signatures or --digest-hex. CSIGN_EUSAGE when no input is
+ * left. Reads the *.p7s inputs; nothing else. */
+csign_rc sign_skip_signatures(sign_opts *o);
 
 /* sign --manifest: hashes o->files, writes the checksum list o->manifest
  * and its signature o->manifest + ".p7s", and prints the report. Once
@@ -150,6 +161,7 @@ csign_rc sign_files(const sign_opts *o);
 typedef struct {
     cli_common c;
     const EVP_MD *md;
+    files_from from;
     char **files;
     int nfiles;
 } digest_opts;

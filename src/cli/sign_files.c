@@ -4,13 +4,18 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <openssl/pem.h> /* before cms.h: PEM_read_bio_CMS */
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/signer.h"
 #include "core/batch.h"
 #include "core/cert.h"
@@ -26,6 +31,12 @@ typedef struct {
     char warning[ERR_MAX]; /* signed, but without the timestamp asked for */
     const char *tsa;       /* the TSA that stamped it */
 } job;
+
+/* -o -: the one signature goes to standard output. */
+static bool to_stdout(const sign_opts *o)
+{
+    return o->out != NULL && strcmp(o->out, "-") == 0;
+}
 
 static csign_rc output_path(const sign_opts *o, const char *file, char *out, size_t size)
 {
@@ -54,7 +65,12 @@ static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *t
     if (o->have_given)
         j->digest = o->given;
     csign_rc rc = signer_sign(o, s, ts, &j->digest, &sig, &len, j->warning);
-    if (rc == CSIGN_OK)
+    if (rc == CSIGN_OK && to_stdout(o)) {
+        if (fwrite(sig, 1, len, stdout) != len || fflush(stdout) != 0)
+            batch_fail(&j->item, err_set(CSIGN_EIO, "cannot write to standard output"));
+        else
+            j->item.written = true;
+    } else if (rc == CSIGN_OK)
         batch_add(w, &j->item, j->out, sig, len, o->force);
     else
         batch_fail(&j->item, rc);
@@ -80,8 +96,10 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, sta
     return rc;
 }
 
-/* The text report; with json only what goes to stderr. */
-static void report_text(const job *j, bool json)
+/* The text report; with json only what goes to stderr. With -o - the
+ * line goes to stderr, so that stdout holds only the signature; with -q
+ * it is not printed. */
+static void report_text(const sign_opts *o, const job *j, bool json)
 {
     char f[PATH_MAX * 4], out[PATH_MAX * 4];
 
@@ -90,9 +108,14 @@ static void report_text(const job *j, bool json)
         fprintf(stderr, "csign: sign: %s: %s\n", f, j->item.reason);
         return;
     }
-    if (!json)
-        printf("signed %s -> %s%s%s\n", f, cli_escape(j->out, out, sizeof(out)),
-               j->tsa ? ", timestamped by " : "", j->tsa ? j->tsa : "");
+    if (!json && cli_verbosity >= 0) {
+        if (to_stdout(o))
+            snprintf(out, sizeof(out), "standard output");
+        else
+            cli_escape(j->out, out, sizeof(out));
+        fprintf(to_stdout(o) ? stderr : stdout, "signed %s -> %s%s%s\n", f, out,
+                j->tsa ? ", timestamped by " : "", j->tsa ? j->tsa : "");
+    }
     if (j->warning[0])
         fprintf(stderr, "csign: sign: %s: warning: %s\n", f, j->warning);
 }
@@ -134,7 +157,7 @@ static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
     for (int i = 0; i < o->nfiles; i++)
         if (jobs[i].item.rc == CSIGN_OK)
             dj[n++].path = jobs[i].file;
-    csign_rc rc = digest_many(dj, n, md, o->jobs);
+    csign_rc rc = progress_digest_many("signing", dj, n, md, o->jobs);
     for (int i = 0, k = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
         if (jobs[i].item.rc != CSIGN_OK)
             continue;
@@ -174,8 +197,10 @@ static csign_rc plan(const sign_opts *o, job *jobs)
         return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'", jobs[a].file,
                        jobs[b].file, jobs[b].out);
     for (int i = 0; i < o->nfiles; i++) {
-        csign_rc rc;
-        if ((rc = io_check_output(jobs[i].out, o->force)) != CSIGN_OK) {
+        csign_rc rc = signer_check_input(jobs[i].file);
+        if (rc == CSIGN_OK && !to_stdout(o))
+            rc = io_check_output(jobs[i].out, o->force);
+        if (rc != CSIGN_OK) {
             batch_fail(&jobs[i].item, rc);
             if (o->fail_fast)
                 return rc;
@@ -204,7 +229,7 @@ static csign_rc report_all(const sign_opts *o, const job *jobs, X509 *cert)
         if (records != NULL)
             json_array_append_new(records,
                                   report_json(&jobs[i], subject, cert ? fingerprint : NULL));
-        report_text(&jobs[i], records != NULL);
+        report_text(o, &jobs[i], records != NULL);
     }
     if (records != NULL && json_dumpf(records, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
         fputc('\n', stdout);
@@ -258,4 +283,52 @@ csign_rc sign_files(const sign_opts *o)
     stamper_close(&ts);
     free(jobs);
     return rc;
+}
+
+/* True when path is named *.p7s and holds a CMS SignedData, DER or PEM.
+ * Anything that cannot be read or parsed is not a signature: it is signed
+ * (or fails) as any other input. */
+static bool is_signature(const char *path)
+{
+    size_t n = strlen(path), len = 0;
+    unsigned char *data = NULL;
+    CMS_ContentInfo *cms = NULL;
+
+    if (strcmp(path, "-") == 0 || n < 4 || strcasecmp(path + n - 4, ".p7s") != 0)
+        return false;
+    if (io_read_file(path, CLI_SIG_MAX, &data, &len) != CSIGN_OK)
+        return false;
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    if (b != NULL && len > 10 && memcmp(data, "-----BEGIN", 10) == 0)
+        cms = PEM_read_bio_CMS(b, NULL, NULL, NULL);
+    else if (b != NULL)
+        cms = d2i_CMS_bio(b, NULL);
+    bool signed_data = cms != NULL && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
+    CMS_ContentInfo_free(cms);
+    BIO_free(b);
+    free(data);
+    ERR_clear_error();
+    return signed_data;
+}
+
+csign_rc sign_skip_signatures(sign_opts *o)
+{
+    int kept = 0, given = o->nfiles;
+    char name[PATH_MAX * 4];
+
+    if (o->include_signatures || o->have_given)
+        return CSIGN_OK;
+    for (int i = 0; i < o->nfiles; i++) {
+        if (is_signature(o->files[i]))
+            cli_note("sign: skipping %s: it is a signature; add --include-signatures to sign it",
+                     cli_escape(o->files[i], name, sizeof(name)));
+        else
+            o->files[kept++] = o->files[i];
+    }
+    o->nfiles = kept;
+    if (kept == 0)
+        return err_set(CSIGN_EUSAGE,
+                       "nothing to sign: %s a signature; add --include-signatures to sign %s",
+                       given == 1 ? "the input is" : "every input is", given == 1 ? "it" : "them");
+    return CSIGN_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/cert.h"
 #include "core/cms.h"
 #include "sys/io.h"
@@ -58,6 +59,12 @@ static csign_rc make_plan(const sign_opts *o, plan *p)
     /* Each file is hashed as the manifest names it, relative to its
      * folder, opened as verify opens it: nothing may lead outside. */
     for (int i = 0; rc == CSIGN_OK && i < o->nfiles; i++) {
+        if ((rc = signer_check_input(o->files[i])) != CSIGN_OK) {
+            char name[PATH_MAX * 4], why[ERR_MAX];
+            snprintf(why, sizeof(why), "%s", err_msg());
+            rc = err_set(rc, "%s: %s", cli_escape(o->files[i], name, sizeof(name)), why);
+            break;
+        }
         rc = manifest_relative(dir, o->files[i], &p->rel[i]);
         if (rc == CSIGN_OK && (strcmp(p->rel[i], own) == 0 || strcmp(p->rel[i], own_sig) == 0))
             rc = err_set(CSIGN_EUSAGE, "'%s' is the manifest or its signature; leave it out",
@@ -83,12 +90,14 @@ static void free_plan(const sign_opts *o, plan *p)
     manifest_clear(&p->list);
 }
 
-/* The list's text from the hashes, sorted by path. */
-static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *md, char **text, size_t *len)
+/* The list's text from the hashes (made with list_md), sorted by path,
+ * and its digest for the signature (sig_md). */
+static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *list_md, const EVP_MD *sig_md,
+                      char **text, size_t *len)
 {
     csign_rc rc = CSIGN_OK;
 
-    p->list.md = md;
+    p->list.md = list_md;
     for (int i = 0; i < o->nfiles; i++) {
         if (p->jobs[i].rc != CSIGN_OK) {
             fprintf(stderr, "csign: sign: %s: %s\n", o->files[i], p->jobs[i].reason);
@@ -105,7 +114,7 @@ static csign_rc build(const sign_opts *o, plan *p, const EVP_MD *md, char **text
     manifest_sort(&p->list);
     rc = manifest_format(&p->list, text, len);
     if (rc == CSIGN_OK)
-        rc = digest_buffer(*text, *len, md, &p->digest);
+        rc = digest_buffer(*text, *len, sig_md, &p->digest);
     return rc;
 }
 
@@ -137,6 +146,8 @@ static void report(const sign_opts *o, const plan *p, const signer *st, const ch
     cli_escape(o->manifest, a, sizeof(a));
     if (warning[0])
         fprintf(stderr, "csign: sign: %s: warning: %s\n", a, warning);
+    if (!o->json && cli_verbosity < 0)
+        return;
     if (!o->json) {
         printf("listed %d files in %s\n", o->nfiles, a);
         printf("signed %s -> %s%s%s\n", a, cli_escape(p->sig, b, sizeof(b)),
@@ -158,7 +169,8 @@ static void report(const sign_opts *o, const plan *p, const signer *st, const ch
     json_object_set_new(r, "manifest", cli_json_string(o->manifest));
     json_object_set_new(r, "signature", cli_json_string(p->sig));
     json_object_set_new(r, "status", json_string("ok"));
-    json_object_set_new(r, "digest_algorithm", json_string(digest_name(p->digest.md)));
+    json_object_set_new(r, "digest_algorithm", json_string(digest_name(p->list.md)));
+    json_object_set_new(r, "manifest_digest_algorithm", json_string(digest_name(p->digest.md)));
     json_object_set_new(r, "manifest_digest", json_string(hex));
     json_object_set_new(r, "signer_subject", cli_json_string(subject));
     json_object_set_new(r, "signer_sha256", json_string(fingerprint));
@@ -190,11 +202,14 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
     if (rc == CSIGN_OK) {
-        const EVP_MD *md = signer_digest(o, st.pub);
-        rc = digest_many(p.jobs, (size_t)o->nfiles, md, o->jobs);
+        /* A list named after a digest (SHA256SUMS) uses it, whatever the
+         * key; the signature uses the key's digest (or --digest). */
+        const EVP_MD *sig_md = signer_digest(o, st.pub);
+        const EVP_MD *list_md = o->list_md ? o->list_md : sig_md;
+        rc = progress_digest_many("signing", p.jobs, (size_t)o->nfiles, list_md, o->jobs);
         /* Once interrupted, nothing more is built, signed or written. */
         if (rc == CSIGN_OK && *stop == 0)
-            rc = build(o, &p, md, &text, &len);
+            rc = build(o, &p, list_md, sig_md, &text, &len);
     }
     if (rc == CSIGN_OK && *stop == 0) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};

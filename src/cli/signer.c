@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "cli/signer.h"
 
+#include <limits.h>
 #include <openssl/err.h>
+#include <sys/stat.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,6 +159,19 @@ csign_rc signer_open(const sign_opts *o, signer *st)
     if (rc == CSIGN_OK)
         rc = hsm_key_private(st->t.h, &st->key, &st->priv);
     return rc;
+}
+
+csign_rc signer_check_input(const char *path)
+{
+    struct stat st;
+    char name[PATH_MAX * 4];
+
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return CSIGN_OK;
+    cli_escape(path, name, sizeof(name));
+    return err_set(CSIGN_EINPUT,
+                   "is a folder; name the files, such as with 'find %s -type f' or --files-from",
+                   name);
 }
 
 void signer_close(signer *st)

@@ -32,6 +32,11 @@ csign_rc signer_open(const sign_opts *o, signer *st);
  * else the one that suits the key (x509gen_digest()). */
 const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub);
 
+/* CSIGN_EINPUT when path is a folder, with a hint on how to name the
+ * files in it ("is a folder; name the files, ..."); CSIGN_OK for anything
+ * else (which the hashing then judges). Before the PIN is used. */
+csign_rc signer_check_input(const char *path);
+
 /* Frees everything, the token-backed key before the token. */
 void signer_close(signer *st);
 

@@ -23,6 +23,12 @@
 #define DIGEST_BUFFER (128 * 1024)
 
 static const volatile sig_atomic_t *cancel;
+static digest_progress *_Atomic progress;
+
+void digest_set_progress(digest_progress *p)
+{
+    progress = p;
+}
 
 void digest_set_cancel(const volatile sig_atomic_t *flag)
 {
@@ -102,6 +108,9 @@ static csign_rc hash_fd(int fd, const char *name, const EVP_MD *md, unsigned cha
             goto out;
         }
         out->bytes += (uint64_t)n;
+        digest_progress *p = progress;
+        if (p != NULL)
+            p->bytes += (uint64_t)n;
     }
     if (EVP_DigestFinal_ex(ctx, out->value, &out->len) != 1) {
         rc = err_set_ssl(CSIGN_EINTERNAL, "hashing failed");
@@ -109,6 +118,9 @@ static csign_rc hash_fd(int fd, const char *name, const EVP_MD *md, unsigned cha
     }
     if (regular && (fstat(fd, &after) != 0 || !same_file_state(&before, &after)))
         rc = err_set(CSIGN_EINPUT, "'%s' changed while it was being hashed", name);
+    digest_progress *p = progress;
+    if (p != NULL)
+        p->files++;
 out:
     EVP_MD_CTX_free(ctx);
     return rc;

@@ -42,6 +42,17 @@ csign_rc digest_fd(int fd, const char *name, const EVP_MD *md, digest_result *ou
  * "interrupted" (set from a signal handler). NULL: none. */
 void digest_set_cancel(const volatile sig_atomic_t *flag);
 
+/* Counters of the bytes and files hashed so far, for showing progress;
+ * updated atomically from every hashing thread. */
+typedef struct {
+    _Atomic uint64_t bytes;
+    _Atomic uint64_t files;
+} digest_progress;
+
+/* Once set, every digest_fd() (and so digest_path() and digest_many())
+ * adds what it reads to *p. NULL: none (the default). */
+void digest_set_progress(digest_progress *p);
+
 /* Opens path with io_open_input() ("-": standard input; anything else
  * must be a regular file, else CSIGN_EINPUT, so that a FIFO cannot make
  * csign wait) and hashes it with digest_fd(). */

@@ -21,13 +21,13 @@ make_release() {
 # sign_release [options]: signs every file of the release into SHA256SUMS.
 sign_release() {
     (cd "$CASE/rel" && CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" "$@" \
-        --manifest SHA256SUMS -- 'app one.tar' 'back\slash' "new"$'\n'"line" \
+        --manifest "${LIST:-SHA256SUMS}" -- 'app one.tar' 'back\slash' "new"$'\n'"line" \
         "car"$'\r'"ret" -dash sub/inner.bin sub/big.bin) >"$CASE/out" 2>"$CASE/err" </dev/null
     RC=$?
 }
 
 verify_release() {
-    run csign verify --trust "$CASE/root.pem" --manifest "$CASE/rel/SHA256SUMS" "$@"
+    run csign verify --trust "$CASE/root.pem" --manifest "$CASE/rel/${LIST:-SHA256SUMS}" "$@"
 }
 
 t_manifest_matches_sha256sum() {
@@ -149,11 +149,12 @@ t_signature_and_trust_checked() {
 t_sha512_list() {
     signing_key
     make_release
+    LIST=SHA512SUMS
     sign_release --digest sha512
     expect_rc 0
-    [ "$(head -n 1 "$CASE/rel/SHA256SUMS" | sed 's/^\\//' | cut -d' ' -f1 | tr -d '\n' |
+    [ "$(head -n 1 "$CASE/rel/SHA512SUMS" | sed 's/^\\//' | cut -d' ' -f1 | tr -d '\n' |
         wc -c)" -eq 128 ] || fail "not SHA-512 lines"
-    (cd "$CASE/rel" && sha512sum --strict -c SHA256SUMS) >/dev/null 2>&1 ||
+    (cd "$CASE/rel" && sha512sum --strict -c SHA512SUMS) >/dev/null 2>&1 ||
         fail "sha512sum -c rejects the list"
     verify_release --json
     expect_rc 0
