@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +8,12 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 
-enum { OPT_DIGEST = 1 };
+enum { OPT_DIGEST = 1, OPT_JSON };
 
 static const opt_spec opts[] = {
     {OPT_DIGEST, "digest", 0, "ALG", "sha256 (default), sha384 or sha512"},
     FILES_FROM_SPECS,
+    {OPT_JSON, "json", 0, NULL, "print one JSON document (schema: docs/sign.md)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -19,6 +21,10 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     digest_opts *o = ctx;
 
+    if (id == OPT_JSON) {
+        o->json = true;
+        return CSIGN_OK;
+    }
     if (id == OPT_FILES_FROM || id == OPT_FILES_FROM0)
         return files_from_on_opt(&o->from, id, arg);
     if (id == OPT_DIGEST && (o->md = digest_by_name(arg)) == NULL)
@@ -43,6 +49,51 @@ csign_rc digest_parse(int argc, char **argv, digest_opts *o)
     return rc;
 }
 
+/* The JSON version of digest's output; docs/sign.md describes it. */
+#define DIGEST_JSON_SCHEMA 1
+
+/* {"schema", "command", "files": [], "error", "exit_code"}: the document
+ * whose records are added to "files"; error is NULL unless the run
+ * failed before any file. */
+static json_t *json_doc(csign_rc rc, const char *error)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "schema", json_integer(DIGEST_JSON_SCHEMA));
+    json_object_set_new(j, "command", json_string("digest"));
+    json_object_set_new(j, "files", json_array());
+    json_object_set_new(j, "error", error ? cli_json_string(error) : json_null());
+    json_object_set_new(j, "exit_code", json_integer(rc));
+    return j;
+}
+
+/* One file's record: a digest, or the error that stopped it. */
+static json_t *json_file(const char *path, const EVP_MD *md, const char *hex, csign_rc rc,
+                         const char *error)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "path", cli_json_string(path));
+    json_object_set_new(j, "status", json_string(rc == CSIGN_OK ? "ok" : "error"));
+    json_object_set_new(j, "digest_algorithm",
+                        rc == CSIGN_OK ? json_string(digest_name(md)) : json_null());
+    json_object_set_new(j, "digest", rc == CSIGN_OK ? json_string(hex) : json_null());
+    json_object_set_new(j, "error", rc == CSIGN_OK ? json_null() : cli_json_string(error));
+    json_object_set_new(j, "exit_code", json_integer(rc));
+    return j;
+}
+
+/* Prints doc (and frees it); CSIGN_EIO when it cannot be written. */
+static csign_rc json_print(json_t *doc)
+{
+    int bad = doc == NULL || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0;
+
+    json_decref(doc);
+    if (bad || fputc('\n', stdout) == EOF)
+        return err_set(CSIGN_EIO, "cannot write to standard output");
+    return CSIGN_OK;
+}
+
 static csign_rc run(int argc, char **argv)
 {
     digest_opts o;
@@ -52,8 +103,16 @@ static csign_rc run(int argc, char **argv)
 
     if (rc != CSIGN_OK || o.c.help) {
         free(o.files);
+        if (rc != CSIGN_OK && o.json) {
+            /* Kept for main's message: the document must not replace it. */
+            char why[ERR_MAX];
+            snprintf(why, sizeof(why), "%s", err_msg());
+            if (json_print(json_doc(rc, why)) == CSIGN_OK)
+                err_set(rc, "%s", why);
+        }
         return rc == CSIGN_OK ? cli_help(&cmd_digest) : rc;
     }
+    json_t *doc = o.json ? json_doc(CSIGN_OK, NULL) : NULL;
     progress *bar = progress_begin("hashing", (const char *const *)o.files, (size_t)o.nfiles);
     for (int i = 0; i < o.nfiles; i++) {
         digest_result d;
@@ -65,14 +124,26 @@ static csign_rc run(int argc, char **argv)
             fprintf(stderr, "csign: digest: %s\n", err_msg());
             if (failed++ == 0)
                 first = one;
+            if (doc != NULL)
+                json_array_append_new(json_object_get(doc, "files"),
+                                      json_file(o.files[i], o.md, NULL, one, err_msg()));
         } else {
             digest_hex(&d, hex);
-            printf("%s:%s  %s\n", digest_name(o.md), hex, name);
+            if (doc != NULL)
+                json_array_append_new(json_object_get(doc, "files"),
+                                      json_file(o.files[i], o.md, hex, one, NULL));
+            else
+                printf("%s:%s  %s\n", digest_name(o.md), hex, name);
         }
         progress_release(bar);
     }
     progress_end(bar);
     free(o.files);
+    if (doc != NULL) {
+        json_object_set_new(doc, "exit_code", json_integer(failed > 0 ? first : CSIGN_OK));
+        if (json_print(doc) != CSIGN_OK && failed == 0)
+            return CSIGN_EIO;
+    }
     if (failed > 0)
         return err_set(first, "%d of %d files could not be hashed", failed, o.nfiles);
     return CSIGN_OK;
@@ -80,11 +151,12 @@ static csign_rc run(int argc, char **argv)
 
 const cli_command cmd_digest = {
     .name = "digest",
-    .usage = "csign digest [--digest ALG] FILE...",
+    .usage = "csign digest [--digest ALG] [--json] FILE...",
     .summary = "Print ALG:HEX digests of files, to sign elsewhere with "
                "'csign sign --digest-hex'.",
     .examples = "csign digest app.tar.gz\n"
-                "csign digest --digest sha384 app.tar.gz",
+                "csign digest --digest sha384 app.tar.gz\n"
+                "csign digest --json *.tar.gz",
     .opts = opts,
     .token = false,
     .run = run,

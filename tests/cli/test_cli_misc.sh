@@ -191,4 +191,42 @@ t_timestamp_force_replaces() {
     expect_rc 0
 }
 
+t_digest_json() {
+    command -v jq >/dev/null || fail "jq is missing"
+    printf 'abc' >a.bin
+    printf 'hello\n' >b.bin
+    run csign digest --json a.bin b.bin
+    expect_rc 0
+    jq -e '.schema == 1 and .command == "digest" and .exit_code == 0 and .error == null' \
+        "$CASE/out" >/dev/null || fail "document header"
+    jq -e '.files | length == 2' "$CASE/out" >/dev/null || fail "not two records"
+    want=$(sha256sum a.bin | cut -d' ' -f1)
+    jq -e --arg w "$want" '.files[0] | .path == "a.bin" and .status == "ok" and
+        .digest_algorithm == "sha256" and .digest == $w and .error == null and .exit_code == 0' \
+        "$CASE/out" >/dev/null || fail "a.bin record"
+    run csign digest --json --digest sha384 b.bin
+    want=$(sha384sum b.bin | cut -d' ' -f1)
+    jq -e --arg w "$want" '.files[0].digest_algorithm == "sha384" and .files[0].digest == $w' \
+        "$CASE/out" >/dev/null || fail "sha384 record"
+}
+
+t_digest_json_errors() {
+    command -v jq >/dev/null || fail "jq is missing"
+    printf 'abc' >a.bin
+    run csign digest --json a.bin missing.bin
+    expect_rc 4
+    expect_err "csign: digest: cannot open 'missing.bin'"
+    jq -e '.exit_code == 4 and (.files | length == 2) and .files[0].status == "ok"' \
+        "$CASE/out" >/dev/null || fail "document"
+    jq -e '.files[1] | .path == "missing.bin" and .status == "error" and .digest == null and
+        (.error | contains("missing.bin")) and .exit_code == 4' "$CASE/out" >/dev/null ||
+        fail "error record"
+    # Failed before any file: still one document, with the error.
+    run csign digest --json --files-from nolist.txt
+    expect_rc 4
+    jq -e '.files == [] and .exit_code == 4 and (.error | contains("nolist.txt"))' \
+        "$CASE/out" >/dev/null || fail "document of a run that failed early"
+    expect_err "csign: digest:"
+}
+
 run_tests
