@@ -229,4 +229,52 @@ t_digest_json_errors() {
     expect_err "csign: digest:"
 }
 
+t_init_token_mismatch_asks_again() {
+    tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" 11112222 "$SO_PIN" "$SO_PIN" \
+        7777 7778 7777 7777
+    expect_rc 0
+    [ "$(grep -c "the two PINs entered differ; try again." "$CASE/out")" -eq 2 ] ||
+        fail "the mismatches were not both reported"
+    [ "$(grep -o "New SO PIN for token 'dev':" "$CASE/out" | wc -l)" -eq 2 ] ||
+        fail "SO PIN not asked twice"
+    ! grep -q 7777 "$CASE/out" || fail "PIN echoed"
+    # The token works with the PINs entered last.
+    run CSIGN_PIN=7777 csign keygen --key "$KEY"
+    expect_rc 0
+    # Re-initialising needs the SO PIN entered last.
+    run CSIGN_SO_PIN=$SO_PIN CSIGN_PIN=7777 csign init-token --label dev --force
+    expect_rc 0
+}
+
+t_init_token_short_so_pin_asked_again_at_once() {
+    tty_dialog "'$CSIGN_BIN' init-token --label dev" 12 "$SO_PIN" "$SO_PIN" 7777 7777
+    expect_rc 0
+    # Refused right after it was typed: before any confirmation or user PIN.
+    first=$(grep -n "the SO PIN must have 4 to 255 bytes for this token; try again." \
+        "$CASE/out" | head -1 | cut -d: -f1)
+    [ -n "$first" ] || fail "short SO PIN not reported"
+    sed -n "1,${first}p" "$CASE/out" | grep -q "Repeat to confirm\|user PIN" &&
+        fail "asked for more before reporting the short SO PIN"
+    grep -q "New user PIN" "$CASE/out" || fail "user PIN never asked"
+    run CSIGN_PIN=7777 csign list --login
+    expect_rc 0
+}
+
+t_init_token_gives_up_after_three_short_pins() {
+    tty_dialog "'$CSIGN_BIN' init-token --label dev" 12 12 12
+    expect_rc 3
+    expect_out "the SO PIN must have 4 to 255 bytes"
+    grep -q "New user PIN" "$CASE/out" && fail "user PIN asked after a refused SO PIN"
+    run csign list --json
+    jq -e '.tokens == []' "$CASE/out" >/dev/null || fail "a token was made anyway"
+}
+
+t_init_token_short_so_pin_from_env_before_user_pin() {
+    # Not a terminal: refused at once, before the user PIN is read (the
+    # descriptor 3 is not touched).
+    run CSIGN_SO_PIN=12 csign init-token --label dev --pin-source fd:3
+    expect_rc 3
+    expect_err "the SO PIN must have 4 to 255 bytes for this token"
+}
+
 run_tests
