@@ -277,4 +277,54 @@ t_init_token_short_so_pin_from_env_before_user_pin() {
     expect_err "the SO PIN must have 4 to 255 bytes for this token"
 }
 
+t_softhsm_named_uses_builtin_store() {
+    unset SOFTHSM2_CONF
+    run CSIGN_SO_PIN=$SO_PIN CSIGN_PIN=$USER_PIN csign init-token --label dev
+    expect_rc 0
+    # The same module named by --module or CSIGN_MODULE: the same store.
+    run csign list --module "$SOFTHSM_MODULE"
+    expect_rc 0
+    expect_out "token 'dev'"
+    run CSIGN_MODULE=$SOFTHSM_MODULE csign list
+    expect_rc 0
+    expect_out "token 'dev'"
+    ln -s "$SOFTHSM_MODULE" "$CASE/softhsm-link.so"
+    run CSIGN_PIN=$USER_PIN csign keygen --module "$CASE/softhsm-link.so" --key "$KEY"
+    expect_rc 0
+    run USER_PIN_VAR=$USER_PIN csign list --login --pin-source env:USER_PIN_VAR
+    expect_rc 0
+    expect_out "object=release"
+}
+
+t_softhsm_named_with_user_conf_uses_it() {
+    # SOFTHSM2_CONF set by the user (lib.sh): SoftHSM reads it, csign
+    # makes no store of its own.
+    new_token mine
+    run csign list --module "$SOFTHSM_MODULE"
+    expect_rc 0
+    expect_out "token 'mine'"
+    [ ! -e "$HOME/.local/share/csign" ] || fail "csign made its own store despite SOFTHSM2_CONF"
+}
+
+t_no_token_names_the_store() {
+    unset SOFTHSM2_CONF
+    conf=$HOME/.local/share/csign/softhsm2.conf
+    echo x >a.bin
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --module "$SOFTHSM_MODULE" a.bin
+    expect_rc 3
+    expect_one_error_line sign
+    expect_err "has no initialised token; create one with 'csign init-token --label NAME'"
+    expect_err "csign's built-in store, SOFTHSM2_CONF=$conf;"
+    expect_err "for pkcs11-tool: SOFTHSM2_CONF=$conf pkcs11-tool --module $SOFTHSM_MODULE --list-slots"
+    # What the message says works: pkcs11-tool sees csign's tokens.
+    run CSIGN_SO_PIN=$SO_PIN CSIGN_PIN=$USER_PIN csign init-token --label dev
+    expect_rc 0
+    SOFTHSM2_CONF=$conf pkcs11-tool --module "$SOFTHSM_MODULE" --list-slots 2>&1 |
+        grep -q "token label *: *dev" || fail "pkcs11-tool does not see csign's store"
+    # A user's own SOFTHSM2_CONF is named as such.
+    run SOFTHSM2_CONF=$CASE/softhsm2.conf CSIGN_PIN=$USER_PIN csign sign --key "$KEY" a.bin
+    expect_rc 3
+    expect_err "(SoftHSM with the SOFTHSM2_CONF=$CASE/softhsm2.conf set here)"
+}
+
 run_tests
