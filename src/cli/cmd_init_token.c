@@ -157,7 +157,9 @@ const cli_command cmd_init_token = {
     .name = "init-token",
     .usage = "csign init-token --label LABEL [options]",
     .summary = "Initialise a token in the module's first free slot and set its SO and user "
-               "PINs. With no --module this is csign's built-in software token store.",
+               "PINs. With no --module this is csign's built-in software token store. At a "
+               "prompt, a PIN that is too short or not confirmed is asked for again (three "
+               "tries).",
     .examples = "csign init-token --label dev\n"
                 "csign init-token --label ci --so-pin-source env:SO_PIN --pin-source env:USER_PIN",
     .opts = opts,

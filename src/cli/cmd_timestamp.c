@@ -213,7 +213,8 @@ const cli_command cmd_timestamp = {
     .name = "timestamp",
     .usage = "csign timestamp --tsa URL [options] SIG...",
     .summary = "Add an RFC 3161 timestamp to existing signatures (made offline, say); each file "
-               "is rewritten atomically.",
+               "is rewritten atomically. A signature that has a timestamp already is left as it "
+               "is, unless --force.",
     .examples =
         "csign timestamp --tsa http://timestamp.example.com/ app.tar.gz.p7s\n"
         "csign timestamp --tsa http://tsa1.example.com/ --tsa http://tsa2.example.com/ *.p7s",

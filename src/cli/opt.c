@@ -134,20 +134,25 @@ csign_rc opt_parse(const opt_spec *const *tables, int argc, char **argv, opt_han
 
 /* Appends to a growing string; on allocation failure frees it and leaves
  * *buf NULL so that later appends are no-ops. */
-static void append(char **buf, size_t *len, const char *s)
+static void append_n(char **buf, size_t *len, const char *s, size_t n)
 {
     if (*buf == NULL)
         return;
-    size_t n = strlen(s);
     char *p = realloc(*buf, *len + n + 1);
     if (p == NULL) {
         free(*buf);
         *buf = NULL;
         return;
     }
-    memcpy(p + *len, s, n + 1);
+    memcpy(p + *len, s, n);
+    p[*len + n] = '\0';
     *len += n;
     *buf = p;
+}
+
+static void append(char **buf, size_t *len, const char *s)
+{
+    append_n(buf, len, s, strlen(s));
 }
 
 static void append_spaces(char **buf, size_t *len, size_t n)
@@ -231,9 +236,7 @@ static void wrap_into(char **buf, size_t *len, const char *text, size_t col, siz
             append(buf, len, " ");
             col++;
         }
-        char word[512];
-        snprintf(word, sizeof(word), "%.*s", (int)(w < sizeof(word) ? w : sizeof(word) - 1), p);
-        append(buf, len, word);
+        append_n(buf, len, p, w);
         col += w;
         words = true;
         p += w;
