@@ -31,6 +31,7 @@ enum {
     OPT_JOBS,
     OPT_MANIFEST,
     OPT_STRICT,
+    OPT_IGNORE_MISSING,
     OPT_TSA_TRUST,
     OPT_CRL,
     OPT_REQUIRE_CRL,
@@ -43,13 +44,17 @@ static const opt_spec opts[] = {
     {OPT_SIG, "sig", 0, "SIG", "signature file (one input only; default FILE.p7s)"},
     {OPT_AT_TIME, "at-time", 0, "TIME", "judge certificates at this RFC 3339 time (default now)"},
     {OPT_EXPECT_SIGNER, "expect-signer", 0, "SHA256:HEX",
-     "the signer certificate must have this SHA-256 fingerprint"},
-    {OPT_EXPECT_SUBJECT, "expect-subject", 0, "DN", "the signer must have this subject"},
+     "the signer certificate must have this SHA-256 fingerprint (SHA256:HEX, HEX or AB:CD:...; "
+     "repeatable, any one may match)"},
+    {OPT_EXPECT_SUBJECT, "expect-subject", 0, "DN",
+     "the signer must have this subject (repeatable, any one may match)"},
     {OPT_MIN_RSA_BITS, "min-rsa-bits", 0, "N", "smallest RSA key accepted (default 2048)"},
     {OPT_JSON, "json", 0, NULL, "print one JSON record per file"},
     {OPT_JOBS, "jobs", 'j', "N", "check files on N threads (default: online CPUs)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "verify a signed checksum list (signature FILE.p7s) and every file it lists"},
+    {OPT_IGNORE_MISSING, "ignore-missing", 0, NULL,
+     "with --manifest: listed files that are absent are skipped (at least one must be there)"},
     {OPT_TSA_TRUST, "tsa-trust", 0, "FILE",
      "anchors for timestamps (repeatable); without, a timestamp is shown but not used"},
     {OPT_CRL, "crl", 0, "FILE", "CRLs to check the signer's chain against (repeatable)"},
@@ -78,24 +83,47 @@ typedef struct {
     const char *sig;
     time_t at;
     bool at_set;
-    unsigned char expect_sha256[32];
-    bool expect_signer;
-    const char *expect_subject;
+    unsigned char expect_sha256[MAX_FILES][32];
+    int nexpect_signer;
+    const char *expect_subject[MAX_FILES];
+    int nexpect_subject;
     long min_rsa_bits;
     bool json;
     int jobs;
     const char *manifest;
-    bool strict;
+    bool strict, ignore_missing;
     files_from from;
     char **files;
     int nfiles;
 } verify_opts;
 
+/* A SHA-256 fingerprint in the forms people paste: SHA256:HEX (csign's
+ * text), bare HEX (csign's JSON), colon-separated pairs (openssl x509
+ * -fingerprint, with or without its "SHA256 Fingerprint=" label); any
+ * case. */
+static csign_rc parse_fingerprint(const char *arg, unsigned char out[32])
+{
+    const char *p = arg;
+    size_t n = 0, len;
+
+    if (strncasecmp(p, "SHA256 Fingerprint=", 19) == 0)
+        p += 19;
+    else if (strncasecmp(p, "SHA256:", 7) == 0)
+        p += 7;
+    len = strlen(p);
+    if ((len != 64 && len != 95) || cli_hex(p, "--expect-signer", out, 32, &n) != CSIGN_OK ||
+        n != 32)
+        return err_set(CSIGN_EUSAGE,
+                       "--expect-signer '%s' is not a SHA-256 fingerprint: give 64 hex digits, "
+                       "bare, after 'SHA256:' or as colon-separated pairs",
+                       arg);
+    return CSIGN_OK;
+}
+
 static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     verify_opts *o = ctx;
     char *end = NULL;
-    size_t n = 0;
 
     switch (id) {
     case OPT_FILES_FROM:
@@ -128,13 +156,16 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         o->at_set = true;
         break;
     case OPT_EXPECT_SIGNER:
-        if (strncasecmp(arg, "SHA256:", 7) != 0 ||
-            cli_hex(arg + 7, "--expect-signer", o->expect_sha256, 32, &n) != CSIGN_OK || n != 32)
-            return err_set(CSIGN_EUSAGE, "--expect-signer needs SHA256: and 64 hex digits");
-        o->expect_signer = true;
+        if (o->nexpect_signer == MAX_FILES)
+            return err_set(CSIGN_EUSAGE, "too many values for --expect-signer");
+        if (parse_fingerprint(arg, o->expect_sha256[o->nexpect_signer]) != CSIGN_OK)
+            return CSIGN_EUSAGE;
+        o->nexpect_signer++;
         break;
     case OPT_EXPECT_SUBJECT:
-        o->expect_subject = arg;
+        if (o->nexpect_subject == MAX_FILES)
+            return err_set(CSIGN_EUSAGE, "too many values for --expect-subject");
+        o->expect_subject[o->nexpect_subject++] = arg;
         break;
     case OPT_MIN_RSA_BITS:
         errno = 0;
@@ -150,6 +181,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         break;
     case OPT_STRICT:
         o->strict = true;
+        break;
+    case OPT_IGNORE_MISSING:
+        o->ignore_missing = true;
         break;
     case OPT_REQUIRE_CRL:
         o->require_crl = true;
@@ -188,6 +222,8 @@ static csign_rc verify_parse(int argc, char **argv, verify_opts *o)
                                      "trust store");
     if (o->strict && o->manifest == NULL)
         return err_set(CSIGN_EUSAGE, "--strict goes with --manifest");
+    if (o->ignore_missing && o->manifest == NULL)
+        return err_set(CSIGN_EUSAGE, "--ignore-missing goes with --manifest");
     if (o->manifest != NULL && o->nfiles > 0)
         return err_set(CSIGN_EUSAGE, "--manifest checks the files the list names; give no "
                                      "files");
@@ -221,8 +257,6 @@ static csign_rc load_certs(const char *path, X509_STORE *store, STACK_OF(X509) *
     csign_rc rc = cert_read_file(path, &certs);
     X509 *x;
 
-    if (rc == CSIGN_EINPUT)
-        rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
     while (rc == CSIGN_OK && (x = sk_X509_shift(certs)) != NULL) {
         if (store != NULL ? X509_STORE_add_cert(store, x) != 1 : !sk_X509_push(stack, x))
             rc = err_set_ssl(CSIGN_EINTERNAL, "cannot keep certificates of '%s'", path);
@@ -237,7 +271,7 @@ static csign_rc run(int argc, char **argv)
 {
     verify_opts o;
     verify_policy p;
-    X509_NAME *subject = NULL;
+    X509_NAME *subjects[MAX_FILES] = {NULL};
     csign_rc rc = verify_parse(argc, argv, &o);
 
     memset(&p, 0, sizeof(p));
@@ -249,7 +283,10 @@ static csign_rc run(int argc, char **argv)
     p.untrusted = sk_X509_new_null();
     p.at = o.at_set ? o.at : time(NULL);
     p.min_rsa_bits = (int)o.min_rsa_bits;
-    p.expect_sha256 = o.expect_signer ? o.expect_sha256 : NULL;
+    p.trust_files = o.trust;
+    p.ntrust_files = o.ntrust;
+    p.expect_sha256 = (const unsigned char(*)[32])o.expect_sha256;
+    p.nexpect_sha256 = o.nexpect_signer;
     if (p.trust == NULL || p.untrusted == NULL)
         rc = err_oom();
     for (int i = 0; rc == CSIGN_OK && i < o.ntrust; i++)
@@ -263,21 +300,22 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK && o.ncrls > 0 && (p.crls = sk_X509_CRL_new_null()) == NULL)
         rc = err_oom();
     for (int i = 0; rc == CSIGN_OK && i < o.ncrls; i++)
-        if ((rc = cert_read_crls(o.crls[i], p.crls)) == CSIGN_EINPUT)
-            rc = err_set(CSIGN_EUSAGE, "%s", err_msg());
+        rc = cert_read_crls(o.crls[i], p.crls);
     p.require_crl = o.require_crl;
     p.require_timestamp = o.require_timestamp;
-    if (rc == CSIGN_OK && o.expect_subject != NULL &&
-        (rc = dn_parse(o.expect_subject, &subject)) == 0)
-        p.expect_subject = subject;
+    for (int i = 0; rc == CSIGN_OK && i < o.nexpect_subject; i++)
+        rc = dn_parse(o.expect_subject[i], &subjects[i]);
+    p.expect_subject = (const X509_NAME *const *)subjects;
+    p.nexpect_subject = o.nexpect_subject;
     if (rc == CSIGN_OK && o.manifest != NULL) {
-        manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs};
+        manifest_opts m = {o.manifest, o.sig, o.strict, o.json, o.jobs, o.ignore_missing};
         rc = verify_manifest(&m, &p);
     } else if (rc == CSIGN_OK) {
         files_opts f = {o.files, o.nfiles, o.sig, o.json, o.jobs};
         rc = verify_files(&f, &p);
     }
-    X509_NAME_free(subject);
+    for (int i = 0; i < o.nexpect_subject; i++)
+        X509_NAME_free(subjects[i]);
     X509_STORE_free(p.trust);
     X509_STORE_free(p.tsa_trust);
     sk_X509_CRL_pop_free(p.crls, X509_CRL_free);

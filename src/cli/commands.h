@@ -174,7 +174,8 @@ typedef struct {
     const char *sig;      /* its signature; NULL: manifest + ".p7s" */
     bool strict;          /* files the list does not name are an error */
     bool json;
-    int jobs; /* hashing threads */
+    int jobs;            /* hashing threads */
+    bool ignore_missing; /* listed files that are absent are not checked */
 } manifest_opts;
 
 /* verify --manifest: the list's signature under policy p, then every

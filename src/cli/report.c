@@ -8,12 +8,40 @@
 
 #include "cli/cli.h"
 
+static int severity(csign_rc rc)
+{
+    switch (rc) {
+    case CSIGN_OK:
+        return 0;
+    case CSIGN_EUSAGE:
+        return 1;
+    case CSIGN_EIO:
+        return 2;
+    case CSIGN_EINPUT:
+        return 3;
+    case CSIGN_ETOKEN:
+        return 4;
+    case CSIGN_EINTERNAL:
+        return 5;
+    case CSIGN_ENO:
+        return 6;
+    }
+    return 5;
+}
+
+csign_rc report_worse(csign_rc worst, csign_rc rc)
+{
+    return severity(rc) > severity(worst) ? rc : worst;
+}
+
 void report_ok_line(const char *name, const verify_result *r)
 {
     char f[PATH_MAX * 4], subject[4096], tsa[4096];
     bool stamped = r->timestamp && strcmp(r->timestamp, "absent") != 0;
     bool trusted = stamped && strcmp(r->timestamp, "valid") == 0;
 
+    if (cli_verbosity < 0)
+        return; /* -q: only failures are worth a line */
     printf("OK %s signed by %s at %s", cli_escape(name, f, sizeof(f)),
            cli_escape(r->subject ? r->subject : "", subject, sizeof(subject)),
            trusted              ? r->timestamp_time

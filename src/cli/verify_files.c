@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 
 typedef struct {
@@ -127,14 +128,15 @@ csign_rc verify_files(const files_opts *o, const verify_policy *p)
         else
             snprintf(x->sig, sizeof(x->sig), "%s.p7s", x->file);
     }
+    progress *bar = progress_begin("verifying", (const char *const *)o->files, (size_t)o->nfiles);
     check_all(o->jobs, p, xs, o->nfiles);
+    progress_end(bar);
     json_t *records = o->json ? json_array() : NULL;
     for (int i = 0; i < o->nfiles; i++) {
         outcome *x = &xs[i];
         invalid += x->rc == CSIGN_ENO;
         errors += x->rc != CSIGN_OK && x->rc != CSIGN_ENO;
-        if (x->rc != CSIGN_OK && x->rc != CSIGN_ENO && worst == CSIGN_OK)
-            worst = x->rc;
+        worst = report_worse(worst, x->rc);
         if (records != NULL)
             json_array_append_new(records, report_json(x));
         else
@@ -145,9 +147,13 @@ csign_rc verify_files(const files_opts *o, const verify_policy *p)
         fputc('\n', stdout);
     json_decref(records);
     free(xs);
-    if (errors > 0)
-        return err_set(worst, "%d of %d files could not be checked", errors, o->nfiles);
+    if (invalid > 0 && errors > 0)
+        return err_set(CSIGN_ENO,
+                       "%d of %d signatures are not valid; %d file%s could not be checked", invalid,
+                       o->nfiles, errors, errors == 1 ? "" : "s");
     if (invalid > 0)
         return err_set(CSIGN_ENO, "%d of %d signatures are not valid", invalid, o->nfiles);
+    if (errors > 0)
+        return err_set(worst, "%d of %d files could not be checked", errors, o->nfiles);
     return CSIGN_OK;
 }

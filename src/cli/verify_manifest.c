@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "sys/io.h"
 #include "core/manifest.h"
@@ -84,7 +85,7 @@ static csign_rc check_files(const manifest_opts *m, check *c)
     }
     c->nfiles = n;
     if (rc == CSIGN_OK)
-        rc = digest_many(jobs, n, c->list.md, m->jobs);
+        rc = progress_digest_many("verifying", jobs, n, c->list.md, m->jobs);
     for (size_t i = 0; rc == CSIGN_OK && i < n; i++) {
         file_check *f = &c->files[i];
         const digest_result *d = &jobs[i].result;
@@ -150,6 +151,9 @@ static void print_text(const manifest_opts *m, const check *c)
     report_ok_line(m->manifest, &c->r);
     for (size_t i = 0; i < c->nfiles; i++) {
         const file_check *f = &c->files[i];
+        if ((f->status == ST_OK && cli_verbosity < 0) ||
+            (f->status == ST_MISSING && m->ignore_missing))
+            continue;
         printf("%s %s%s%s\n", status_word[f->status], cli_escape(f->name, a, sizeof(a)),
                f->reason[0] ? ": " : "", f->reason);
     }
@@ -172,8 +176,9 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
     json_t *j = json_object(), *files = json_array();
 
     for (size_t i = 0; i < c->nfiles; i++)
-        json_array_append_new(files,
-                              file_json(c->files[i].name, c->files[i].status, c->files[i].reason));
+        if (c->files[i].status != ST_MISSING || !m->ignore_missing)
+            json_array_append_new(
+                files, file_json(c->files[i].name, c->files[i].status, c->files[i].reason));
     for (size_t i = 0; i < c->nextra; i++)
         json_array_append_new(files, file_json(c->extra[i], ST_EXTRA, NULL));
     json_object_set_new(j, "manifest", cli_json_string(m->manifest));
@@ -198,22 +203,34 @@ static void print_json(const manifest_opts *m, const check *c, csign_rc rc)
     json_decref(j);
 }
 
-/* The verdict over the files: any file CHANGED, MISSING or EXTRA makes
- * the answer no (an unreadable file elsewhere must not hide that); else a
- * file that could not be read is that error. */
-static csign_rc verdict(const check *c)
+/* The verdict over the files: any file CHANGED, MISSING (unless
+ * ignored) or EXTRA makes the answer no (an unreadable file elsewhere must
+ * not hide that); else the most severe error of a file that could not be
+ * read. With ignore_missing, a list none of whose files is there is a no
+ * too, as for sha256sum -c --ignore-missing. */
+static csign_rc verdict(const manifest_opts *m, const check *c)
 {
-    size_t bad = c->nextra;
+    size_t bad = c->nextra, missing = 0;
     const file_check *error = NULL;
 
     for (size_t i = 0; i < c->nfiles; i++) {
-        if (c->files[i].status == ST_ERROR && error == NULL)
+        if (c->files[i].status == ST_MISSING && m->ignore_missing) {
+            missing++;
+            continue;
+        }
+        if (c->files[i].status == ST_ERROR &&
+            (error == NULL || report_worse(error->rc, c->files[i].rc) != error->rc))
             error = &c->files[i];
         bad += c->files[i].status != ST_OK && c->files[i].status != ST_ERROR;
     }
     if (bad > 0)
         return err_set(CSIGN_ENO, "%zu of %zu files are not as the signed manifest lists", bad,
-                       c->nfiles + c->nextra);
+                       c->nfiles - missing + c->nextra);
+    if (missing > 0 && missing == c->nfiles && c->nextra == 0)
+        return err_set(CSIGN_ENO,
+                       "no file was verified: none of the %zu files the list names is present "
+                       "(--ignore-missing)",
+                       c->nfiles);
     if (error != NULL)
         return err_set(error->rc, "%s", error->reason);
     return CSIGN_OK;
@@ -239,7 +256,7 @@ csign_rc verify_manifest(const manifest_opts *m, const verify_policy *p)
     if (rc == CSIGN_OK && m->strict)
         rc = find_extra(m, &c);
     if (rc == CSIGN_OK)
-        rc = verdict(&c);
+        rc = verdict(m, &c);
     if (m->json)
         print_json(m, &c, rc);
     else if (c.rc != CSIGN_OK || c.nfiles > 0)

@@ -115,42 +115,110 @@ static bool plain_path(const char *p)
     }
 }
 
-/* One line (without its newline) into an entry of m. */
+static const EVP_MD *md_of_hex_length(size_t hex)
+{
+    return hex == 64 ? EVP_sha256() : hex == 96 ? EVP_sha384() : hex == 128 ? EVP_sha512() : NULL;
+}
+
+/* "SHA256 (" and the like, as sha256sum --tag, BSD sha256 and signify
+ * write them: the digest named, or NULL. */
+static const EVP_MD *tag_md(const char *p, const char *end, size_t *taglen)
+{
+    static const struct {
+        const char *tag;
+        size_t hex;
+    } tags[] = {{"SHA256 (", 64}, {"SHA384 (", 96}, {"SHA512 (", 128}};
+
+    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+        size_t n = strlen(tags[i].tag);
+        if ((size_t)(end - p) > n && memcmp(p, tags[i].tag, n) == 0) {
+            *taglen = n;
+            return md_of_hex_length(tags[i].hex);
+        }
+    }
+    return NULL;
+}
+
+/* The last ") = " of [p, end), as coreutils finds the end of a tagged
+ * line's name (BSD tools do not escape names), or NULL. */
+static const char *last_close(const char *p, const char *end)
+{
+    for (const char *q = end - 4; q >= p; q--)
+        if (memcmp(q, ") = ", 4) == 0)
+            return q;
+    return NULL;
+}
+
+/* A line sha256sum -c skips: empty, or a comment ('#' first). A line of
+ * blanks is improperly formatted for sha256sum --strict, and here. */
+static bool skipped_line(const char *p, const char *end)
+{
+    return p == end || *p == '#';
+}
+
+/* One line (without its newline) into an entry of m: "HEX  PATH",
+ * "HEX *PATH" or "ALG (PATH) = HEX", each optionally escaped. */
 static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lineno)
 {
     unsigned char value[EVP_MAX_MD_SIZE];
-    const char *p = line, *end = line + len;
-    bool esc = p < end && *p == '\\';
-    size_t hex = 0;
+    const char *p = line, *end = line + len, *name, *name_end, *digest;
+    size_t hex = 0, taglen = 0;
+    const EVP_MD *md, *named;
 
-    if (esc)
-        p++;
     /* A list saved with CRLF line ends: coreutils drops the CR too, and a
      * CR that belongs to a name is always written escaped. */
     if (end > p && end[-1] == '\r')
         end--;
-    while (p + hex < end && hex_digit(p[hex]) >= 0)
-        hex++;
-    const EVP_MD *md = hex == 64    ? EVP_sha256()
-                       : hex == 96  ? EVP_sha384()
-                       : hex == 128 ? EVP_sha512()
-                                    : NULL;
-    if (md == NULL || p + hex + 2 >= end || p[hex] != ' ' ||
-        (p[hex + 1] != ' ' && p[hex + 1] != '*'))
-        return err_set(CSIGN_EINPUT,
-                       "manifest line %zu is not 'HEX  PATH' with a SHA-256, "
-                       "SHA-384 or SHA-512 digest",
-                       lineno);
+    if (skipped_line(p, end))
+        return CSIGN_OK;
+    bool esc = *p == '\\';
+    if (esc)
+        p++;
+    if ((named = tag_md(p, end, &taglen)) != NULL) {
+        name = p + taglen;
+        name_end = last_close(name, end);
+        digest = name_end ? name_end + 4 : end;
+        while (digest + hex < end && hex_digit(digest[hex]) >= 0)
+            hex++;
+        md = md_of_hex_length(hex);
+        if (name_end == NULL || digest + hex != end || md == NULL)
+            return err_set(CSIGN_EINPUT,
+                           "manifest line %zu is not 'SHA256 (PATH) = HEX' with a SHA-256, "
+                           "SHA-384 or SHA-512 digest",
+                           lineno);
+        if (md != named)
+            return err_set(CSIGN_EINPUT,
+                           "manifest line %zu names %.6s but its digest has %zu hex digits, "
+                           "the length of %s",
+                           lineno, p, hex,
+                           md == EVP_sha256()   ? "SHA-256"
+                           : md == EVP_sha384() ? "SHA-384"
+                                                : "SHA-512");
+    } else {
+        digest = p;
+        while (p + hex < end && hex_digit(p[hex]) >= 0)
+            hex++;
+        md = md_of_hex_length(hex);
+        if (md == NULL || p + hex + 2 >= end || p[hex] != ' ' ||
+            (p[hex + 1] != ' ' && p[hex + 1] != '*'))
+            return err_set(CSIGN_EINPUT,
+                           "manifest line %zu is neither 'HEX  PATH' nor 'SHA256 (PATH) = HEX' "
+                           "with a SHA-256, SHA-384 or SHA-512 digest",
+                           lineno);
+        name = p + hex + 2;
+        name_end = end;
+    }
     if (m->md != NULL && m->md != md)
         return err_set(CSIGN_EINPUT, "manifest line %zu has a digest of another length", lineno);
     m->md = md;
-    (void)hex_decode(p, hex / 2, value); /* all hex digits: counted above */
-    p += hex + 2;
+    (void)hex_decode(digest, hex / 2, value); /* all hex digits: counted above */
+    if (name == name_end)
+        return err_set(CSIGN_EINPUT, "manifest line %zu names no file", lineno);
 
-    char *path = malloc((size_t)(end - p) + 1), *q = path;
+    char *path = malloc((size_t)(name_end - name) + 1), *q = path;
     if (path == NULL)
         return err_oom();
-    for (; p < end; p++) {
+    for (p = name; p < name_end; p++) {
         if (*p == '\0') {
             free(path);
             return err_set(CSIGN_EINPUT, "manifest line %zu holds a NUL byte", lineno);
@@ -159,7 +227,7 @@ static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lin
             *q++ = *p;
             continue;
         }
-        char c = ++p < end ? *p : '\0';
+        char c = ++p < name_end ? *p : '\0';
         if (c != '\\' && c != 'n' && c != 'r') {
             free(path);
             return err_set(CSIGN_EINPUT, "manifest line %zu has an unknown escape", lineno);

@@ -3,12 +3,12 @@
 #define CSIGN_MANIFEST_H
 
 /*
- * Checksum lists in the GNU coreutils format that `sha256sum -c` reads:
- * one line per file, "HEX  PATH", PATH relative to the list's folder.
- * A name holding a backslash, newline or carriage return is written with
- * those escaped (\\, \n, \r) and the line starts with a backslash, as
- * coreutils does. The digest (SHA-256, -384 or -512) follows from the
- * length of HEX.
+ * Checksum lists as `sha256sum -c` reads them: one line per file, "HEX
+ * PATH" (GNU) or "SHA256 (PATH) = HEX" (tagged: `sha256sum --tag`, BSD
+ * `sha256`, signify), PATH relative to the list's folder. A name holding a
+ * backslash, newline or carriage return is written with those escaped
+ * (\\, \n, \r) and the line starts with a backslash, as coreutils does.
+ * The digest (SHA-256, -384 or -512) follows from the length of HEX.
  */
 
 #include <openssl/evp.h>
@@ -42,11 +42,15 @@ csign_rc manifest_format(const manifest *m, char **text, size_t *len);
 /*
  * Parses text into *m (which must be empty). Accepts what
  * manifest_format() writes and also "HEX *PATH" (coreutils' binary mark),
- * a leading "./" and CRLF line ends. Refuses, as CSIGN_EINPUT naming the
- * line (or, for a path listed twice, the path): other
- * line shapes, digests of different lengths or of another length than
+ * tagged lines "SHA256 (PATH) = HEX" (also SHA384, SHA512; the name ends
+ * at the line's last ") = ", as coreutils reads it), GNU and tagged lines
+ * mixed, a leading "./", CRLF line ends, and skips empty lines and lines
+ * that start with '#' (comments), as sha256sum -c does. Refuses, as
+ * CSIGN_EINPUT naming the line (or, for a path listed twice, the path):
+ * other line shapes, a tag whose algorithm disagrees with the digest's
+ * length, digests of different lengths or of another length than
  * SHA-256/384/512, absolute paths, "." or ".." parts or empty parts, a
- * path listed twice, and an empty list.
+ * path listed twice, and a list with no entry.
  */
 csign_rc manifest_parse(const char *text, size_t len, manifest *m);
 

@@ -8,6 +8,8 @@
 #include <openssl/ess.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/algs.h"
@@ -303,6 +305,130 @@ static void describe(X509 *signer, verify_result *r)
     BN_free(bn);
 }
 
+/* --expect-signer and --expect-subject: any one value of each may match. */
+static csign_rc check_expected(const verify_policy *p, X509 *signer, const verify_result *r)
+{
+    unsigned char fp[32];
+    unsigned int n = 0;
+    bool found = false;
+
+    if (p->nexpect_sha256 > 0 && (X509_digest(signer, EVP_sha256(), fp, &n) != 1 || n != 32))
+        return err_set_ssl(CSIGN_EINTERNAL, "cannot compute the signer's fingerprint");
+    for (int i = 0; !found && i < p->nexpect_sha256; i++)
+        found = memcmp(fp, p->expect_sha256[i], 32) == 0;
+    if (p->nexpect_sha256 > 0 && !found)
+        return NO("signer is not the expected certificate (--expect-signer): its fingerprint "
+                  "SHA256:%s %s %d given",
+                  r->sha256, p->nexpect_sha256 == 1 ? "is not the" : "is none of the",
+                  p->nexpect_sha256);
+    found = false;
+    for (int i = 0; !found && i < p->nexpect_subject; i++)
+        found = X509_NAME_cmp(X509_get_subject_name(signer), p->expect_subject[i]) == 0;
+    if (p->nexpect_subject > 0 && !found)
+        return NO("signer subject is not the expected one (--expect-subject): '%s' %s %d "
+                  "given",
+                  r->subject ? r->subject : "",
+                  p->nexpect_subject == 1 ? "is not the" : "is none of the", p->nexpect_subject);
+    return CSIGN_OK;
+}
+
+/* Appends printf-style text to buf (of size n), cutting it when full. */
+static void append(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+
+    if (used + 1 >= n)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, n - used, fmt, ap);
+    va_end(ap);
+}
+
+static bool issued_by(X509 *ca, X509 *cert)
+{
+    return X509_check_issued(ca, cert) == X509_V_OK;
+}
+
+/* Whether cert is an anchor or issued by one. */
+static bool anchored(STACK_OF(X509) * anchors, X509 *cert)
+{
+    for (int i = 0; i < sk_X509_num(anchors); i++)
+        if (X509_cmp(sk_X509_value(anchors, i), cert) == 0 ||
+            issued_by(sk_X509_value(anchors, i), cert))
+            return true;
+    return false;
+}
+
+/* "1 anchor in root.pem (CN=Other Root)": the anchors tried. */
+static void describe_anchors(const verify_policy *p, STACK_OF(X509) * anchors, char *buf, size_t n)
+{
+    int count = sk_X509_num(anchors);
+
+    append(buf, n, "%d anchor%s", count, count == 1 ? "" : "s");
+    for (int i = 0; i < p->ntrust_files; i++)
+        append(buf, n, "%s%s", i == 0 ? " in " : ", ", p->trust_files[i]);
+    for (int i = 0; i < count && i < 5; i++) {
+        char *name = cert_subject(sk_X509_value(anchors, i));
+        append(buf, n, "%s%s", i == 0 ? " (" : "; ", name ? name : "?");
+        free(name);
+    }
+    if (count > 5)
+        append(buf, n, "; %d more", count - 5);
+    if (count > 0)
+        append(buf, n, ")");
+}
+
+/*
+ * When the signer's chain (through certs, the signature's and
+ * --untrusted's certificates) does not reach one of p->trust's anchors,
+ * replaces OpenSSL's words with where it stops and which anchors were
+ * tried; any other chain failure (an expired certificate, ...) keeps its
+ * reason. Returns rc, or the new CSIGN_ENO.
+ */
+static csign_rc explain_untrusted(const verify_policy *p, X509 *signer, STACK_OF(X509) * certs,
+                                  csign_rc rc)
+{
+    STACK_OF(X509) *anchors = X509_STORE_get1_all_certs(p->trust);
+    X509 *top = signer, *up = NULL;
+    bool self = false;
+    char tried[1024] = "", *subject = NULL, *issuer = NULL;
+
+    ERR_clear_error();
+    if (anchors == NULL)
+        return rc;
+    for (int depth = 0; depth < 32; depth++, top = up) {
+        if (anchored(anchors, top)) {
+            sk_X509_pop_free(anchors, X509_free);
+            return rc;
+        }
+        if ((self = issued_by(top, top)))
+            break;
+        up = NULL;
+        for (int i = 0; up == NULL && i < sk_X509_num(certs); i++)
+            if (sk_X509_value(certs, i) != top && issued_by(sk_X509_value(certs, i), top))
+                up = sk_X509_value(certs, i);
+        if (up == NULL)
+            break;
+    }
+    describe_anchors(p, anchors, tried, sizeof(tried));
+    subject = cert_subject(top);
+    issuer = cert_name_text(X509_get_issuer_name(top));
+    if (self)
+        rc = NO("signer not trusted: chain stops at '%s' (self-signed), which is not among the "
+                "%s",
+                subject ? subject : "?", tried);
+    else
+        rc = NO("signer not trusted: chain stops at '%s', issued by '%s', which is neither "
+                "among the %s nor in the signature or --untrusted",
+                subject ? subject : "?", issuer ? issuer : "?", tried);
+    free(subject);
+    free(issuer);
+    sk_X509_pop_free(anchors, X509_free);
+    return rc;
+}
+
 static csign_rc verify_content(const verify_policy *p, const unsigned char *sig, size_t len,
                                const content *c, verify_result *r)
 {
@@ -352,6 +478,8 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
         if (gmtime_r(&at, &tm) != NULL)
             strftime(r->judged_at, sizeof(r->judged_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
         rc = cert_verify_chain(signer, p->trust, certs, at, 0, XKU_CODE_SIGN, "signer", &chain);
+        if (rc == CSIGN_ENO)
+            rc = explain_untrusted(p, signer, certs, rc);
     }
     if (rc == CSIGN_OK && (rc = cert_check_code_signing(signer, NULL, at)) != CSIGN_OK)
         rc = NO("%s", err_msg());
@@ -360,16 +488,8 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
                           r->timestamp && strcmp(r->timestamp, "valid") == 0 ? at : 0,
                           p->require_crl, &r->revocation);
     sk_X509_pop_free(chain, X509_free);
-    if (rc == CSIGN_OK && p->expect_sha256 != NULL) {
-        unsigned char fp[32];
-        unsigned int n = 0;
-        if (X509_digest(signer, EVP_sha256(), fp, &n) != 1 || n != 32 ||
-            memcmp(fp, p->expect_sha256, 32) != 0)
-            rc = NO("signer is not the expected certificate (--expect-signer)");
-    }
-    if (rc == CSIGN_OK && p->expect_subject != NULL &&
-        X509_NAME_cmp(X509_get_subject_name(signer), p->expect_subject) != 0)
-        rc = NO("signer subject is not the expected one (--expect-subject)");
+    if (rc == CSIGN_OK)
+        rc = check_expected(p, signer, r);
     sk_X509_pop_free(certs, X509_free);
     CMS_ContentInfo_free(cms);
     ERR_clear_error();

@@ -10,14 +10,22 @@
 
 /* What a signature must satisfy besides being well formed. Borrowed. */
 typedef struct {
-    X509_STORE *trust;          /* the anchors, and nothing else */
+    X509_STORE *trust; /* the anchors, and nothing else */
+    /* The files the anchors came from, named when a chain does not reach
+     * them; may be NULL/0. */
+    const char *const *trust_files;
+    int ntrust_files;
     STACK_OF(X509) * untrusted; /* extra intermediates; may be NULL */
     time_t at;                  /* judge certificates at this time */
     int min_rsa_bits;
-    const unsigned char *expect_sha256; /* signer fingerprint, 32 bytes, or NULL */
-    const X509_NAME *expect_subject;    /* or NULL */
-    X509_STORE *tsa_trust;              /* anchors for timestamps; NULL: none used */
-    STACK_OF(X509_CRL) * crls;          /* may be NULL */
+    /* The signer must be one of these (any one may match); none given:
+     * any signer the chain admits. */
+    const unsigned char (*expect_sha256)[32]; /* SHA-256 fingerprints */
+    int nexpect_sha256;
+    const X509_NAME *const *expect_subject; /* subjects */
+    int nexpect_subject;
+    X509_STORE *tsa_trust;     /* anchors for timestamps; NULL: none used */
+    STACK_OF(X509_CRL) * crls; /* may be NULL */
     bool require_crl;
     bool require_timestamp;
 } verify_policy;
@@ -56,6 +64,11 @@ typedef struct {
  * tsa_check_token() against p->tsa_trust; when it is trusted, the chain is
  * judged at its time instead of p->at. With p->crls the chain's
  * revocation is checked (revoke_check()).
+ *
+ * When the chain does not reach an anchor, the reason (one line) says
+ * where it stops (that certificate's subject, and its issuer or that it
+ * is self-signed) and which anchors were tried (how many, from which
+ * p->trust_files, their subjects).
  *
  * Returns CSIGN_OK; CSIGN_ENO with the reason when the signature is not
  * valid; CSIGN_EIO when the content cannot be read. Fills *r as far as it

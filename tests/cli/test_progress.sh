@@ -56,6 +56,24 @@ t_sign_shows_progress_on_a_terminal() {
     expect_progress signing 2
 }
 
+t_verify_shows_progress_on_a_terminal() {
+    signing_key
+    head -c 3000000 /dev/urandom >"$CASE/a"
+    head -c 1000 /dev/urandom >"$CASE/b"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/a" "$CASE/b"
+    expect_rc 0
+    on_tty CSIGN_PROGRESS_DELAY=0 csign verify --trust "$CASE/root.pem" "$CASE/a" "$CASE/b"
+    [ "$RC" -eq 0 ] || fail "exit code $RC: $(cat -v "$CASE/tty")"
+    expect_progress verifying 2
+    grep -qaF $'\r\033[K'"OK $CASE/a" "$CASE/tty" ||
+        fail "report line not after an erased line: $(cat -v "$CASE/tty")"
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --manifest "$CASE/SHA256SUMS" "$CASE/a" "$CASE/b"
+    expect_rc 0
+    on_tty CSIGN_PROGRESS_DELAY=0 csign verify --trust "$CASE/root.pem" --manifest "$CASE/SHA256SUMS"
+    [ "$RC" -eq 0 ] || fail "manifest: exit code $RC: $(cat -v "$CASE/tty")"
+    expect_progress verifying 2
+}
+
 t_no_progress_when_stderr_is_not_a_terminal() {
     head -c 3000000 /dev/urandom >"$CASE/a"
     run CSIGN_PROGRESS_DELAY=0 csign digest "$CASE/a"

@@ -327,7 +327,7 @@ t_require_crl() {
     expect_out "no CRL from"
     echo "not a crl" >"$CASE/bad.crl"
     verify --crl "$CASE/bad.crl" "$CASE/f"
-    expect_rc 2
+    expect_rc 5
 }
 
 t_revoked_tsa_not_trusted() {

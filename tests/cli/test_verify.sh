@@ -124,7 +124,7 @@ t_wrong_anchor() {
         -subj "/CN=Other CA" -days 3 -out "$CASE/other.pem" 2>/dev/null
     run csign verify --trust "$CASE/other.pem" "$CASE/f"
     expect_rc 1
-    expect_out "FAIL $CASE/f: signer not trusted: unable to get local issuer certificate"
+    expect_out "FAIL $CASE/f: signer not trusted: chain stops at 'CN=leaf', issued by 'CN=Verify Test CA', which is neither among the 1 anchor in $CASE/other.pem (CN=Other CA)"
 }
 
 t_leaf_usage() {
@@ -281,7 +281,7 @@ t_untrusted_intermediate() {
         -extfile "$d/l.ext" -extensions l -out "$d/l2.pem" 2>/dev/null
     openssl cms -sign -binary -in "$CASE/f" -signer "$d/l2.pem" -inkey "$d/leaf.key" \
         -outform DER -out "$CASE/f.p7s" 2>/dev/null
-    verify_fails "signer not trusted: unable to get local issuer certificate"
+    verify_fails "signer not trusted: chain stops at 'CN=leaf', issued by 'CN=Intermediate'"
     run csign verify --trust "$d/ca.pem" --untrusted "$d/int.pem" "$CASE/f"
     expect_rc 0
 }
@@ -342,10 +342,10 @@ t_jobs_give_identical_verdicts() {
     echo tampered >>"$CASE/g3"
     rm "$CASE/g7.p7s"
     run csign verify --trust "$CASE/pki/ca.pem" --jobs 1 --json "${files[@]}"
-    expect_rc 4
+    expect_rc 1
     jq -c '[.[] | {path, verdict, reason}]' "$CASE/out" >"$CASE/one"
     run csign verify --trust "$CASE/pki/ca.pem" --jobs 2 --json "${files[@]}"
-    expect_rc 4
+    expect_rc 1
     jq -c '[.[] | {path, verdict, reason}]' "$CASE/out" >"$CASE/two"
     cmp -s "$CASE/one" "$CASE/two" || fail "--jobs 1 and --jobs 2 differ"
     jq -e '[.[] | .verdict] == ["valid","valid","invalid","valid","valid","valid","error",

@@ -461,6 +461,21 @@ static void test_parse_accepts(void **state)
         {H64 "  .../x\n", 256, 1, {".../x"}},
         {H96 "  a\n", 384, 1, {"a"}},
         {H128 " *a\n" H128 "  b\n", 512, 2, {"a", "b"}},
+        /* Comments and blank lines, as sha256sum -c skips them. */
+        {"\n" H64 "  a\n", 256, 1, {"a"}},
+        {H64 "  a\n\n" H64 "  b\n\n", 256, 2, {"a", "b"}},
+        {"# made by hand\r\n\r\n" H64 "  a\r\n\r\n", 256, 1, {"a"}},
+        {"#" H64 "  a\n" H64 "  b\n", 256, 1, {"b"}},
+        /* Tagged lines: sha256sum --tag, BSD sha256, signify. */
+        {"SHA256 (a) = " H64 "\n", 256, 1, {"a"}},
+        {"SHA256 (a) = " U64, 256, 1, {"a"}},
+        {"SHA256 (a b) = " H64 "\r\n", 256, 1, {"a b"}},
+        {"SHA256 (a) = b) = " H64 "\n", 256, 1, {"a) = b"}}, /* the last ") = " ends it */
+        {"\\SHA256 (a\\nb) = " H64 "\n", 256, 1, {"a\nb"}},
+        {"SHA256 (./sub/a) = " H64 "\n", 256, 1, {"sub/a"}},
+        {"SHA384 (a) = " H96 "\n", 384, 1, {"a"}},
+        {"SHA512 (b) = " H128 "\n" H128 "  a\n", 512, 2, {"a", "b"}},
+        {"# release 1.0\nSHA256 (b) = " H64 "\n" H64 " *a\n", 256, 2, {"a", "b"}},
     };
     (void)state;
 
@@ -517,11 +532,22 @@ static void test_parse_refuses(void **state)
         const char *msg;
     } cases[] = {
         {"", 0, "no files"},
-        {"\n", 0, "line 1"},
-        {"\n" H64 "  a\n", 0, "line 1"},
-        {H64 "  a\n\n", 0, "line 2"},
-        {H64 "  a\n\n" H64 "  b\n", 0, "line 2"},
-        {H64 "  a\n" H64 "  b\n\n", 0, "line 3"},
+        {"\n", 0, "no files"},
+        {"# only a comment\n\n", 0, "no files"},
+        {H64 "  a\n  \n", 0, "line 2"}, /* blanks only: as sha256sum --strict */
+        {" # indented\n" H64 "  a\n", 0, "line 1"},
+        {"SHA256 (a) = " H128 "\n", 0, "names SHA256"},
+        {"SHA512 (a) = " H64 "\n", 0, "names SHA512"},
+        {"SHA256 (a) =" H64 "\n", 0, "line 1"},
+        {"SHA256 (a) = " H64 "x\n", 0, "line 1"},
+        {"SHA256 (a) = " H63 "\n", 0, "line 1"},
+        {"SHA256 () = " H64 "\n", 0, "names no file"},
+        {"SHA1 (a) = " H40 "\n", 0, "line 1"},
+        {"sha256 (a) = " H64 "\n", 0, "line 1"},
+        {"SHA256(a) = " H64 "\n", 0, "line 1"},
+        {"SHA256 (../a) = " H64 "\n", 0, "inside"},
+        {"SHA256 (a) = " H64 "\n" H128 "  b\n", 0, "another length"},
+        {"\\SHA256 (a\\xb) = " H64 "\n", 0, "escape"},
         {H63 "  a\n", 0, "line 1"},
         {H65 "  a\n", 0, "line 1"},
         {H40 "  a\n", 0, "line 1"},
