@@ -17,6 +17,7 @@ packages=(
   swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools libtss2-tcti-swtpm0
   clang libclang-rt-14-dev llvm-14
   clang-format cppcheck valgrind
+  python3-jsonschema
 )
 
 missing=()

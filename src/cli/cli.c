@@ -6,6 +6,7 @@
 #include "cli/json_doc.h"
 
 #include "cli/config.h"
+#include "cli/help.h"
 #include "sys/hex.h"
 #include "sys/io.h"
 
@@ -266,15 +267,22 @@ const cli_command *cli_command_named(const char *name)
 csign_rc cli_help(const cli_command *cmd)
 {
     const opt_spec *t[4];
-    char *text;
+    size_t width = help_width();
+    char *text, *ex = NULL;
 
     json_doc_drop(); /* --help is text, also after --json */
     tables(cmd, t);
-    text = opt_help_text(cmd->usage, cmd->summary, t);
-    if (text == NULL)
+    text = opt_help_wrapped(cmd->usage, cmd->summary, t, width);
+    if (text != NULL && cmd->examples != NULL)
+        ex = opt_help_examples(cmd->examples, width);
+    if (text == NULL || (cmd->examples != NULL && ex == NULL)) {
+        free(text);
         return err_oom();
+    }
     fputs(text, stdout);
+    fputs(ex != NULL ? ex : "", stdout);
     free(text);
+    free(ex);
     return CSIGN_OK;
 }
 

@@ -19,8 +19,9 @@
 
 typedef struct {
     const char *name;
-    const char *usage;   /* "csign list [options] [URI]" */
-    const char *summary; /* one line */
+    const char *usage;    /* "csign list [options] [URI]" */
+    const char *summary;  /* one line */
+    const char *examples; /* --help's examples: one command per line */
     const opt_spec *opts;
     bool token; /* takes --module, --pin-source, --pin-final-try */
     csign_rc (*run)(int argc, char **argv);

@@ -112,6 +112,10 @@ const cli_command cmd_csr = {
     .usage = "csign csr --key URI --subject DN [options]",
     .summary = "Make a PKCS#10 certificate request signed by the key on the token, asking "
                "for code signing (keyUsage digitalSignature, extendedKeyUsage codeSigning).",
+    .examples = "csign csr --key 'pkcs11:token=dev;object=release' --subject 'CN=Release "
+                "Signing,O=Example' -o release.csr\n"
+                "csign csr --key 'pkcs11:token=dev;object=release' --subject "
+                "'/C=DE/O=Example/CN=Release Signing' --der -o release.der",
     .opts = opts,
     .token = true,
     .run = run,

@@ -98,6 +98,9 @@ const cli_command cmd_import_cert = {
     .usage = "csign import-cert --key URI [options] CERT",
     .summary = "Store a certificate (PEM or DER) on the token next to its key, and with "
                "--chain the CA certificates that signing includes.",
+    .examples =
+        "csign import-cert --key 'pkcs11:token=dev;object=release' release.pem\n"
+        "csign import-cert --key 'pkcs11:token=dev;object=release' --chain ca.pem release.pem",
     .opts = opts,
     .token = true,
     .run = run,

@@ -163,6 +163,8 @@ const cli_command cmd_keygen = {
     .usage = "csign keygen --key pkcs11:token=T;object=LABEL [options]",
     .summary = "Generate a key pair on the token. The private key is sensitive, never "
                "extractable and can only sign; csign reads this back to prove it.",
+    .examples = "csign keygen --key 'pkcs11:token=dev;object=release'\n"
+                "csign keygen --key 'pkcs11:token=dev;object=legacy' --type rsa:3072",
     .opts = opts,
     .token = true,
     .run = run,

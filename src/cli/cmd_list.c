@@ -211,6 +211,9 @@ const cli_command cmd_list = {
     .usage = "csign list [options] [pkcs11:URI]",
     .summary = "Show tokens, keys and certificates with the URIs to use them by. Public "
                "objects need no PIN; --login shows private ones too.",
+    .examples = "csign list\n"
+                "csign list --login 'pkcs11:token=dev'\n"
+                "csign list --json",
     .opts = opts,
     .token = true,
     .run = run,

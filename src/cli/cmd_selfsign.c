@@ -129,6 +129,10 @@ const cli_command cmd_selfsign = {
     .usage = "csign selfsign --key URI --subject DN [options]",
     .summary = "Make a self-signed code-signing certificate for the key on the token, for "
                "development and internal roots of trust.",
+    .examples = "csign selfsign --key 'pkcs11:token=dev;object=release' --subject 'CN=Dev Signing' "
+                "--import -o dev.pem\n"
+                "csign selfsign --key 'pkcs11:token=dev;object=release' --subject 'CN=Dev Signing' "
+                "--days 30 -o dev-30.pem",
     .opts = opts,
     .token = true,
     .run = run,

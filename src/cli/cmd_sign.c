@@ -276,6 +276,11 @@ const cli_command cmd_sign = {
     .usage = "csign sign --key URI [options] FILE...",
     .summary = "Write a detached CMS signature for each FILE: the file is hashed here, only "
                "the signed attributes go to the token, with one login for all files.",
+    .examples =
+        "csign sign --key 'pkcs11:token=dev;object=release' app.tar.gz\n"
+        "csign sign --key 'pkcs11:token=dev;object=release' --manifest SHA256SUMS *.tar.gz\n"
+        "csign sign --key 'pkcs11:token=dev;object=release' --tsa http://timestamp.example.com/ "
+        "app.tar.gz",
     .opts = opts,
     .token = true,
     .run = run,

@@ -12,12 +12,16 @@
 #include "cli/commands.h"
 #include "core/batch.h"
 #include "core/cms.h"
+#include "core/stamped.h"
 #include "sys/io.h"
 #include "sys/stop.h"
 #include "core/tsa.h"
 
+enum { OPT_FORCE = 1 };
+
 static const opt_spec opts[] = {
     TSA_OPT_SPECS,
+    {OPT_FORCE, "force", 0, NULL, "replace a timestamp a signature has already"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -26,11 +30,16 @@ typedef struct {
     tsa_opts tsa;
     char **files;
     int nfiles;
+    bool force;
 } timestamp_opts;
 
 static csign_rc on_opt(void *ctx, int id, const char *arg)
 {
     timestamp_opts *o = ctx;
+    if (id == OPT_FORCE) {
+        o->force = true;
+        return CSIGN_OK;
+    }
     return tsa_on_opt(&o->tsa, id, arg);
 }
 
@@ -57,16 +66,61 @@ static csign_rc parse(int argc, char **argv, timestamp_opts *o)
 typedef struct {
     batch_item item;  /* failed, or written (once committed) */
     const char *used; /* the TSA that stamped it */
+    bool kept;        /* it had a timestamp already and is left as it was */
+    tsa_info had;     /* that timestamp (with kept) */
 } outcome;
 
+/* A signature that has a timestamp: kept as it is (x->kept) unless
+ * force, then *sig and *len are what it is without. */
+static csign_rc had_stamp(bool force, unsigned char **sig, size_t *len, outcome *x)
+{
+    bool present = false;
+    csign_rc rc = stamped_read(*sig, *len, &present, &x->had);
+
+    if (!present || rc == CSIGN_EINPUT)
+        return rc == CSIGN_EINPUT ? rc : CSIGN_OK;
+    if (!force) {
+        if (rc != CSIGN_OK)
+            return err_set(CSIGN_EINPUT,
+                           "the signature has a timestamp already, which does not check (%s); "
+                           "--force replaces it",
+                           err_msg());
+        x->kept = true;
+        return CSIGN_OK;
+    }
+    tsa_info_clear(&x->had);
+    unsigned char *bare = NULL;
+    size_t bare_len = 0;
+    rc = stamped_strip(*sig, *len, &bare, &bare_len);
+    if (rc == CSIGN_OK) {
+        unsigned char *copy = malloc(bare_len);
+        if (copy == NULL)
+            rc = err_oom();
+        else {
+            memcpy(copy, bare, bare_len);
+            free(*sig);
+            *sig = copy;
+            *len = bare_len;
+        }
+    }
+    OPENSSL_free(bare);
+    return rc;
+}
+
 /* Reads, stamps and stages one signature file. */
-static void stamp_one(stamper *s, batch_writer *w, const char *path, outcome *x)
+static void stamp_one(stamper *s, batch_writer *w, bool force, const char *path, outcome *x)
 {
     unsigned char *sig = NULL;
     size_t len = 0;
     csign_rc rc = cli_read_signature(path, &sig, &len);
     unsigned char *stamped = NULL;
     size_t stamped_len = 0;
+    if (rc == CSIGN_OK)
+        rc = had_stamp(force, &sig, &len, x);
+    if (rc == CSIGN_OK && x->kept) {
+        free(sig);
+        return;
+    }
     if (rc == CSIGN_OK)
         rc = stamper_apply(s, sig, len, &stamped, &stamped_len);
     if (rc == CSIGN_OK)
@@ -86,7 +140,7 @@ static csign_rc stamp_all(const timestamp_opts *o, stamper *s, outcome *xs)
     csign_rc rc = batch_open(&w, false, stop_flag());
 
     for (int i = 0; rc == CSIGN_OK && i < o->nfiles && !batch_stopped(&w); i++) {
-        stamp_one(s, &w, o->files[i], &xs[i]);
+        stamp_one(s, &w, o->force, o->files[i], &xs[i]);
         if (!batch_next(&w, &xs[i].item))
             break;
     }
@@ -104,6 +158,13 @@ static csign_rc report(const timestamp_opts *o, const outcome *xs)
         char f[PATH_MAX * 4];
         const outcome *x = &xs[i];
         cli_escape(o->files[i], f, sizeof(f));
+        if (x->item.rc == CSIGN_OK && x->kept) {
+            char by[1024];
+            cli_escape(x->had.tsa_subject ? x->had.tsa_subject : "?", by, sizeof(by));
+            printf("%s: already time-stamped (at %s by %s); nothing to do\n", f,
+                   x->had.gen_time_text, by);
+            continue;
+        }
         if (x->item.rc == CSIGN_OK) {
             printf("timestamped %s by %s\n", f, x->used);
             continue;
@@ -135,6 +196,8 @@ static csign_rc run(int argc, char **argv)
     if (rc == CSIGN_OK && stop_requested() == 0)
         rc = report(&o, xs);
     stamper_close(&s);
+    for (int i = 0; xs != NULL && i < o.nfiles; i++)
+        tsa_info_clear(&xs[i].had);
     free(xs);
     free(o.files);
     if (stop_requested() != 0) {
@@ -150,7 +213,11 @@ const cli_command cmd_timestamp = {
     .name = "timestamp",
     .usage = "csign timestamp --tsa URL [options] SIG...",
     .summary = "Add an RFC 3161 timestamp to existing signatures (made offline, say); each file "
-               "is rewritten atomically.",
+               "is rewritten atomically. A signature that has a timestamp already is left as it "
+               "is, unless --force.",
+    .examples =
+        "csign timestamp --tsa http://timestamp.example.com/ app.tar.gz.p7s\n"
+        "csign timestamp --tsa http://tsa1.example.com/ --tsa http://tsa2.example.com/ *.p7s",
     .opts = opts,
     .token = false,
     .run = run,

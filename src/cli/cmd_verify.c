@@ -332,6 +332,9 @@ const cli_command cmd_verify = {
              "       csign verify --trust FILE --manifest SHA256SUMS [--strict] [options]",
     .summary = "Check detached signatures strictly: content, signature, chain to an explicit "
                "trust anchor, and code-signing usage of the signer certificate.",
+    .examples = "csign verify --trust dev.pem app.tar.gz\n"
+                "csign verify --trust dev.pem --manifest SHA256SUMS\n"
+                "csign verify --trust ca.pem --tsa-trust tsa-root.pem app.tar.gz",
     .opts = opts,
     .token = false,
     .run = run,

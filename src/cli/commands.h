@@ -164,6 +164,7 @@ typedef struct {
     files_from from;
     char **files;
     int nfiles;
+    bool json; /* --json: one document on stdout */
 } digest_opts;
 
 csign_rc digest_parse(int argc, char **argv, digest_opts *o);

@@ -10,6 +10,8 @@
 
 #include "cli/cli.h"
 #include "cli/json_doc.h"
+#include "cli/help.h"
+#include "cli/suggest.h"
 #include "sys/secret.h"
 
 #ifndef CSIGN_VERSION
@@ -62,18 +64,51 @@ static csign_rc on_main_opt(void *ctx, int id, const char *arg)
 static void usage(FILE *f)
 {
     const opt_spec *tables[] = {main_opts, NULL};
-    char *text =
-        opt_help_text("csign [options] <command> [arguments]",
-                      "Sign and verify files with keys that never leave a PKCS#11 token.", tables);
+    size_t width = f == stdout ? help_width() : OPT_HELP_WIDTH;
+    char *text = opt_help_wrapped(
+        "csign [options] <command> [arguments]",
+        "Sign and verify files with keys that never leave a PKCS#11 token.", tables, width);
 
     fputs(text ? text : "", f);
     free(text);
     fprintf(f, "\nCommands:\n");
+    for (const cli_command *const *c = commands; *c != NULL; c++) {
+        char first[256];
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn((*c)->summary, "."), (*c)->summary);
+        text = opt_wrap(first, 15, 15, width, NULL);
+        fprintf(f, "  %-12s %s\n", (*c)->name, text ? text : "");
+        free(text);
+    }
+    text = opt_wrap("Run 'csign <command> --help' for a command's options and examples.\n"
+                    "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 module/token/PIN, "
+                    "4 I/O, 5 malformed input or crypto failure, 70 internal error.",
+                    0, 0, width, NULL);
+    fprintf(f, "\n%s\n", text ? text : "");
+    free(text);
+}
+
+/* The full stop after a reason, unless it already ends a question. */
+static const char *end_mark(const char *why)
+{
+    size_t n = strlen(why);
+    return n > 0 && why[n - 1] == '?' ? "" : ".";
+}
+
+/* "csign: unknown command 'x'", with the closest command name when one is
+ * near enough to be a typo. */
+static void unknown_command(const char *name)
+{
+    const char *names[sizeof(commands) / sizeof(commands[0])];
+    size_t n = 0;
+
     for (const cli_command *const *c = commands; *c != NULL; c++)
-        fprintf(f, "  %-12s %.*s\n", (*c)->name, (int)strcspn((*c)->summary, "."), (*c)->summary);
-    fprintf(f, "\nRun 'csign <command> --help' for a command's options.\n"
-               "Exit codes: 0 ok, 1 verification failed, 2 usage, 3 module/token/PIN, 4 I/O,\n"
-               "5 malformed input or crypto failure, 70 internal error.\n");
+        names[n++] = (*c)->name;
+    const char *near = suggest_best(name, names, n);
+    if (near != NULL)
+        fprintf(stderr, "csign: unknown command '%s'; did you mean '%s'? Try 'csign --help'.\n",
+                name, near);
+    else
+        fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", name);
 }
 
 static const cli_command *find(const char *name)
@@ -124,7 +159,7 @@ int main(int argc, char **argv)
         operands ? opt_parse(tables, i, argv, on_main_opt, &flags, operands, &n) : err_oom();
     free(operands);
     if (prc != CSIGN_OK) {
-        fprintf(stderr, "csign: %s. Try 'csign --help'.\n", err_msg());
+        fprintf(stderr, "csign: %s%s Try 'csign --help'.\n", err_msg(), end_mark(err_msg()));
         return (int)prc;
     }
     if (flags.help) {
@@ -143,7 +178,7 @@ int main(int argc, char **argv)
         const cli_command *c = i + 1 < argc ? find(argv[i + 1]) : NULL;
         csign_rc rc = CSIGN_OK;
         if (i + 1 < argc && c == NULL) {
-            fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i + 1]);
+            unknown_command(argv[i + 1]);
             return CSIGN_EUSAGE;
         }
         if (c != NULL)
@@ -154,7 +189,7 @@ int main(int argc, char **argv)
     }
     const cli_command *cmd = find(argv[i]);
     if (cmd == NULL) {
-        fprintf(stderr, "csign: unknown command '%s'. Try 'csign --help'.\n", argv[i]);
+        unknown_command(argv[i]);
         return CSIGN_EUSAGE;
     }
     err_clear();
@@ -164,7 +199,8 @@ int main(int argc, char **argv)
     (void)json_doc_finish(rc, why); /* a write error shows in finish_stdout() */
     if (rc != CSIGN_OK) {
         if (rc == CSIGN_EUSAGE)
-            fprintf(stderr, "csign: %s: %s. Try 'csign %s --help'.\n", cmd->name, why, cmd->name);
+            fprintf(stderr, "csign: %s: %s%s Try 'csign %s --help'.\n", cmd->name, why,
+                    end_mark(why), cmd->name);
         else
             fprintf(stderr, "csign: %s: %s\n", cmd->name, why);
         fflush(stdout);

@@ -2,6 +2,8 @@
 #ifndef CSIGN_OPT_H
 #define CSIGN_OPT_H
 
+#include <stddef.h>
+
 #include "sys/err.h"
 
 /*
@@ -41,5 +43,31 @@ csign_rc opt_parse(const opt_spec *const *tables, int argc, char **argv, opt_han
  * free(), or NULL when out of memory.
  */
 char *opt_help_text(const char *usage, const char *summary, const opt_spec *const *tables);
+
+/* The width of help text that does not go to a terminal. */
+#define OPT_HELP_WIDTH 80
+
+/*
+ * opt_help_text() wrapped to width columns: the usage, the summary and
+ * each option's description are broken between words; descriptions are
+ * continued under their own column (or, when width is too narrow for two
+ * columns, start on the line below their option). No line is longer than
+ * width unless one word is. Free with free(); NULL when out of memory.
+ */
+char *opt_help_wrapped(const char *usage, const char *summary, const opt_spec *const *tables,
+                       size_t width);
+
+/*
+ * "\nExamples:\n" and each line of examples (one shell command per line),
+ * indented by two; a command longer than width is continued on the next
+ * line after " \\", never inside quotes. Free with free(); NULL when out
+ * of memory.
+ */
+char *opt_help_examples(const char *examples, size_t width);
+
+/* text wrapped to width, the cursor being at column col, later lines
+ * indented to column indent; each broken line ends with cont (may be
+ * NULL). Free with free(); NULL when out of memory. */
+char *opt_wrap(const char *text, size_t col, size_t indent, size_t width, const char *cont);
 
 #endif

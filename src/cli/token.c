@@ -152,6 +152,24 @@ csign_rc cli_login(cli_token *t, const cli_common *c, const pin_source *src)
     return rc;
 }
 
+/* A token SoftHSM did not find: adds which SoftHSM configuration (and so
+ * which token folder) was read, and how to show other tools that store. */
+static csign_rc where_softhsm_looked(const cli_token *t)
+{
+    const char *conf = getenv("SOFTHSM2_CONF");
+    char why[ERR_MAX];
+
+    if (!t->module.is_default || conf == NULL)
+        return CSIGN_ETOKEN;
+    snprintf(why, sizeof(why), "%s", err_msg());
+    if (t->module.store != NULL)
+        return err_set(CSIGN_ETOKEN,
+                       "%s (csign's built-in store, SOFTHSM2_CONF=%s; for pkcs11-tool: "
+                       "SOFTHSM2_CONF=%s pkcs11-tool --module %s --list-slots)",
+                       why, conf, conf, t->module.path);
+    return err_set(CSIGN_ETOKEN, "%s (SoftHSM with the SOFTHSM2_CONF=%s set here)", why, conf);
+}
+
 csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool login, cli_token *t)
 {
     pin_source src;
@@ -161,8 +179,8 @@ csign_rc cli_token_open(const cli_common *c, const hsm_uri *uri, bool rw, bool l
     if (login && (rc = cli_pin_source(c, uri, &src)) != CSIGN_OK)
         return rc;
     rc = cli_module_open(c, uri, t);
-    if (rc == CSIGN_OK)
-        rc = hsm_token_find(t->h, uri, &t->token);
+    if (rc == CSIGN_OK && (rc = hsm_token_find(t->h, uri, &t->token)) == CSIGN_ETOKEN)
+        rc = where_softhsm_looked(t);
     if (rc != CSIGN_OK)
         return rc;
     if (!t->token.hardware)

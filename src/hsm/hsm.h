@@ -66,8 +66,9 @@ typedef struct {
  * given and different: CSIGN_EUSAGE), else $CSIGN_MODULE, else the built-in
  * default: the SoftHSM2 module from the usual places, with csign's token
  * store under ${XDG_DATA_HOME:-$HOME/.local/share}/csign/. For the default,
- * unless SOFTHSM2_CONF is already set, the store and its SoftHSM config
- * file are created (mode 0700 folder) and SOFTHSM2_CONF is pointed at it.
+ * and for a module chosen by name that is that same SoftHSM2 file, unless
+ * SOFTHSM2_CONF is already set, the store and its SoftHSM config file are
+ * created (mode 0700 folder) and SOFTHSM2_CONF is pointed at it.
  * uri may be NULL. Fill *out; release with hsm_module_choice_clear().
  */
 csign_rc hsm_module_resolve(const char *opt, const hsm_uri *uri, hsm_module_choice *out);

@@ -22,6 +22,22 @@ static const char *const softhsm_paths[] = {
     NULL,
 };
 
+/* Whether path is the SoftHSM2 module of one of the usual places (the
+ * same file, whatever the spelling). */
+static bool is_softhsm(const char *path)
+{
+    char *real = realpath(path, NULL);
+    bool same = false;
+
+    for (const char *const *p = softhsm_paths; real != NULL && !same && *p != NULL; p++) {
+        char *known = realpath(*p, NULL);
+        same = known != NULL && strcmp(known, real) == 0;
+        free(known);
+    }
+    free(real);
+    return same;
+}
+
 void hsm_module_choice_clear(hsm_module_choice *c)
 {
     free(c->path);
@@ -146,7 +162,17 @@ csign_rc hsm_module_resolve(const char *opt, const hsm_uri *uri, hsm_module_choi
         return err_set(CSIGN_EUSAGE, "the module path is empty");
     if (path != NULL) {
         out->path = strdup(path);
-        return out->path ? CSIGN_OK : err_oom();
+        if (out->path == NULL)
+            return err_oom();
+        /* SoftHSM named explicitly is the same module as the default: it
+         * gets the same store unless the user configured SoftHSM. */
+        if (getenv("SOFTHSM2_CONF") != NULL || !is_softhsm(path))
+            return CSIGN_OK;
+        out->is_default = true;
+        csign_rc rc = default_store(out);
+        if (rc != CSIGN_OK)
+            hsm_module_choice_clear(out);
+        return rc;
     }
 
     for (const char *const *p = softhsm_paths; *p != NULL; p++) {

@@ -363,29 +363,74 @@ again:
     return err_set(CSIGN_ETOKEN, "PIN entry interrupted");
 }
 
-static csign_rc read_prompt(const char *prompt, bool confirm, secret *s)
+/* What every source's PIN must be: not empty, no NUL, not too long. */
+static csign_rc validate(const pin_source *src, const secret *s)
+{
+    if (s->len == 0)
+        return err_set(CSIGN_ETOKEN, "empty PIN from %s", pin_source_describe(src));
+    /* The token would see the PIN cut at the NUL (or reject it) and count
+     * a wrong try. */
+    if (memchr(s->data, '\0', s->len) != NULL)
+        return err_set(CSIGN_ETOKEN, "the PIN from %s contains a NUL byte",
+                       pin_source_describe(src));
+    if (s->len > PIN_MAX)
+        return err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes",
+                       pin_source_describe(src), PIN_MAX);
+    return CSIGN_OK;
+}
+
+/* Tells the person at the terminal why the answer is not taken. */
+static void say_again(int tty, const char *why)
+{
+    (void)!write(tty, why, strlen(why));
+    (void)!write(tty, "; try again.\n", 13);
+}
+
+/* One PIN from the terminal. A new PIN (confirm, or a check) that is
+ * refused, or whose confirmation differs, is asked for again, up to
+ * PIN_PROMPT_TRIES times in all. */
+static csign_rc read_prompt(const pin_source *src, const char *prompt, bool confirm,
+                            pin_check check, void *ctx, secret *s)
 {
     secret *again = NULL;
     csign_rc rc;
     int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    bool retry = confirm || check != NULL;
 
     if (tty < 0)
         return err_set(CSIGN_EUSAGE, "cannot prompt for a PIN: no terminal (%s)", strerror(errno));
-    rc = ask(tty, prompt, s);
-    if (rc == CSIGN_OK && confirm) {
-        rc = secret_new(s->cap, &again);
-        if (rc == CSIGN_OK)
-            rc = ask(tty, "Repeat to confirm: ", again);
-        if (rc == CSIGN_OK &&
-            (again->len != s->len || CRYPTO_memcmp(again->data, s->data, s->len) != 0))
-            rc = err_set(CSIGN_ETOKEN, "the two PINs entered differ");
-        secret_free(again);
+    for (int tries = 1;; tries++) {
+        OPENSSL_cleanse(s->data, s->cap + 1);
+        s->len = 0;
+        rc = ask(tty, prompt, s);
+        if (rc != CSIGN_OK)
+            break;
+        rc = validate(src, s);
+        if (rc == CSIGN_OK && check != NULL)
+            rc = check(ctx, s);
+        if (rc == CSIGN_OK && confirm) {
+            rc = secret_new(s->cap, &again);
+            if (rc == CSIGN_OK)
+                rc = ask(tty, "Repeat to confirm: ", again);
+            if (rc != CSIGN_OK) {
+                secret_free(again);
+                break;
+            }
+            if (again->len != s->len || CRYPTO_memcmp(again->data, s->data, s->len) != 0)
+                rc = err_set(CSIGN_ETOKEN, "the two PINs entered differ");
+            secret_free(again);
+            again = NULL;
+        }
+        if (rc == CSIGN_OK || !retry || tries == PIN_PROMPT_TRIES)
+            break;
+        say_again(tty, err_msg());
     }
     close(tty);
     return rc;
 }
 
-csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secret **out)
+csign_rc pin_read_checked(const pin_source *src, const char *prompt, bool confirm, pin_check check,
+                          void *ctx, secret **out)
 {
     secret *s = NULL;
     /* Room for a trailing CRLF, which is stripped before the limit is checked. */
@@ -404,25 +449,26 @@ csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secre
         rc = read_fd(src, s);
         break;
     case PIN_SRC_PROMPT:
-        rc = read_prompt(prompt, confirm, s);
+        rc = read_prompt(src, prompt, confirm, check, ctx, s);
         break;
     default:
         rc = err_set(CSIGN_EINTERNAL, "no PIN source chosen");
         break;
     }
-    if (rc == CSIGN_OK && s->len == 0)
-        rc = err_set(CSIGN_ETOKEN, "empty PIN from %s", pin_source_describe(src));
-    /* The token would see the PIN cut at the NUL (or reject it) and count
-     * a wrong try. */
-    else if (rc == CSIGN_OK && memchr(s->data, '\0', s->len) != NULL)
-        rc = err_set(CSIGN_ETOKEN, "the PIN from %s contains a NUL byte", pin_source_describe(src));
-    else if (rc == CSIGN_OK && s->len > PIN_MAX)
-        rc = err_set(CSIGN_ETOKEN, "PIN from %s is longer than %d bytes", pin_source_describe(src),
-                     PIN_MAX);
+    if (rc == CSIGN_OK && src->kind != PIN_SRC_PROMPT) {
+        rc = validate(src, s);
+        if (rc == CSIGN_OK && check != NULL)
+            rc = check(ctx, s);
+    }
     if (rc != CSIGN_OK) {
         secret_free(s);
         return rc;
     }
     *out = s;
     return CSIGN_OK;
+}
+
+csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secret **out)
+{
+    return pin_read_checked(src, prompt, confirm, NULL, NULL, out);
 }

@@ -60,6 +60,24 @@ bool pin_have_tty(void);
  */
 csign_rc pin_read(const pin_source *src, const char *prompt, bool confirm, secret **out);
 
+/* How often a new PIN is asked for on the terminal before giving up. */
+#define PIN_PROMPT_TRIES 3
+
+/* Says whether a PIN is acceptable (CSIGN_OK), or why not (an error with
+ * a reason that does not contain the PIN). */
+typedef csign_rc (*pin_check)(void *ctx, const secret *pin);
+
+/*
+ * pin_read(), and check (when not NULL) must accept the PIN. On the
+ * terminal, a new PIN (confirm or check given) that is refused or whose
+ * confirmation differs is asked for again, after one line on the terminal
+ * saying why ("...; try again."), up to PIN_PROMPT_TRIES times in all;
+ * then the last reason is the error. Other sources are read once and a
+ * refused PIN is an error at once. Errors as pin_read(), and check's.
+ */
+csign_rc pin_read_checked(const pin_source *src, const char *prompt, bool confirm, pin_check check,
+                          void *ctx, secret **out);
+
 /*
  * Takes the variable name out of the environment, if set: its value moves
  * to locked memory, where env:NAME sources read it, and its bytes in the

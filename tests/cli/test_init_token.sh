@@ -153,7 +153,9 @@ t_prompts_let_go_of_the_turn() {
 }
 
 t_prompted_pins_must_match() {
-    tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" 11112222
+    # Asked three times, then refused.
+    tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" 11112222 "$SO_PIN" 11112222 \
+        "$SO_PIN" 11112222
     expect_rc 3
     expect_out "the two PINs entered differ"
 }
