@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 
 #include "cli/commands.h"
+#include "cli/json_doc.h"
 #include "core/batch.h"
 #include "core/cms.h"
 #include "core/stamped.h"
@@ -17,11 +18,12 @@
 #include "sys/stop.h"
 #include "core/tsa.h"
 
-enum { OPT_FORCE = 1 };
+enum { OPT_FORCE = 1, OPT_JSON };
 
 static const opt_spec opts[] = {
     TSA_OPT_SPECS,
     {OPT_FORCE, "force", 0, NULL, "replace a timestamp a signature has already"},
+    {OPT_JSON, "json", 0, NULL, "print one JSON document on stdout (docs/json.md)"},
     {0, NULL, 0, NULL, NULL},
 };
 
@@ -38,6 +40,10 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     timestamp_opts *o = ctx;
     if (id == OPT_FORCE) {
         o->force = true;
+        return CSIGN_OK;
+    }
+    if (id == OPT_JSON) {
+        json_doc_want("timestamp", true);
         return CSIGN_OK;
     }
     return tsa_on_opt(&o->tsa, id, arg);
@@ -148,6 +154,24 @@ static csign_rc stamp_all(const timestamp_opts *o, stamper *s, outcome *xs)
     return rc;
 }
 
+static json_t *record(const char *path, const outcome *x)
+{
+    json_t *j = json_object();
+    bool ok = x->item.rc == CSIGN_OK;
+
+    json_object_set_new(j, "path", cli_json_string(path));
+    json_object_set_new(j, "status", json_string(ok ? "ok" : "error"));
+    json_object_set_new(j, "reason", ok ? json_null() : cli_json_string(x->item.reason));
+    json_object_set_new(j, "signature", cli_json_string(path));
+    json_object_set_new(j, "already_timestamped", json_boolean(ok && x->kept));
+    json_object_set_new(j, "timestamp_authority",
+                        ok && !x->kept && x->used ? cli_json_string(x->used) : json_null());
+    json_object_set_new(j, "timestamp_time",
+                        ok && x->kept ? cli_json_string(x->had.gen_time_text) : json_null());
+    json_object_set_new(j, "exit_code", json_integer(x->item.rc));
+    return j;
+}
+
 /* One line per file; the first failure's code is the result. */
 static csign_rc report(const timestamp_opts *o, const outcome *xs)
 {
@@ -158,6 +182,10 @@ static csign_rc report(const timestamp_opts *o, const outcome *xs)
         char f[PATH_MAX * 4];
         const outcome *x = &xs[i];
         cli_escape(o->files[i], f, sizeof(f));
+        if (json_doc() != NULL)
+            json_array_append_new(json_object_get(json_doc(), "files"), record(o->files[i], x));
+        if (x->item.rc == CSIGN_OK && json_doc() != NULL)
+            continue;
         if (x->item.rc == CSIGN_OK && x->kept) {
             char by[1024];
             cli_escape(x->had.tsa_subject ? x->had.tsa_subject : "?", by, sizeof(by));

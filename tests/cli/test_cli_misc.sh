@@ -116,33 +116,6 @@ t_help_examples_run() {
     [ "$ran" -ge 10 ] || fail "only $ran examples ran"
 }
 
-# start_tsa: a TSA root ($CASE/tsaca.pem) and a TSA under it ("CN=Test
-# TSA") serving on 127.0.0.1 (tests/tools/tsa_tool); sets TSA_URL and
-# TSA_LOG. It is killed when the test ends.
-start_tsa() {
-    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-    openssl req -x509 "${ec[@]}" -keyout tsaca.key -subj "/CN=Test TSA Root" -days 30 \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-        -out tsaca.pem 2>/dev/null || fail "TSA root"
-    openssl req -new "${ec[@]}" -keyout tsa.key -subj "/CN=Test TSA" -out tsa.csr 2>/dev/null ||
-        fail "TSA key"
-    printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
-        extendedKeyUsage=critical,timeStamping >tsa.ext
-    openssl x509 -req -in tsa.csr -CA tsaca.pem -CAkey tsaca.key -CAcreateserial -days 30 \
-        -extfile tsa.ext -out tsa.pem 2>/dev/null || fail "TSA certificate"
-    "$CSIGN_TSA_TOOL" serve --cert tsa.pem --key tsa.key --port-file "$CASE/port" \
-        --log "$CASE/tsa.log" 2>"$CASE/tsa.err" &
-    TSA_PID=$!
-    trap 'kill $TSA_PID 2>/dev/null' EXIT
-    for _ in $(seq 100); do
-        [ -s "$CASE/port" ] && break
-        sleep 0.05
-    done
-    [ -s "$CASE/port" ] || fail "the TSA did not start: $(cat "$CASE/tsa.err")"
-    TSA_URL="http://127.0.0.1:$(cat "$CASE/port")/"
-    TSA_LOG=$CASE/tsa.log
-}
-
 t_timestamp_twice_leaves_the_file_alone() {
     [ -n "${CSIGN_TSA_TOOL:-}" ] || fail "CSIGN_TSA_TOOL is not set"
     signing_key
