@@ -122,6 +122,14 @@ cases[test_init_token.sh]="
 # Keys that need a login per signature, raw EC points; left out: RSA keys.
 cases[test_mechanisms.sh]="
     t_always_auth_context_login_per_signature t_raw_ec_point_p521"
+# One --json document per command, also for runs that fail early.
+cases[test_json.sh]="
+    t_sign_verify_digest_documents t_failure_before_any_file_is_a_document
+    t_list_and_config_documents"
+# Configuration files: read, applied and shown; refused files.
+cases[test_config.sh]="
+    t_sign_and_verify_with_settings_from_the_user_file t_unknown_key_names_file_and_line
+    t_config_text_and_json"
 # Not in the set at all:
 #   test_timeout.sh, test_concurrency.sh, test_bench.sh: time-outs,
 #     signals, races and speed are what they test
@@ -138,7 +146,7 @@ else
     # The longest first, so that the two cores finish together.
     scripts=(test_manifest.sh test_sign.sh test_verify.sh test_timestamp.sh test_keygen.sh
         test_list.sh test_certs.sh test_strict.sh test_login.sh test_mechanisms.sh
-        test_pkcs11_tool.sh test_init_token.sh)
+        test_pkcs11_tool.sh test_init_token.sh test_json.sh test_config.sh)
     for s in "${scripts[@]}"; do
         [ -n "${cases[$s]+set}" ] || { echo "valgrind.sh: $s is not in the set" >&2; exit 2; }
     done

@@ -87,28 +87,25 @@ static void draw(progress *p)
 {
     uint64_t bytes = p->counters.bytes, files = p->counters.files;
     double t = since(&p->start);
-    char done[32], total[32], rate[32], line[160];
-    int n;
+    char done[32], total[32], rate[32], of[48] = "", per[48] = "", left[64] = "";
 
     human((double)bytes, done, sizeof(done));
-    n = snprintf(line, sizeof(line), "\rcsign: %s %llu/%zu files, %s", p->verb,
-                 (unsigned long long)files, p->files, done);
-    if (p->total_known && n > 0 && (size_t)n < sizeof(line)) {
+    if (p->total_known) {
         human((double)p->total, total, sizeof(total));
-        n += snprintf(line + n, sizeof(line) - (size_t)n, " of %s", total);
+        snprintf(of, sizeof(of), " of %s", total);
     }
-    if (t > 0.05 && bytes > 0 && n > 0 && (size_t)n < sizeof(line)) {
+    if (t > 0.05 && bytes > 0) {
         double r = (double)bytes / t;
         human(r, rate, sizeof(rate));
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %s/s", rate);
-        if (p->total_known && p->total >= bytes && (size_t)n < sizeof(line)) {
-            unsigned long left = (unsigned long)((double)(p->total - bytes) / r + 0.5);
-            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %lu:%02lu left", left / 60,
-                          left % 60);
+        snprintf(per, sizeof(per), ", %s/s", rate);
+        if (p->total_known && p->total >= bytes) {
+            unsigned long s = (unsigned long)((double)(p->total - bytes) / r + 0.5);
+            snprintf(left, sizeof(left), ", %lu:%02lu left", s / 60, s % 60);
         }
     }
-    /* Erase what a longer previous line left behind. */
-    fprintf(stderr, "%s\033[K", line);
+    /* \033[K erases what a longer previous line left behind. */
+    fprintf(stderr, "\rcsign: %s %llu/%zu files, %s%s%s%s\033[K", p->verb,
+            (unsigned long long)files, p->files, done, of, per, left);
     fflush(stderr);
     p->drawn = true;
 }

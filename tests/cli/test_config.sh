@@ -326,7 +326,7 @@ EOF
 # A setting applies only to commands that have the option.
 t_setting_only_where_it_applies() {
     conf_env
-    printf '[default]\ntrust = /a.pem\njson = true\n' | user_conf
+    printf '[default]\ntrust = /a.pem\npem = true\n' | user_conf
     run csign digest "$CASE/e"
     expect_rc 0
     expect_out "sha256:"

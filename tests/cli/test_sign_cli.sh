@@ -85,7 +85,7 @@ t_sign_quiet_manifest() {
     [ -s SUMS ] && [ -s SUMS.p7s ] || fail "no manifest"
     run CSIGN_PIN=$USER_PIN csign sign -q --force --json --key "$KEY" --manifest SUMS a.bin b.bin
     expect_rc 0
-    expect_out '"manifest": "SUMS"'
+    jq -e '.manifest.path == "SUMS"' "$CASE/out" >/dev/null || fail "-q changed the JSON"
 }
 
 t_sign_skips_signatures() {
@@ -164,8 +164,8 @@ t_sign_manifest_name_sets_list_digest() {
     # Any case, with an extension; SHA-512 and SHA-384 alike.
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --json --manifest sha512sums.txt a.bin b.bin
     expect_rc 0
-    expect_out '"digest_algorithm": "sha512"'
-    expect_out '"manifest_digest_algorithm": "sha384"'
+    jq -e '.manifest.digest_algorithm == "sha384" and all(.files[]; .digest_algorithm == "sha512")' \
+        "$CASE/out" >/dev/null || fail "json: the lines' digest or the signature's"
     sha512sum -c sha512sums.txt >sums.out 2>&1 || fail "sha512sum -c: $(cat sums.out)"
     mkdir sub
     run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --digest sha512 --manifest sub/SHA384SUMS.TXT a.bin
