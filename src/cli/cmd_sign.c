@@ -38,6 +38,7 @@ enum {
     OPT_JSON,
     OPT_MANIFEST,
     OPT_INCLUDE_SIGNATURES,
+    OPT_SESSIONS,
 };
 
 static const opt_spec opts[] = {
@@ -59,6 +60,9 @@ static const opt_spec opts[] = {
     {OPT_FAIL_FAST, "fail-fast", 0, NULL, "stop at the first file that fails"},
     {OPT_JSON, "json", 0, NULL, "print one JSON document on stdout (docs/json.md)"},
     {OPT_JOBS, "jobs", 'j', "N", "hash files on N threads (default: online CPUs)"},
+    {OPT_SESSIONS, "sessions", 0, "N",
+     "sign on N sessions of the token at once, after one login (default 1; at most 64, fewer "
+     "when the token allows fewer)"},
     {OPT_MANIFEST, "manifest", 0, "FILE",
      "write a checksum list of the files (sha256sum format) and sign it as FILE.p7s; "
      "SHA256SUMS, SHA384SUMS, SHA512SUMS get that digest"},
@@ -147,6 +151,14 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         o->jobs = (int)n;
         break;
     }
+    case OPT_SESSIONS: {
+        char *end = NULL;
+        long n = strtol(arg, &end, 10);
+        if (*end != '\0' || n < 1 || n > HSM_LANES_MAX)
+            return err_set(CSIGN_EUSAGE, "--sessions needs a number from 1 to %d", HSM_LANES_MAX);
+        o->sessions = (int)n;
+        break;
+    }
     case OPT_DIGEST_HEX:
         o->have_given = true;
         return parse_digest_hex(arg, "--digest-hex", &o->given);
@@ -191,6 +203,7 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
     memset(o, 0, sizeof(*o));
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
+    o->sessions = 1;
     tsa_opts_init(&o->tsa);
     o->files = calloc((size_t)argc + 1, sizeof(*o->files));
     if (o->files == NULL)

@@ -120,6 +120,7 @@ typedef struct {
     const EVP_MD *md; /* NULL: by key */
     bool pss;
     int jobs;            /* hashing threads */
+    int sessions;        /* signing sessions (threads) on the token */
     digest_result given; /* --digest-hex: a digest computed elsewhere */
     bool have_given;
     bool pem;

@@ -37,6 +37,7 @@ static const struct {
     {"der", K_FLAG},
     {"json", K_FLAG},
     {"jobs", K_VALUE},
+    {"sessions", K_VALUE},
     {"tsa", K_LIST},
     {"tsa-digest", K_VALUE},
     {"tsa-policy", K_VALUE},

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <openssl/pem.h> /* before cms.h: PEM_read_bio_CMS */
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -16,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/json_doc.h"
+#include "cli/lanes.h"
 #include "cli/progress.h"
 #include "cli/signer.h"
 #include "core/batch.h"
@@ -31,7 +33,19 @@ typedef struct {
     digest_result digest;
     char warning[ERR_MAX]; /* signed, but without the timestamp asked for */
     const char *tsa;       /* the TSA that stamped it */
+    bool todo;             /* to be signed in this round */
+    unsigned char *sig;    /* made, not yet placed */
+    size_t len;
 } job;
+
+/* What the signing threads share. */
+typedef struct {
+    const sign_opts *o;
+    job *jobs;
+    const cms_signer *s;
+    stamper *ts;
+    pthread_mutex_t ts_lock; /* one TSA request at a time */
+} signing;
 
 /* -o -: the one signature goes to standard output. */
 static bool to_stdout(const sign_opts *o)
@@ -56,44 +70,91 @@ static csign_rc output_path(const sign_opts *o, const char *file, char *out, siz
     return CSIGN_OK;
 }
 
-/* Signs one hashed file (hash_all() ran first) or the given digest; the
- * signature joins the output batch. */
-static void sign_one(job *j, const sign_opts *o, const cms_signer *s, stamper *ts, batch_writer *w)
+/* Signs job i, a hashed file (hash_all() ran first) or the given digest,
+ * on the calling thread's lane; the signature waits in the job for
+ * place(). Returns the failure (CSIGN_ETOKEN: the token's), recorded in
+ * the job too. */
+static csign_rc sign_one(void *ctx, size_t i)
 {
-    unsigned char *sig = NULL;
-    size_t len = 0;
+    signing *g = ctx;
+    job *j = &g->jobs[i];
+    const sign_opts *o = g->o;
 
+    if (!j->todo)
+        return CSIGN_OK;
+    /* A retry on another lane starts afresh. */
+    j->item.rc = CSIGN_OK;
+    j->item.reason[0] = '\0';
     if (o->have_given)
         j->digest = o->given;
-    csign_rc rc = signer_sign(o, s, ts, &j->digest, &sig, &len, j->warning);
-    if (rc == CSIGN_OK && to_stdout(o)) {
-        if (fwrite(sig, 1, len, stdout) != len || fflush(stdout) != 0)
+    cms_signer s = *g->s;
+    csign_rc rc = cms_sign_digest(&s, &j->digest, o->pem, &j->sig, &j->len);
+    j->warning[0] = '\0';
+    if (rc == CSIGN_OK && g->ts != NULL) {
+        pthread_mutex_lock(&g->ts_lock);
+        rc = signer_stamp(o, g->ts, &j->sig, &j->len, j->warning);
+        pthread_mutex_unlock(&g->ts_lock);
+    }
+    if (rc != CSIGN_OK) {
+        OPENSSL_free(j->sig);
+        j->sig = NULL;
+        batch_fail(&j->item, rc);
+    }
+    j->tsa = rc == CSIGN_OK && g->ts != NULL && j->warning[0] == '\0' ? g->ts->used : NULL;
+    return rc;
+}
+
+/* Puts a made signature in place: into the output batch, or on standard
+ * output with -o -. */
+static void place(job *j, const sign_opts *o, batch_writer *w)
+{
+    if (j->sig == NULL)
+        return;
+    if (to_stdout(o)) {
+        if (fwrite(j->sig, 1, j->len, stdout) != j->len || fflush(stdout) != 0)
             batch_fail(&j->item, err_set(CSIGN_EIO, "cannot write to standard output"));
         else
             j->item.written = true;
-    } else if (rc == CSIGN_OK)
-        batch_add(w, &j->item, j->out, sig, len, o->force);
-    else
-        batch_fail(&j->item, rc);
-    OPENSSL_free(sig);
-    j->tsa = j->item.rc == CSIGN_OK && ts != NULL && j->warning[0] == '\0' ? ts->used : NULL;
+    } else
+        batch_add(w, &j->item, j->out, j->sig, j->len, o->force);
+    OPENSSL_free(j->sig);
+    j->sig = NULL;
 }
 
-/* Signs every job still in the running, in order, on the one session,
- * and puts the signatures in place a batch at a time (one at a time with
- * --fail-fast, so that a failure to write one stops the run at once). */
-static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, stamper *ts)
+/* Signs every job still in the running on the token's lanes and puts the
+ * signatures in place in the files' order as they come, a batch at a time
+ * (one at a time with --fail-fast, so that a failure to write one stops
+ * the run at once). What the lanes signed past a stop is dropped,
+ * unwritten and unreported, as if not reached. */
+static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, stamper *ts, hsm *h,
+                         unsigned nlanes)
 {
     batch_writer w;
     csign_rc rc = batch_open(&w, o->fail_fast, stop_flag());
+    signing g = {o, jobs, s, ts, PTHREAD_MUTEX_INITIALIZER};
+    size_t n = (size_t)o->nfiles, placed = 0;
+    lanes *l = NULL;
 
-    for (int i = 0; rc == CSIGN_OK && i < o->nfiles && !batch_stopped(&w); i++) {
-        if (jobs[i].item.rc == CSIGN_OK)
-            sign_one(&jobs[i], o, s, ts, &w);
-        if (!batch_next(&w, &jobs[i].item))
+    for (size_t i = 0; i < n; i++)
+        jobs[i].todo = jobs[i].item.rc == CSIGN_OK;
+    if (rc == CSIGN_OK && (l = lanes_start(h, nlanes, n, sign_one, &g, stop_flag())) == NULL)
+        rc = err_oom();
+    for (; l != NULL && placed < n && !batch_stopped(&w) && lanes_wait(l, placed); placed++) {
+        place(&jobs[placed], o, &w);
+        if (!batch_next(&w, &jobs[placed].item)) {
+            placed++;
             break;
+        }
+    }
+    lanes_end(l);
+    for (size_t i = placed; i < n; i++) {
+        OPENSSL_free(jobs[i].sig);
+        jobs[i].sig = NULL;
+        if (jobs[i].todo)
+            jobs[i].item.rc = CSIGN_OK;
     }
     batch_finish(&w);
+    pthread_mutex_destroy(&g.ts_lock);
     return rc;
 }
 
@@ -247,6 +308,21 @@ static bool any_to_sign(const sign_opts *o, const job *jobs)
     return false;
 }
 
+/* The lanes --sessions asks for, as many as the token gives (with a note
+ * when it gives fewer); never more than there are files to sign. */
+static unsigned open_lanes(const sign_opts *o, hsm *h)
+{
+    unsigned want = (unsigned)o->sessions, got = 1;
+    char why[ERR_MAX];
+
+    if (want > (unsigned)o->nfiles)
+        want = (unsigned)o->nfiles;
+    hsm_lanes_open(h, want, &got, why);
+    if (got < want)
+        cli_note("sign: signing on %u session%s, not %u: %s", got, got == 1 ? "" : "s", want, why);
+    return got;
+}
+
 /* Signs each file (or the given digest) into its own signature file. */
 csign_rc sign_files(const sign_opts *o)
 {
@@ -272,8 +348,9 @@ csign_rc sign_files(const sign_opts *o)
         const EVP_MD *md = signer_digest(o, st.pub);
         if (!o->have_given)
             rc = hash_all(o, jobs, md);
+        unsigned nlanes = open_lanes(o, st.t.h);
         if (rc == CSIGN_OK)
-            rc = sign_all(o, jobs, &s, stamping ? &ts : NULL);
+            rc = sign_all(o, jobs, &s, stamping ? &ts : NULL, st.t.h, nlanes);
         if (rc == CSIGN_OK && stop_requested() == 0)
             rc = report_all(o, jobs, st.cert);
     } else if (rc == CSIGN_OK) {

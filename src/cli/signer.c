@@ -186,17 +186,14 @@ void signer_close(signer *st)
     hsm_uri_free(st->uri);
 }
 
-csign_rc signer_sign(const sign_opts *o, const cms_signer *s, stamper *ts, const digest_result *d,
-                     unsigned char **sig, size_t *len, char *warning)
+csign_rc signer_stamp(const sign_opts *o, stamper *ts, unsigned char **sig, size_t *len,
+                      char *warning)
 {
     unsigned char *stamped = NULL;
     size_t stamped_len = 0;
-    csign_rc rc = cms_sign_digest(s, d, o->pem, sig, len);
+    csign_rc rc = stamper_apply(ts, *sig, *len, &stamped, &stamped_len);
 
     warning[0] = '\0';
-    if (rc != CSIGN_OK || ts == NULL)
-        return rc;
-    rc = stamper_apply(ts, *sig, *len, &stamped, &stamped_len);
     if (rc == CSIGN_OK) {
         OPENSSL_free(*sig);
         *sig = stamped;
@@ -204,7 +201,19 @@ csign_rc signer_sign(const sign_opts *o, const cms_signer *s, stamper *ts, const
     } else if (o->tsa.optional && (rc == CSIGN_ENO || rc == CSIGN_EIO)) {
         snprintf(warning, ERR_MAX, "signed without a timestamp: %s", err_msg());
         rc = CSIGN_OK;
-    } else {
+    }
+    return rc;
+}
+
+csign_rc signer_sign(const sign_opts *o, const cms_signer *s, stamper *ts, const digest_result *d,
+                     unsigned char **sig, size_t *len, char *warning)
+{
+    csign_rc rc = cms_sign_digest(s, d, o->pem, sig, len);
+
+    warning[0] = '\0';
+    if (rc == CSIGN_OK && ts != NULL)
+        rc = signer_stamp(o, ts, sig, len, warning);
+    if (rc != CSIGN_OK) {
         OPENSSL_free(*sig);
         *sig = NULL;
     }

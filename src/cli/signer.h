@@ -49,4 +49,10 @@ void signer_close(signer *st);
 csign_rc signer_sign(const sign_opts *o, const cms_signer *s, stamper *ts, const digest_result *d,
                      unsigned char **sig, size_t *len, char *warning);
 
+/* Adds a timestamp from ts to the signature *sig (replaced); with
+ * --tsa-optional a TSA failure leaves it unstamped and warning (ERR_MAX
+ * bytes) says why. On failure *sig is left as it was. */
+csign_rc signer_stamp(const sign_opts *o, stamper *ts, unsigned char **sig, size_t *len,
+                      char *warning);
+
 #endif

@@ -200,6 +200,32 @@ csign_rc hsm_login(hsm *h, const secret *pin);
 /* Whether the open session is logged in as the user. */
 bool hsm_logged_in(hsm *h);
 
+/* ---- Parallel signing sessions ("lanes") --------------------------------- */
+
+/* The most lanes one run may ask for. */
+#define HSM_LANES_MAX 64
+
+/*
+ * After the login: opens further sessions on the session's token, so that
+ * want threads can sign at once (lane 0 is the run's session; a login
+ * belongs to the token, so every lane is logged in). Fewer are opened
+ * when the token's ulMaxSessionCount (ulMaxRwSessionCount for read-write
+ * sessions), less the sessions already open, allows fewer, or when
+ * C_OpenSession refuses one; *got is then the number of lanes (at least
+ * 1) and why (ERR_MAX bytes) says why. Never fails: a token that gives no
+ * further session signs on one. Closed by hsm_session_close().
+ */
+void hsm_lanes_open(hsm *h, unsigned want, unsigned *got, char *why);
+
+/* From now on the calling thread's token-backed keys sign on lane i
+ * (0: the run's session). Call from each signing thread. */
+void hsm_lane_use(hsm *h, unsigned i);
+
+/* Lane i failed: its session is closed (lane 0's stays open, as it holds
+ * the login) and it is used no more; hsm_lane_alive() then says false. */
+void hsm_lane_drop(hsm *h, unsigned i);
+bool hsm_lane_alive(const hsm *h, unsigned i);
+
 /* ---- Objects ----------------------------------------------------------- */
 
 typedef enum { HSM_KEY_OTHER, HSM_KEY_RSA, HSM_KEY_EC, HSM_KEY_EDDSA } hsm_key_type;

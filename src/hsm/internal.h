@@ -5,6 +5,7 @@
 /* Shared by the files of the token layer only. */
 
 #include <p11-kit/pkcs11.h>
+#include <stdatomic.h>
 #include <p11-kit/uri.h>
 
 #include "hsm/hsm.h"
@@ -41,6 +42,11 @@ struct hsm {
      * mech_hash (CKM_SHA256_RSA_PKCS, ...), as hsm_sig_check() chose. */
     bool mech_hashed;
     CK_MECHANISM_TYPE mech_hash;
+
+    /* Parallel signing (lanes.c): lane 0 is session, lanes 1.. are further
+     * sessions on its token sharing the login; NULL until hsm_lanes_open. */
+    struct hsm_lane *lanes;
+    unsigned nlanes;
 };
 
 /* "CKR_PIN_INCORRECT" or "CKR_0x...". Static storage. */
@@ -107,8 +113,8 @@ struct engine_st;
 typedef struct sign_ref {
     hsm *h;
     CK_OBJECT_HANDLE obj;
-    bool ctx_login;   /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
-    bool ctx_refused; /* a context login failed: do not try again */
+    bool ctx_login;          /* CKA_ALWAYS_AUTHENTICATE: log in before each C_Sign */
+    atomic_bool ctx_refused; /* a context login failed: do not try again (any lane) */
 } sign_ref;
 
 /* Releases what token-backed keys referred to (signkey.c). */
@@ -194,10 +200,24 @@ bool hsm_backoff(unsigned *attempt);
  * (hsm_rv_transient) in h->read_rv. */
 void hsm_note_read(hsm *h, CK_RV rv);
 
-/* Opens a new session on the session's token and closes the old one
- * (without logging out: the login belongs to the token, not the session),
- * for a retry after a failure that may have spoiled the session. */
-csign_rc hsm_session_renew(hsm *h);
+/* The reason hsm_fail() sets, without recording the failure for
+ * hsm_retry(): for calls on parallel lanes, which decide on rv themselves.
+ * Returns CSIGN_ETOKEN. */
+csign_rc hsm_fail_say(hsm *h, const char *call, CK_RV rv);
+
+/* ---- Parallel signing sessions (lanes.c) ------------------------------ */
+
+/* The session the calling thread signs on: its lane's (hsm_lane_use()),
+ * else the run's one session. */
+CK_SESSION_HANDLE hsm_lane_session(hsm *h);
+
+/* Opens a new session in place of the calling thread's (without logging
+ * out: the login belongs to the token, not the session) and closes the
+ * old one, for a retry after a failure that may have spoiled it. */
+csign_rc hsm_lane_renew(hsm *h);
+
+/* Closes the further lanes' sessions (hsm_session_close() calls it). */
+void hsm_lanes_close(hsm *h);
 
 /* ---- Bounded calls (watch.c, proxy.c; see hsm/hsm_watch.h) ------------ */
 

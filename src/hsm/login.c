@@ -158,6 +158,7 @@ csign_rc hsm_login(hsm *h, const secret *pin)
 
 void hsm_session_close(hsm *h)
 {
+    hsm_lanes_close(h);
     if (h->logged_in)
         (void)h->f->C_Logout(h->session);
     if (h->have_session)

@@ -44,6 +44,11 @@ bool hsm_rv_transient(CK_RV rv)
 csign_rc hsm_fail(hsm *h, const char *call, CK_RV rv)
 {
     h->fail_rv = rv;
+    return hsm_fail_say(h, call, rv);
+}
+
+csign_rc hsm_fail_say(hsm *h, const char *call, CK_RV rv)
+{
     if (h->token.label[0] != '\0' || h->have_session)
         return err_set(CSIGN_ETOKEN, "%s on token '%s' failed: %s", call, h->token.label,
                        hsm_ckr_name(rv));
@@ -74,7 +79,8 @@ static bool pause_ms(unsigned ms)
 
 bool hsm_backoff(unsigned *attempt)
 {
-    static unsigned seed;
+    /* Per thread: parallel lanes back off on their own. */
+    static _Thread_local unsigned seed;
 
     if (*attempt + 1 >= HSM_TRIES || stop_requested())
         return false;
@@ -96,20 +102,4 @@ bool hsm_retry(hsm *h, unsigned *attempt)
 
     h->fail_rv = CKR_OK;
     return hsm_rv_transient(rv) && hsm_backoff(attempt);
-}
-
-csign_rc hsm_session_renew(hsm *h)
-{
-    CK_SESSION_HANDLE s;
-    CK_FLAGS flags = CKF_SERIAL_SESSION | (h->rw ? CKF_RW_SESSION : 0);
-    CK_RV rv;
-
-    if (!h->have_session)
-        return err_set(CSIGN_EINTERNAL, "no session to renew");
-    rv = h->f->C_OpenSession(h->token.slot_id, flags, NULL, NULL, &s);
-    if (rv != CKR_OK)
-        return hsm_fail(h, "C_OpenSession", rv);
-    (void)h->f->C_CloseSession(h->session);
-    h->session = s;
-    return CSIGN_OK;
 }

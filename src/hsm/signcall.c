@@ -12,15 +12,16 @@ static CK_RV context_login(sign_ref *r)
 
     if (r->ctx_refused || (pin == NULL && !h->ctx_pinpad))
         return CKR_USER_NOT_LOGGED_IN;
-    rv = h->f->C_Login(h->session, CKU_CONTEXT_SPECIFIC, pin ? (CK_UTF8CHAR_PTR)pin->data : NULL,
-                       pin ? (CK_ULONG)pin->len : 0);
+    rv = h->f->C_Login(hsm_lane_session(h), CKU_CONTEXT_SPECIFIC,
+                       pin ? (CK_UTF8CHAR_PTR)pin->data : NULL, pin ? (CK_ULONG)pin->len : 0);
     if (rv != CKR_OK)
         r->ctx_refused = true;
     return rv;
 }
 
-/* One C_SignInit + C_Sign on the run's session, with a context login
- * between them when the key asks for one. */
+/* One C_SignInit + C_Sign on the calling thread's session (its lane),
+ * with a context login between them when the key asks for one: a context
+ * login is per session, so each lane does its own. */
 static CK_RV sign_once(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size_t inlen,
                        unsigned char *out, CK_ULONG *outlen, const char **call)
 {
@@ -31,14 +32,14 @@ static CK_RV sign_once(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, si
         return CKR_USER_NOT_LOGGED_IN;
     }
     *call = "C_SignInit";
-    rv = r->h->f->C_SignInit(r->h->session, m, r->obj);
+    rv = r->h->f->C_SignInit(hsm_lane_session(r->h), m, r->obj);
     if (rv == CKR_OK && r->ctx_login) {
         *call = "C_Login (context-specific)";
         rv = context_login(r);
     }
     if (rv == CKR_OK) {
         *call = "C_Sign";
-        rv = r->h->f->C_Sign(r->h->session, (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
+        rv = r->h->f->C_Sign(hsm_lane_session(r->h), (CK_BYTE_PTR)in, (CK_ULONG)inlen, out, outlen);
     }
     return rv;
 }
@@ -66,14 +67,14 @@ CK_RV hsm_token_sign(sign_ref *r, CK_MECHANISM *m, const unsigned char *in, size
                 err_clear(); /* the retried failure is not the story any more */
             return CKR_OK;
         }
-        hsm_fail(r->h, call, rv);
+        hsm_fail_say(r->h, call, rv);
         /* A handle the token no longer knows stays unknown on a new
          * session: trying again would only repeat the failure. */
         if (r->ctx_login || rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID ||
-            !hsm_retry(r->h, &attempt))
+            !hsm_rv_transient(rv) || !hsm_backoff(&attempt))
             break;
-        if (hsm_session_renew(r->h) != CSIGN_OK) {
-            hsm_fail(r->h, call, rv); /* the signing failure is the story */
+        if (hsm_lane_renew(r->h) != CSIGN_OK) {
+            hsm_fail_say(r->h, call, rv); /* the signing failure is the story */
             break;
         }
     }

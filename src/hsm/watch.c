@@ -25,9 +25,9 @@
 
 #define POLL_NS 100000000L       /* 0.1 s between looks */
 #define STOP_GRACE_NS 500000000L /* a call may finish after a stop request */
-#define MAX_CALLS 8
+#define MAX_CALLS (HSM_LANES_MAX + 8)
 #define MAX_SLOTS 16
-#define MAX_SESSIONS 16
+#define MAX_SESSIONS (HSM_LANES_MAX + 16)
 
 typedef struct {
     bool busy, reported;

@@ -36,6 +36,11 @@
  *                                 that a test acts at a known point
  *   CSIGN_SHIM_SLOW               comma-separated function names that take
  *                                 0.5 s each (time for a test to act)
+ *   CSIGN_SHIM_SIGN_DELAY_MS      every C_Sign waits this many milliseconds
+ *                                 first, outside any lock, as a network HSM
+ *                                 answers: parallel sessions overlap
+ *   CSIGN_SHIM_MAX_SESSIONS       C_GetTokenInfo reports this
+ *                                 ulMaxSessionCount and ulMaxRwSessionCount
  *   CSIGN_SHIM_ALWAYS_AUTH        "1": private keys report
  *                                 CKA_ALWAYS_AUTHENTICATE TRUE, and C_Sign
  *                                 answers CKR_USER_NOT_LOGGED_IN unless a
@@ -299,6 +304,8 @@ static int shim_enter(enum shim_fn fn, const char *detail, CK_RV *rv)
     gate(name, count);
     if (in_name_list(getenv("CSIGN_SHIM_SLOW"), name))
         usleep(500000);
+    if (fn == SHIM_C_Sign && getenv("CSIGN_SHIM_SIGN_DELAY_MS") != NULL)
+        usleep((useconds_t)strtoul(getenv("CSIGN_SHIM_SIGN_DELAY_MS"), NULL, 10) * 1000);
 
     return fail_rule(name, count, rv);
 }
@@ -351,7 +358,36 @@ static int mech_offered(CK_MECHANISM_TYPE t)
 
 static char shim_user_pin[256];
 static size_t shim_user_pin_len;
-static int shim_sign_pending, shim_context_ok;
+/* Per session, as a token keeps it: a C_SignInit under way, and a
+ * context-specific login since. */
+typedef struct {
+    CK_SESSION_HANDLE session;
+    int used, sign_pending, context_ok;
+} shim_session_state;
+static shim_session_state shim_states[256];
+
+/* The state of session s (its slot is kept for the run). */
+static shim_session_state *session_state(CK_SESSION_HANDLE s)
+{
+    shim_session_state *st = &shim_states[0];
+
+    pthread_mutex_lock(&shim_lock);
+    for (size_t i = 0; i < sizeof(shim_states) / sizeof(shim_states[0]); i++) {
+        if (shim_states[i].used && shim_states[i].session == s) {
+            st = &shim_states[i];
+            break;
+        }
+        if (!shim_states[i].used) {
+            st = &shim_states[i];
+            st->used = 1;
+            st->session = s;
+            st->sign_pending = st->context_ok = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&shim_lock);
+    return st;
+}
 
 static CK_OBJECT_CLASS object_class(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o)
 {
@@ -389,14 +425,16 @@ static CK_RV raw_ec_point(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE 
 }
 
 /* A context-specific login, checked by the shim against the user PIN. */
-static CK_RV context_login(CK_UTF8CHAR_PTR pin, CK_ULONG len)
+static CK_RV context_login(CK_SESSION_HANDLE s, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 {
-    if (!shim_sign_pending)
+    shim_session_state *st = session_state(s);
+
+    if (!st->sign_pending)
         return CKR_OPERATION_NOT_INITIALIZED;
     if (pin == NULL ? getenv("CSIGN_SHIM_PINPAD_PIN") == NULL
                     : len != shim_user_pin_len || memcmp(pin, shim_user_pin, len) != 0)
         return CKR_PIN_INCORRECT;
-    shim_context_ok = 1;
+    st->context_ok = 1;
     return CKR_OK;
 }
 
@@ -448,6 +486,10 @@ static CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
         return rv;
     if (env_is_one("CSIGN_SHIM_UNKNOWN_CARD") && !(pInfo->flags & CKF_TOKEN_INITIALIZED))
         return CKR_TOKEN_NOT_RECOGNIZED;
+    if (getenv("CSIGN_SHIM_MAX_SESSIONS") != NULL) {
+        pInfo->ulMaxSessionCount = strtoul(getenv("CSIGN_SHIM_MAX_SESSIONS"), NULL, 10);
+        pInfo->ulMaxRwSessionCount = pInfo->ulMaxSessionCount;
+    }
     if (env_hex("CSIGN_SHIM_TOKEN_FLAGS", &bits))
         pInfo->flags |= bits;
     if (env_hex("CSIGN_SHIM_TOKEN_FLAGS_CLEAR", &bits))
@@ -563,7 +605,7 @@ static CK_RV shim_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_
     /* Only the user type is logged: the log must never carry the PIN. */
     SHIM_ENTER(C_Login, who);
     if (userType == CKU_CONTEXT_SPECIFIC && env_is_one("CSIGN_SHIM_ALWAYS_AUTH"))
-        return context_login(pPin, ulPinLen);
+        return context_login(hSession, pPin, ulPinLen);
     if (userType == CKU_USER && pPin == NULL && getenv("CSIGN_SHIM_PINPAD_PIN") != NULL) {
         const char *pad = getenv("CSIGN_SHIM_PINPAD_PIN");
         return REAL(C_Login, (hSession, userType, (CK_UTF8CHAR_PTR)pad, (CK_ULONG)strlen(pad)));
@@ -715,8 +757,9 @@ static CK_RV shim_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMecha
     if (pMechanism != NULL && !mech_offered(pMechanism->mechanism))
         return CKR_MECHANISM_INVALID;
     rv = REAL(C_SignInit, (hSession, pMechanism, hKey));
-    shim_sign_pending = rv == CKR_OK;
-    shim_context_ok = 0;
+    shim_session_state *st = session_state(hSession);
+    st->sign_pending = rv == CKR_OK;
+    st->context_ok = 0;
     return rv;
 }
 
@@ -726,17 +769,18 @@ static CK_RV shim_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG
     CK_RV rv;
 
     SHIM_ENTER(C_Sign, NULL);
-    if (env_is_one("CSIGN_SHIM_ALWAYS_AUTH") && !shim_context_ok) {
+    shim_session_state *st = session_state(hSession);
+    if (env_is_one("CSIGN_SHIM_ALWAYS_AUTH") && !st->context_ok) {
         /* Ends the operation, as a token refusing it would. */
         unsigned char junk[1024];
         CK_ULONG junk_len = sizeof(junk);
         (void)REAL(C_Sign, (hSession, pData, ulDataLen, junk, &junk_len));
-        shim_sign_pending = 0;
+        st->sign_pending = 0;
         return CKR_USER_NOT_LOGGED_IN;
     }
     rv = REAL(C_Sign, (hSession, pData, ulDataLen, pSignature, pulSignatureLen));
     if (pSignature != NULL && rv != CKR_BUFFER_TOO_SMALL)
-        shim_sign_pending = shim_context_ok = 0;
+        st->sign_pending = st->context_ok = 0;
     corrupt_signature(rv, pSignature, pulSignatureLen);
     return rv;
 }
