@@ -147,6 +147,22 @@ t_socket_mechanisms() {
         grep -q . || fail "a hashing mechanism crossed the wire: $(grep SignInit "$CASE/shim.log")"
 }
 
+# A hashing mechanism the token lists but refuses through the server
+# (CKR_MECHANISM_INVALID, as an older p11-kit server answers for one it
+# cannot carry): the hash is made here and the plain mechanism signs.
+t_refused_hashing_mechanism_falls_back() {
+    new_token dev
+    make_ca
+    start_server CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_FAIL=C_SignInit@1=0x70 "$CSIGN_SHIM"
+    remote_key rsa:2048 rsa
+    : >"$CASE/shim.log"
+    sign_many rsa
+    [ "$(grep -cx 'C_SignInit CKM_SHA256_RSA_PKCS' "$CASE/shim.log")" -eq 12 ] ||
+        fail "not every signature tried CKM_SHA256_RSA_PKCS first: $(grep SignInit "$CASE/shim.log")"
+    [ "$(grep -cx 'C_SignInit CKM_RSA_PKCS' "$CASE/shim.log")" -eq 1 ] ||
+        fail "the refused signature did not fall back to CKM_RSA_PKCS: $(grep SignInit "$CASE/shim.log")"
+}
+
 # The command transport: no socket, a command whose standard input and
 # output carry the RPC (ssh HOST p11-kit remote ... in real use).
 t_command_transport() {
