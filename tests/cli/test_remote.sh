@@ -311,7 +311,7 @@ t_doc_recipe_runs() {
         fail "the recipe was not found in docs/remote.md"
     unset SOFTHSM2_CONF
     # Its own process group, so that whatever it starts ends with the test.
-    TMPDIR=$CASE/tmp PATH="$CASE/bin:$PATH" setsid bash -euo pipefail "$CASE/recipe.sh" \
+    TMPDIR=$CASE/tmp PATH="$CASE/bin:$PATH" setsid -w bash -euo pipefail "$CASE/recipe.sh" \
         >"$CASE/out" 2>"$CASE/err" &
     local pg=$!
     wait "$pg"
