@@ -107,6 +107,9 @@ static void say_none(const hsm *h, const hsm_token *toks, size_t n)
         cli_note("no initialised token the module can read (%s)", why);
     else if (blank)
         cli_note("no initialised token; create one with 'csign init-token --label NAME'");
+    else if (hsm_module_remote(h))
+        cli_note("the module shows no token: its p11-kit server exports none (does the "
+                 "server's pkcs11: URI name a token of its module?)");
     else
         cli_note("the module shows no token: is it plugged in, or the module configured?");
 }

@@ -389,4 +389,14 @@ csign_rc hsm_object_destroy(hsm *h, unsigned long handle);
 csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const secret *user_pin,
                         bool force, bool allow_final_try, hsm_token *out);
 
+/* ---- Remote tokens ------------------------------------------------------- */
+
+/*
+ * Whether the loaded module is p11-kit's RPC client (p11-kit-client.so),
+ * whose tokens live behind a p11-kit server or a 'p11-kit remote' command
+ * named by P11_KIT_SERVER_ADDRESS (docs/remote.md). hsm_open() already
+ * refuses such a module when it cannot reach its server.
+ */
+bool hsm_module_remote(const hsm *h);
+
 #endif

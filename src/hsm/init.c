@@ -30,7 +30,7 @@ static csign_rc check_pin_len(const hsm_token *t, const secret *pin, const char 
 /* Picks the slot to initialise: the token labelled `label` (with force) or
  * the first uninitialised one. */
 static csign_rc pick_slot(const hsm_token *list, size_t n, const char *label, bool force,
-                          size_t *which)
+                          bool remote, size_t *which)
 {
     size_t same = n, free_slot = n, nsame = 0;
 
@@ -55,6 +55,12 @@ static csign_rc pick_slot(const hsm_token *list, size_t n, const char *label, bo
         *which = same;
         return CSIGN_OK;
     }
+    /* A p11-kit server exports the tokens its URI names, which are
+     * initialised: the free slot stays on the server host. */
+    if (free_slot == n && remote)
+        return err_set(CSIGN_ETOKEN,
+                       "the module exports no slot with an uninitialised token; with p11-kit "
+                       "server, init the token on the server host");
     if (free_slot == n)
         return err_set(CSIGN_ETOKEN, "the module has no free slot for a new token");
     *which = free_slot;
@@ -146,7 +152,7 @@ csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const s
     if (rc == CSIGN_OK)
         rc = hsm_tokens(h, NULL, &list, &n);
     if (rc == CSIGN_OK)
-        rc = pick_slot(list, n, label, force, &which);
+        rc = pick_slot(list, n, label, force, hsm_module_remote(h), &which);
     if (rc == CSIGN_OK)
         rc = check_so_pin(&list[which], allow_final_try);
     if (rc == CSIGN_OK)

@@ -252,4 +252,16 @@ void hsm_proxy_release(void);
  * (signkey.c). */
 csign_rc hsm_keep_pin(hsm *h, const secret *pin);
 
+/* ---- Remote tokens (module.c) ------------------------------------------- */
+
+/* What p11-kit's client says in C_GetInfo's library description when it
+ * could not reach its server: it then shows no slot at all. */
+#define HSM_P11KIT_NO_CONNECTION "p11-kit (no connection)"
+
+/* Sets the reason for a p11-kit client that cannot reach its server (rv:
+ * what C_Initialize answered, CKR_OK when it succeeded without a
+ * connection), naming the address from P11_KIT_SERVER_ADDRESS. Returns
+ * CSIGN_ETOKEN. */
+csign_rc hsm_remote_unreachable(const hsm *h, CK_RV rv);
+
 #endif

@@ -78,6 +78,11 @@ csign_rc hsm_open(const char *path, hsm **out)
     rv = h->f->C_Initialize(&args);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         h->finalize = false; /* someone else in this process owns it */
+    } else if (rv != CKR_OK && hsm_module_remote(h)) {
+        /* p11-kit's client starts its transport command in C_Initialize
+         * and fails with CKR_DEVICE_ERROR when it does not speak. */
+        hsm_remote_unreachable(h, rv);
+        goto fail;
     } else if (rv != CKR_OK) {
         err_set(CSIGN_ETOKEN, "PKCS#11 module '%s' failed to initialise: C_Initialize failed: %s",
                 path, hsm_ckr_name(rv));
@@ -88,6 +93,14 @@ csign_rc hsm_open(const char *path, hsm **out)
     if (h->f->C_GetInfo(&info) == CKR_OK) {
         hsm_unpad(h->manufacturer, info.manufacturerID, sizeof(info.manufacturerID));
         hsm_unpad(h->description, info.libraryDescription, sizeof(info.libraryDescription));
+    }
+    /* p11-kit's client with no server behind it initialises, shows no
+     * slot and says so only here: that is not an empty module. */
+    if (hsm_module_remote(h) && strcmp(h->description, HSM_P11KIT_NO_CONNECTION) == 0) {
+        hsm_remote_unreachable(h, CKR_OK);
+        if (h->finalize)
+            (void)h->f->C_Finalize(NULL);
+        goto fail;
     }
     *out = h;
     return CSIGN_OK;

@@ -194,3 +194,56 @@ csign_rc hsm_module_resolve(const char *opt, const hsm_uri *uri, hsm_module_choi
         hsm_module_choice_clear(out);
     return rc;
 }
+
+/* ---- Remote tokens ------------------------------------------------------- */
+
+static bool named_client(const char *path)
+{
+    const char *base = path != NULL ? strrchr(path, '/') : NULL;
+
+    base = base != NULL ? base + 1 : path;
+    return base != NULL && strncmp(base, "p11-kit-client.so", 17) == 0 &&
+           (base[17] == '\0' || base[17] == '.');
+}
+
+bool hsm_module_remote(const hsm *h)
+{
+    char *real;
+    bool client;
+
+    if (named_client(h->path))
+        return true;
+    real = realpath(h->path, NULL);
+    client = named_client(real);
+    free(real);
+    return client;
+}
+
+csign_rc hsm_remote_unreachable(const hsm *h, CK_RV rv)
+{
+    const char *addr = getenv("P11_KIT_SERVER_ADDRESS");
+    char *shown = addr != NULL && addr[0] != '\0' ? hsm_uri_redact(addr) : NULL;
+    char why[64] = "";
+    csign_rc rc;
+
+    if (rv != CKR_OK)
+        snprintf(why, sizeof(why), " (C_Initialize failed: %s)", hsm_ckr_name(rv));
+    if (shown != NULL && shown[0] == '|')
+        rc = err_set(CSIGN_ETOKEN,
+                     "PKCS#11 module '%s' cannot reach its server through the command '%s'%s: "
+                     "does the command run 'p11-kit remote' on the signing host?",
+                     h->path, shown + 1, why);
+    else if (shown != NULL)
+        rc = err_set(CSIGN_ETOKEN,
+                     "PKCS#11 module '%s' cannot reach its server at '%s'%s: is 'p11-kit server' "
+                     "running there, and P11_KIT_SERVER_ADDRESS right?",
+                     h->path, shown, why);
+    else
+        rc = err_set(CSIGN_ETOKEN,
+                     "PKCS#11 module '%s' cannot reach its server%s: P11_KIT_SERVER_ADDRESS is "
+                     "not set (the default is the socket $XDG_RUNTIME_DIR/p11-kit/pkcs11); set "
+                     "it to the server's address",
+                     h->path, why);
+    free(shown);
+    return rc;
+}

@@ -227,10 +227,16 @@ static int rsa_signctx(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen, EV
     if (*siglen < size)
         return 0;
     if (hashing_mech(r, m->params, md, &mech, &pp)) {
-        if (hsm_token_sign(r, &mech, m->msg, m->len, sig, &len) != CKR_OK)
+        CK_RV rv = hsm_token_sign(r, &mech, m->msg, m->len, sig, &len);
+        if (rv == CKR_OK) {
+            *siglen = len;
+            return 1;
+        }
+        /* A token may list a hashing mechanism that it, or a p11-kit
+         * server between, then refuses: the hash is made here instead and
+         * the token signs it as it would without that mechanism. */
+        if (rv != CKR_MECHANISM_INVALID && rv != CKR_MECHANISM_PARAM_INVALID)
             return 0;
-        *siglen = len;
-        return 1;
     }
     return EVP_Digest(m->msg, m->len, hash, &hlen, md, NULL) == 1 &&
            EVP_PKEY_sign(m->params, sig, siglen, hash, hlen) > 0;

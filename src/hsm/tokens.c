@@ -15,7 +15,9 @@ static csign_rc slot_list(hsm *h, CK_SLOT_ID **slots, CK_ULONG *n)
     CK_RV rv;
 
     *slots = NULL;
-    for (;;) {
+    /* Bounded: p11-kit's client answers CKR_BUFFER_TOO_SMALL to a buffer
+     * of the 0 slots it just counted, every time. */
+    for (unsigned round = 0; round < 8; round++) {
         CK_ULONG count = 0;
         rv = h->f->C_GetSlotList(CK_TRUE, NULL, &count);
         if (rv != CKR_OK)
@@ -25,6 +27,8 @@ static csign_rc slot_list(hsm *h, CK_SLOT_ID **slots, CK_ULONG *n)
         if (*slots == NULL)
             return err_oom();
         *n = count;
+        if (count == 0)
+            break; /* nothing to fetch */
         rv = h->f->C_GetSlotList(CK_TRUE, *slots, n);
         if (rv != CKR_BUFFER_TOO_SMALL)
             break; /* a reader was plugged in between the two calls: ask again */
@@ -214,6 +218,11 @@ static csign_rc no_match(hsm *h, const hsm_uri *uri, const char *shown, const hs
         return err_set(CSIGN_ETOKEN,
                        "module '%s' has no initialised token; create one with "
                        "'csign init-token --label NAME'",
+                       h->path);
+    if (hsm_module_remote(h))
+        return err_set(CSIGN_ETOKEN,
+                       "module '%s' shows no token: its p11-kit server exports none (does the "
+                       "server's pkcs11: URI name a token of its module?)",
                        h->path);
     return err_set(CSIGN_ETOKEN,
                    "module '%s' shows no token: is it plugged in, or the module configured?",
