@@ -188,44 +188,36 @@ static const EVP_MD *prefix_md(const char *p, const char *end, size_t *prefixlen
     return NULL;
 }
 
-/* The name of [name, end) unescaped into a malloc'd *out: with xesc,
- * csign's escapes (every backslash starts "\xHH", a byte in hex, as
- * csign digest writes names); with esc, coreutils' (\\, \n, \r). */
+/* The name of [name, end) unescaped into path (room for end - name + 1
+ * bytes): with xesc, csign's escapes (every backslash starts "\xHH", a
+ * byte in hex, as csign digest writes names); with esc, coreutils' (\\,
+ * \n, \r). */
 static csign_rc unescape(const char *name, const char *end, bool esc, bool xesc, const char *what,
-                         size_t lineno, char **out)
+                         size_t lineno, char *path)
 {
-    char *path = malloc((size_t)(end - name) + 1), *q = path;
+    char *q = path;
     unsigned char byte = 0;
 
-    if (path == NULL)
-        return err_oom();
     for (const char *p = name; p < end; p++) {
-        if (*p == '\0') {
-            free(path);
+        if (*p == '\0')
             return err_set(CSIGN_EINPUT, "%s line %zu holds a NUL byte", what, lineno);
-        }
         if ((!esc && !xesc) || *p != '\\') {
             *q++ = *p;
             continue;
         }
         if (xesc) {
-            if (end - p < 4 || p[1] != 'x' || !hex_decode(p + 2, 1, &byte) || byte == 0) {
-                free(path);
+            if (end - p < 4 || p[1] != 'x' || !hex_decode(p + 2, 1, &byte) || byte == 0)
                 return err_set(CSIGN_EINPUT, "%s line %zu has an unknown escape", what, lineno);
-            }
             *q++ = (char)byte;
             p += 3;
             continue;
         }
         char c = ++p < end ? *p : '\0';
-        if (c != '\\' && c != 'n' && c != 'r') {
-            free(path);
+        if (c != '\\' && c != 'n' && c != 'r')
             return err_set(CSIGN_EINPUT, "%s line %zu has an unknown escape", what, lineno);
-        }
         *q++ = c == 'n' ? '\n' : c == 'r' ? '\r' : '\\';
     }
     *q = '\0';
-    *out = path;
     return CSIGN_OK;
 }
 
@@ -299,12 +291,16 @@ static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lin
     if (name == name_end)
         return err_set(CSIGN_EINPUT, "%s line %zu names no file", what, lineno);
 
-    char *path = NULL;
-    csign_rc rc = unescape(name, name_end, esc, xesc, what, lineno, &path);
-    if (rc != CSIGN_OK)
+    char *path = malloc((size_t)(name_end - name) + 1);
+    if (path == NULL)
+        return err_oom();
+    csign_rc rc = unescape(name, name_end, esc, xesc, what, lineno, path);
+    if (rc != CSIGN_OK) {
+        free(path);
         return rc;
+    }
     const char *rel = path;
-    while (strncmp(rel, "./", 2) == 0)
+    while (rel[0] == '.' && rel[1] == '/')
         rel += 2;
     rc = plain_path(rel) ? manifest_add(m, rel, value)
                          : err_set(CSIGN_EINPUT,
