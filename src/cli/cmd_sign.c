@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/digest_list.h"
 #include "cli/json_doc.h"
 #include "core/batch.h"
 #include "core/cert.h"
@@ -39,6 +40,7 @@ enum {
     OPT_MANIFEST,
     OPT_INCLUDE_SIGNATURES,
     OPT_SESSIONS,
+    OPT_DIGEST_LIST,
 };
 
 static const opt_spec opts[] = {
@@ -52,6 +54,9 @@ static const opt_spec opts[] = {
     {OPT_PSS, "pss", 0, NULL, "RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys)"},
     {OPT_DIGEST_HEX, "digest-hex", 0, "ALG:HEX",
      "sign a digest computed elsewhere (csign digest) instead of files; needs -o"},
+    {OPT_DIGEST_LIST, "digest-list", 0, "FILE",
+     "sign each 'ALG:HEX  NAME' line of FILE (csign digest's output; '-': standard input) "
+     "into DIR/NAME.p7s; needs --out-dir"},
     {OPT_PEM, "pem", 0, NULL, "write PEM instead of DER"},
     {OPT_OUT, "out", 'o', "FILE",
      "signature file (one input only; default FILE.p7s); '-' writes it to standard output"},
@@ -162,6 +167,9 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_DIGEST_HEX:
         o->have_given = true;
         return parse_digest_hex(arg, "--digest-hex", &o->given);
+    case OPT_DIGEST_LIST:
+        o->digest_list = arg;
+        break;
     case OPT_PEM:
         o->pem = true;
         break;
@@ -215,6 +223,16 @@ csign_rc sign_parse(int argc, char **argv, sign_opts *o)
         return rc;
     if (o->key == NULL)
         return err_set(CSIGN_EUSAGE, "--key is required");
+    if (o->digest_list != NULL) {
+        if (o->nfiles > 0)
+            return err_set(CSIGN_EUSAGE, "--digest-list signs digests, not files");
+        if (o->have_given || o->manifest != NULL || o->out != NULL)
+            return err_set(CSIGN_EUSAGE, "--digest-list writes DIR/NAME.p7s for each line; it "
+                                         "excludes --digest-hex, --manifest and -o");
+        if (o->out_dir == NULL)
+            return err_set(CSIGN_EUSAGE, "--digest-list needs --out-dir");
+        return digest_list_load(o);
+    }
     if (o->have_given) {
         if (o->nfiles > 0)
             return err_set(CSIGN_EUSAGE, "--digest-hex signs a digest, not files");
@@ -263,10 +281,12 @@ static csign_rc run(int argc, char **argv)
     csign_rc rc = sign_parse(argc, argv, &o);
 
     if (rc != CSIGN_OK || o.c.help) {
+        digest_list_free(&o);
         free(o.files);
         return rc == CSIGN_OK ? cli_help(&cmd_sign) : rc;
     }
-    rc = sign_skip_signatures(&o);
+    /* Listed names are not files here. */
+    rc = o.preset ? CSIGN_OK : sign_skip_signatures(&o);
     if (rc != CSIGN_OK) {
         free(o.files);
         return rc;
@@ -274,6 +294,7 @@ static csign_rc run(int argc, char **argv)
     stop_catch();
     digest_set_cancel(stop_flag());
     rc = o.manifest ? sign_manifest(&o, stop_flag()) : sign_files(&o);
+    digest_list_free(&o);
     free(o.files);
     if (stop_requested() != 0) {
         /* Nothing half-written remains (outputs are atomic) and the
@@ -292,6 +313,8 @@ const cli_command cmd_sign = {
     .examples =
         "csign sign --key 'pkcs11:token=dev;object=release' app.tar.gz\n"
         "csign sign --key 'pkcs11:token=dev;object=release' --manifest SHA256SUMS *.tar.gz\n"
+        "csign sign --key 'pkcs11:token=dev;object=release' --digest-list digests.txt "
+        "--out-dir sigs\n"
         "csign sign --key 'pkcs11:token=dev;object=release' --tsa http://timestamp.example.com/ "
         "app.tar.gz",
     .opts = opts,

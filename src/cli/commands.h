@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/files_from.h"
 #include "core/digest.h"
+#include "core/manifest.h"
 #include "core/stamp.h"
 #include "core/verify.h"
 
@@ -133,6 +134,9 @@ typedef struct {
     const EVP_MD *list_md;   /* the digest its name names (SHA256SUMS); NULL: none */
     bool include_signatures; /* sign inputs that are signatures too */
     files_from from;         /* --files-from, --files-from0 */
+    const char *digest_list; /* --digest-list: many digests computed elsewhere */
+    manifest listed;         /* its lines: the names and their digests */
+    digest_result *preset;   /* per file, the digest from the list; NULL: hash the files */
     tsa_opts tsa;
     char **files;
     int nfiles;

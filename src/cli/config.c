@@ -58,11 +58,12 @@ static const struct {
 
 /* Options that name one run's inputs, outputs or actions, not settings. */
 static const char *const not_settings[] = {
-    "help",   "version",       "verbose", "quiet",    "force",      "out",         "out-dir",
-    "config", "profile",       "sig",     "manifest", "at-time",    "digest-hex",  "fail-fast",
-    "import", "pubout",        "id",      "label",    "subject",    "email",       "days",
-    "login",  "pin-final-try", "type",    "strict",   "files-from", "files-from0", "ignore-missing",
-    NULL,
+    "help",       "version",     "verbose",        "quiet",       "force",
+    "out",        "out-dir",     "config",         "profile",     "sig",
+    "manifest",   "at-time",     "digest-hex",     "fail-fast",   "import",
+    "pubout",     "id",          "label",          "subject",     "email",
+    "days",       "login",       "pin-final-try",  "type",        "strict",
+    "files-from", "files-from0", "ignore-missing", "digest-list", NULL,
 };
 
 typedef struct {

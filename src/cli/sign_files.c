@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/digest_list.h"
 #include "cli/json_doc.h"
 #include "cli/lanes.h"
 #include "cli/progress.h"
@@ -211,6 +212,12 @@ static json_t *report_json(const job *j, const char *subject, const char *finger
  * is not involved, so the signing that follows stays on one session. */
 static csign_rc hash_all(const sign_opts *o, job *jobs, const EVP_MD *md)
 {
+    if (o->preset != NULL) { /* --digest-list: hashed elsewhere already */
+        for (int i = 0; i < o->nfiles; i++)
+            jobs[i].digest = o->preset[i];
+        return CSIGN_OK;
+    }
+
     digest_job *dj = calloc((size_t)o->nfiles, sizeof(*dj));
     size_t n = 0;
 
@@ -246,7 +253,9 @@ static csign_rc plan(const sign_opts *o, job *jobs)
         return err_oom();
     for (int i = 0; i < o->nfiles; i++) {
         jobs[i].file = o->files[i];
-        csign_rc rc = output_path(o, o->files[i], jobs[i].out, sizeof(jobs[i].out));
+        csign_rc rc = o->preset
+                          ? digest_list_output(o, o->files[i], jobs[i].out, sizeof(jobs[i].out))
+                          : output_path(o, o->files[i], jobs[i].out, sizeof(jobs[i].out));
         if (rc != CSIGN_OK) {
             free(outs);
             return rc;
@@ -259,7 +268,9 @@ static csign_rc plan(const sign_opts *o, job *jobs)
         return err_set(CSIGN_EUSAGE, "'%s' and '%s' would both be signed to '%s'", jobs[a].file,
                        jobs[b].file, jobs[b].out);
     for (int i = 0; i < o->nfiles; i++) {
-        csign_rc rc = signer_check_input(jobs[i].file);
+        /* A listed name is no file here: its folders below --out-dir are. */
+        csign_rc rc =
+            o->preset ? digest_list_folders(o, jobs[i].file) : signer_check_input(jobs[i].file);
         if (rc == CSIGN_OK && !to_stdout(o))
             rc = io_check_output(jobs[i].out, o->force);
         if (rc != CSIGN_OK) {

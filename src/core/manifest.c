@@ -28,6 +28,7 @@ csign_rc manifest_add(manifest *m, const char *path, const unsigned char *value)
     if ((m->v[m->n].path = strdup(path)) == NULL)
         return err_oom();
     memcpy(m->v[m->n].value, value, (size_t)EVP_MD_get_size(m->md));
+    m->v[m->n].line = 0;
     m->n++;
     return CSIGN_OK;
 }
@@ -120,6 +121,11 @@ static const EVP_MD *md_of_hex_length(size_t hex)
     return hex == 64 ? EVP_sha256() : hex == 96 ? EVP_sha384() : hex == 128 ? EVP_sha512() : NULL;
 }
 
+static const char *md_label(const EVP_MD *md)
+{
+    return md == EVP_sha256() ? "SHA-256" : md == EVP_sha384() ? "SHA-384" : "SHA-512";
+}
+
 /* "SHA256 (" and the like, as sha256sum --tag, BSD sha256 and signify
  * write them: the digest named, or NULL. */
 static const EVP_MD *tag_md(const char *p, const char *end, size_t *taglen)
@@ -156,14 +162,77 @@ static bool skipped_line(const char *p, const char *end)
     return p == end || *p == '#';
 }
 
+/* The number of hex digits at the start of [p, end). */
+static size_t hex_run(const char *p, const char *end)
+{
+    size_t n = 0;
+
+    while (p + n < end && hex_digit(p[n]) >= 0)
+        n++;
+    return n;
+}
+
+/* "sha256:" and the like, as csign digest writes them: the digest
+ * named, or NULL. */
+static const EVP_MD *prefix_md(const char *p, const char *end, size_t *prefixlen)
+{
+    static const char *const names[] = {"sha256:", "sha384:", "sha512:"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i]);
+        if ((size_t)(end - p) > n && memcmp(p, names[i], n) == 0) {
+            *prefixlen = n;
+            return md_of_hex_length(64 + 32 * i);
+        }
+    }
+    return NULL;
+}
+
+/* The name of [name, end) unescaped into path (room for end - name + 1
+ * bytes): with xesc, csign's escapes (every backslash starts "\xHH", a
+ * byte in hex, as csign digest writes names); with esc, coreutils' (\\,
+ * \n, \r). */
+static csign_rc unescape(const char *name, const char *end, bool esc, bool xesc, const char *what,
+                         size_t lineno, char *path)
+{
+    char *q = path;
+    unsigned char byte = 0;
+
+    for (const char *p = name; p < end; p++) {
+        if (*p == '\0')
+            return err_set(CSIGN_EINPUT, "%s line %zu holds a NUL byte", what, lineno);
+        if ((!esc && !xesc) || *p != '\\') {
+            *q++ = *p;
+            continue;
+        }
+        if (xesc) {
+            if (end - p < 4 || p[1] != 'x' || !hex_decode(p + 2, 1, &byte) || byte == 0)
+                return err_set(CSIGN_EINPUT, "%s line %zu has an unknown escape", what, lineno);
+            *q++ = (char)byte;
+            p += 3;
+            continue;
+        }
+        char c = ++p < end ? *p : '\0';
+        if (c != '\\' && c != 'n' && c != 'r')
+            return err_set(CSIGN_EINPUT, "%s line %zu has an unknown escape", what, lineno);
+        *q++ = c == 'n' ? '\n' : c == 'r' ? '\r' : '\\';
+    }
+    *q = '\0';
+    return CSIGN_OK;
+}
+
 /* One line (without its newline) into an entry of m: "HEX  PATH",
- * "HEX *PATH" or "ALG (PATH) = HEX", each optionally escaped. */
-static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lineno)
+ * "HEX *PATH" or "ALG (PATH) = HEX", each optionally escaped, or
+ * "alg:HEX  PATH" with csign's escapes. what names the list in errors,
+ * inside the folder the paths must stay in. */
+static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lineno,
+                           const char *what, const char *inside)
 {
     unsigned char value[EVP_MAX_MD_SIZE];
     const char *p = line, *end = line + len, *name, *name_end, *digest;
-    size_t hex = 0, taglen = 0;
+    size_t hex, taglen = 0;
     const EVP_MD *md, *named;
+    bool xesc = false;
 
     /* A list saved with CRLF line ends: coreutils drops the CR too, and a
      * CR that belongs to a name is always written escaped. */
@@ -178,77 +247,79 @@ static csign_rc parse_line(manifest *m, const char *line, size_t len, size_t lin
         name = p + taglen;
         name_end = last_close(name, end);
         digest = name_end ? name_end + 4 : end;
-        while (digest + hex < end && hex_digit(digest[hex]) >= 0)
-            hex++;
-        md = md_of_hex_length(hex);
+        md = md_of_hex_length(hex = hex_run(digest, end));
         if (name_end == NULL || digest + hex != end || md == NULL)
             return err_set(CSIGN_EINPUT,
-                           "manifest line %zu is not 'SHA256 (PATH) = HEX' with a SHA-256, "
+                           "%s line %zu is not 'SHA256 (PATH) = HEX' with a SHA-256, "
                            "SHA-384 or SHA-512 digest",
-                           lineno);
-        if (md != named)
+                           what, lineno);
+    } else if (!esc && (named = prefix_md(p, end, &taglen)) != NULL) {
+        /* csign digest's form: its names are escaped with \xHH. */
+        xesc = true;
+        digest = p + taglen;
+        md = md_of_hex_length(hex = hex_run(digest, end));
+        if (md == NULL || digest + hex + 2 >= end || digest[hex] != ' ' || digest[hex + 1] != ' ')
             return err_set(CSIGN_EINPUT,
-                           "manifest line %zu names %.6s but its digest has %zu hex digits, "
-                           "the length of %s",
-                           lineno, p, hex,
-                           md == EVP_sha256()   ? "SHA-256"
-                           : md == EVP_sha384() ? "SHA-384"
-                                                : "SHA-512");
+                           "%s line %zu is not 'ALG:HEX  PATH' with a SHA-256, SHA-384 or "
+                           "SHA-512 digest",
+                           what, lineno);
+        name = digest + hex + 2;
+        name_end = end;
     } else {
         digest = p;
-        while (p + hex < end && hex_digit(p[hex]) >= 0)
-            hex++;
-        md = md_of_hex_length(hex);
+        md = md_of_hex_length(hex = hex_run(digest, end));
         if (md == NULL || p + hex + 2 >= end || p[hex] != ' ' ||
             (p[hex + 1] != ' ' && p[hex + 1] != '*'))
             return err_set(CSIGN_EINPUT,
-                           "manifest line %zu is neither 'HEX  PATH' nor 'SHA256 (PATH) = HEX' "
-                           "with a SHA-256, SHA-384 or SHA-512 digest",
-                           lineno);
+                           "%s line %zu is none of 'HEX  PATH', 'sha256:HEX  PATH' and "
+                           "'SHA256 (PATH) = HEX' with a SHA-256, SHA-384 or SHA-512 digest",
+                           what, lineno);
         name = p + hex + 2;
         name_end = end;
     }
+    if (named != NULL && md != named)
+        return err_set(CSIGN_EINPUT,
+                       "%s line %zu names %.6s but its digest has %zu hex digits, the length of %s",
+                       what, lineno, p, hex, md_label(md));
     if (m->md != NULL && m->md != md)
-        return err_set(CSIGN_EINPUT, "manifest line %zu has a digest of another length", lineno);
+        return err_set(CSIGN_EINPUT,
+                       "%s line %zu has a digest of another length (%s) than the lines before "
+                       "(%s); a list holds one digest",
+                       what, lineno, md_label(md), md_label(m->md));
     m->md = md;
     (void)hex_decode(digest, hex / 2, value); /* all hex digits: counted above */
     if (name == name_end)
-        return err_set(CSIGN_EINPUT, "manifest line %zu names no file", lineno);
+        return err_set(CSIGN_EINPUT, "%s line %zu names no file", what, lineno);
 
-    char *path = malloc((size_t)(name_end - name) + 1), *q = path;
+    char *path = malloc((size_t)(name_end - name) + 1);
     if (path == NULL)
         return err_oom();
-    for (p = name; p < name_end; p++) {
-        if (*p == '\0') {
-            free(path);
-            return err_set(CSIGN_EINPUT, "manifest line %zu holds a NUL byte", lineno);
-        }
-        if (!esc || *p != '\\') {
-            *q++ = *p;
-            continue;
-        }
-        char c = ++p < name_end ? *p : '\0';
-        if (c != '\\' && c != 'n' && c != 'r') {
-            free(path);
-            return err_set(CSIGN_EINPUT, "manifest line %zu has an unknown escape", lineno);
-        }
-        *q++ = c == 'n' ? '\n' : c == 'r' ? '\r' : '\\';
+    csign_rc rc = unescape(name, name_end, esc, xesc, what, lineno, path);
+    if (rc != CSIGN_OK) {
+        free(path);
+        return rc;
     }
-    *q = '\0';
     const char *rel = path;
-    while (strncmp(rel, "./", 2) == 0)
+    while (rel[0] == '.' && rel[1] == '/')
         rel += 2;
-    csign_rc rc = plain_path(rel) ? manifest_add(m, rel, value)
-                                  : err_set(CSIGN_EINPUT,
-                                            "manifest line %zu: the path must stay inside the "
-                                            "manifest's folder (no '/' at the start, no '.' or "
-                                            "'..' parts)",
-                                            lineno);
+    rc = plain_path(rel) ? manifest_add(m, rel, value)
+                         : err_set(CSIGN_EINPUT,
+                                   "%s line %zu: the path must stay inside %s (no '/' at the "
+                                   "start, no '.' or '..' parts)",
+                                   what, lineno, inside);
+    if (rc == CSIGN_OK)
+        m->v[m->n - 1].line = lineno;
     free(path);
     return rc;
 }
 
 csign_rc manifest_parse(const char *text, size_t len, manifest *m)
+{
+    return manifest_parse_named(text, len, "manifest", "the manifest's folder", m);
+}
+
+csign_rc manifest_parse_named(const char *text, size_t len, const char *what, const char *inside,
+                              manifest *m)
 {
     size_t lineno = 0;
     csign_rc rc = CSIGN_OK;
@@ -257,16 +328,16 @@ csign_rc manifest_parse(const char *text, size_t len, manifest *m)
     for (size_t at = 0; rc == CSIGN_OK && at < len;) {
         const char *nl = memchr(text + at, '\n', len - at);
         size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
-        rc = parse_line(m, text + at, n, ++lineno);
+        rc = parse_line(m, text + at, n, ++lineno, what, inside);
         at += n + 1;
     }
     if (rc == CSIGN_OK && m->n == 0)
-        rc = err_set(CSIGN_EINPUT, "the manifest lists no files");
+        rc = err_set(CSIGN_EINPUT, "the %s lists no files", what);
     if (rc == CSIGN_OK) {
         manifest_sort(m);
         for (size_t i = 1; rc == CSIGN_OK && i < m->n; i++)
             if (strcmp(m->v[i - 1].path, m->v[i].path) == 0)
-                rc = err_set(CSIGN_EINPUT, "the manifest lists '%s' twice", m->v[i].path);
+                rc = err_set(CSIGN_EINPUT, "the %s lists '%s' twice", what, m->v[i].path);
     }
     if (rc != CSIGN_OK)
         manifest_clear(m);

@@ -9,6 +9,9 @@
  * backslash, newline or carriage return is written with those escaped
  * (\\, \n, \r) and the line starts with a backslash, as coreutils does.
  * The digest (SHA-256, -384 or -512) follows from the length of HEX.
+ * Lists are also read in the form `csign digest` prints, "sha256:HEX
+ * PATH" (two spaces), whose names escape each byte that is not plain
+ * printable text, a backslash among them, as "\xHH".
  */
 
 #include <openssl/evp.h>
@@ -20,6 +23,7 @@
 typedef struct {
     char *path; /* relative to the manifest's folder, unescaped */
     unsigned char value[EVP_MAX_MD_SIZE];
+    size_t line; /* manifest_parse(): the line it was read from; else 0 */
 } manifest_entry;
 
 typedef struct {
@@ -43,16 +47,23 @@ csign_rc manifest_format(const manifest *m, char **text, size_t *len);
  * Parses text into *m (which must be empty). Accepts what
  * manifest_format() writes and also "HEX *PATH" (coreutils' binary mark),
  * tagged lines "SHA256 (PATH) = HEX" (also SHA384, SHA512; the name ends
- * at the line's last ") = ", as coreutils reads it), GNU and tagged lines
- * mixed, a leading "./", CRLF line ends, and skips empty lines and lines
- * that start with '#' (comments), as sha256sum -c does. Refuses, as
- * CSIGN_EINPUT naming the line (or, for a path listed twice, the path):
- * other line shapes, a tag whose algorithm disagrees with the digest's
- * length, digests of different lengths or of another length than
+ * at the line's last ") = ", as coreutils reads it), csign digest's lines
+ * "sha256:HEX  PATH" (also sha384, sha512; "\xHH" escapes, never with a
+ * leading backslash), the three forms mixed, a leading "./", CRLF line ends, and skips empty lines
+ * and lines that start with '#' (comments), as sha256sum -c does. Refuses, as CSIGN_EINPUT naming
+ * the line (or, for a path listed twice, the path): other line shapes, a tag whose algorithm
+ * disagrees with the digest's length, digests of different lengths or of another length than
  * SHA-256/384/512, absolute paths, "." or ".." parts or empty parts, a
  * path listed twice, and a list with no entry.
  */
 csign_rc manifest_parse(const char *text, size_t len, manifest *m);
+
+/* As manifest_parse(), for other lists of this form: the errors name the
+ * list what ("digest list 'd.txt'": "digest list 'd.txt' line 3 ...",
+ * "the digest list 'd.txt' lists 'a' twice") and the folder its paths
+ * must stay inside (inside: "--out-dir"). */
+csign_rc manifest_parse_named(const char *text, size_t len, const char *what, const char *inside,
+                              manifest *m);
 
 /* Frees the entries; *m is empty again. */
 void manifest_clear(manifest *m);

@@ -55,6 +55,16 @@ t_sign_verify_digest_documents() {
     run csign digest --json a.bin
     expect_rc 0
     valid_doc digest
+    # Digests computed elsewhere: one record per line of the list.
+    run csign digest b.bin a.bin
+    cp "$CASE/out" digests.txt
+    mkdir sigs
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --json --digest-list digests.txt --out-dir sigs
+    expect_rc 0
+    valid_doc sign
+    jq -e --arg d "$(sha256sum b.bin | cut -d' ' -f1)" '[.files[].path] == ["b.bin", "a.bin"] and
+        .files[0].signature == "sigs/b.bin.p7s" and .files[0].digest == $d' "$CASE/out" \
+        >/dev/null || fail "sign --digest-list: $(cat "$CASE/out")"
 }
 
 t_manifest_documents() {

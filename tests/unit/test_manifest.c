@@ -476,6 +476,20 @@ static void test_parse_accepts(void **state)
         {"SHA384 (a) = " H96 "\n", 384, 1, {"a"}},
         {"SHA512 (b) = " H128 "\n" H128 "  a\n", 512, 2, {"a", "b"}},
         {"# release 1.0\nSHA256 (b) = " H64 "\n" H64 " *a\n", 256, 2, {"a", "b"}},
+        /* csign digest's lines, with its \xHH escapes. */
+        {"sha256:" H64 "  a\n", 256, 1, {"a"}},
+        {"sha256:" U64 "  a", 256, 1, {"a"}},
+        {"sha384:" H96 "  a\r\n", 384, 1, {"a"}},
+        {"sha512:" H128 "  b\n" H128 "  a\n", 512, 2, {"a", "b"}},
+        {"sha256:" H64 "  ./sub/a\n", 256, 1, {"sub/a"}},
+        {"sha256:" H64 "   a \n", 256, 1, {" a "}},
+        {"sha256:" H64 "  a\\x5cb\\x0ac\\x0dd\n", 256, 1, {"a\\b\nc\rd"}},
+        {"sha256:" H64 "  \\xc3\\xa9\\xFF\n", 256, 1, {"\xc3\xa9\xff"}},
+        {"sha256:" H64 "  *a\n", 256, 1, {"*a"}},
+        {"# csign digest\nsha256:" H64 "  b\nSHA256 (c) = " H64 "\n" H64 "  a\n",
+         256,
+         3,
+         {"a", "b", "c"}},
     };
     (void)state;
 
@@ -611,6 +625,34 @@ static void test_parse_refuses(void **state)
         {H64 "  a\n\0", sizeof(H64 "  a\n\0") - 1, "line 2"},
         {"\\" H64 "  a\\\0b\n", sizeof("\\" H64 "  a\\\0b\n") - 1, "line 1"},
         {"0123\0" H64 "  a\n", sizeof("0123\0" H64 "  a\n") - 1, "line 1"},
+        /* csign digest's lines. */
+        {"sha256:" H96 "  a\n", 0, "names sha256"},
+        {"sha384:" H64 "  a\n", 0, "names sha384"},
+        {"sha256:" H63 "  a\n", 0, "line 1"},
+        {"sha256:" H63 "g  a\n", 0, "line 1"},
+        {"sha256:" H64 " *a\n", 0, "line 1"},
+        {"sha256:" H64 " a\n", 0, "line 1"},
+        {"sha256:" H64 "  \n", 0, "line 1"},
+        {"sha256:  a\n", 0, "line 1"},
+        {"sha256:" H64 "\n", 0, "line 1"},
+        {"sha1:" H40 "  a\n", 0, "line 1"},
+        {"SHA256:" H64 "  a\n", 0, "line 1"},
+        {"md5:" H16 H16 "  a\n", 0, "line 1"},
+        {"\\sha256:" H64 "  a\n", 0, "line 1"},
+        {"sha256:" H64 "  a\\x0\n", 0, "escape"},
+        {"sha256:" H64 "  a\\x00b\n", 0, "escape"},
+        {"sha256:" H64 "  a\\xzzb\n", 0, "escape"},
+        {"sha256:" H64 "  a\\nb\n", 0, "escape"},
+        {"sha256:" H64 "  a\\\\b\n", 0, "escape"},
+        {"sha256:" H64 "  a\\\n", 0, "escape"},
+        {"sha256:" H64 "  ../a\n", 0, "inside"},
+        {"sha256:" H64 "  /a\n", 0, "inside"},
+        {"sha256:" H64 "  a\\x2f..\\x2fb\n", 0, "inside"},
+        {"sha256:" H64 "  a\n" H64 "  a\n", 0, "twice"},
+        {"sha256:" H64 "  a\\x5cb\n"
+         "\\" H64 "  a\\\\b\n",
+         0, "twice"},
+        {"sha256:" H64 "  a\nsha512:" H128 "  b\n", 0, "line 2"},
         /* Good lines first: what they added is freed again. */
         {H64 "  a\n" H64 "  b\n" H64 "  ../c\n", 0, "line 3"},
         {H64 "  a\n" H64 "  b\n" H64 "  c\n" H64 "  d\n" H64 "  e  \n" H64 "  f/\n", 0, "line 6"},
@@ -666,6 +708,36 @@ static void test_parse_refusal_reasons(void **state)
     assert_contains(err_msg(), "NUL");
     assert_int_equal(m.n, 0);
     assert_null(m.v);
+}
+
+/* Other lists name themselves and their folder in the errors. */
+static void test_parse_named(void **state)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"sha256:" H64 "  a\nsha256:zz  b\n", "digest list 'd' line 2 is not 'ALG:HEX  PATH'"},
+        {"x\n", "digest list 'd' line 1 is none of"},
+        {"sha256:" H64 "  ../a\n", "digest list 'd' line 1: the path must stay inside --out-dir"},
+        {"sha256:" H64 "  a\n" H64 "  a\n", "the digest list 'd' lists 'a' twice"},
+        {"# nothing\n", "the digest list 'd' lists no files"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        manifest m = {0};
+
+        err_clear();
+        assert_int_equal(manifest_parse_named(cases[i].text, strlen(cases[i].text),
+                                              "digest list 'd'", "--out-dir", &m),
+                         CSIGN_EINPUT);
+        assert_contains(err_msg(), cases[i].msg);
+        assert_int_equal(m.n, 0);
+    }
+    manifest m = {0};
+    err_clear();
+    assert_int_equal(manifest_parse(H64 "  ../a\n", strlen(H64 "  ../a\n"), &m), CSIGN_EINPUT);
+    assert_contains(err_msg(), "manifest line 1: the path must stay inside the manifest's folder");
 }
 
 /* ---- manifest_find ---------------------------------------------------------- */
@@ -1089,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_parse_reads_len_bytes),
         cmocka_unit_test(test_parse_refuses),
         cmocka_unit_test(test_parse_refusal_reasons),
+        cmocka_unit_test(test_parse_named),
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_find_empty),
         cmocka_unit_test(test_find_after_parse),
