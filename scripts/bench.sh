@@ -119,7 +119,7 @@ declare -A WALL RSS
 # measure NAME REPEATS COMMAND...: the median wall time and the largest
 # peak RSS over the repeats.
 measure() {
-    local name=$1 reps=$2 walls=() rss=0 w r
+    local name=$1 reps=$2 walls=() rss=0 w r i
     shift 2
     for ((i = 0; i < reps; i++)); do
         if ! "$CSIGN_MAXRSS" "$@" >/dev/null 2>"$work/m.err"; then
@@ -136,6 +136,21 @@ measure() {
     RSS[$name]=$rss
 }
 
+# measure_pair NAME1 NAME2 REPEATS: as measure, for the commands in the
+# arrays CMD1 and CMD2, run in turn so that a change in the machine's load
+# weighs on both alike.
+measure_pair() {
+    local a=() b=() k
+    for ((k = 0; k < $3; k++)); do
+        measure "$1" 1 "${CMD1[@]}"
+        a+=("${WALL[$1]}")
+        measure "$2" 1 "${CMD2[@]}"
+        b+=("${WALL[$2]}")
+    done
+    WALL[$1]=$(printf '%s\n' "${a[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+    WALL[$2]=$(printf '%s\n' "${b[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+}
+
 key='pkcs11:token=bench;object=p256'
 
 echo "bench: ${big_mib} MiB file" >&2
@@ -150,8 +165,9 @@ measure ossl_verify "$reps" openssl cms -verify -binary -inform DER -in "$work/b
 measure sign_mid "$reps" "$CSIGN_BIN" -q sign --force --key "$key" "$work/mid"
 
 echo "bench: one small file" >&2
-measure one 11 "$CSIGN_BIN" -q sign --force --key "$key" "$work/small/f1"
-measure ossl_one 11 bash -c 'ossl_sign p256 "$work/small/f1" "$work/small/f1.ossl"'
+CMD1=("$CSIGN_BIN" -q sign --force --key "$key" "$work/small/f1")
+CMD2=(bash -c 'ossl_sign p256 "$work/small/f1" "$work/small/f1.ossl"')
+measure_pair one ossl_one 11
 
 echo "bench: $small_n files of 4 KiB" >&2
 measure many 1 "$CSIGN_BIN" -q sign --force --key "$key" "$work/small/"f*[0-9]
