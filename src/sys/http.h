@@ -5,7 +5,10 @@
 /*
  * A small HTTP(S) client for talking to time-stamping authorities, on
  * libcurl. One client keeps its connection open between requests to the
- * same server, so many files in one run cost one connection.
+ * same server, so many files in one run cost one connection. libcurl is
+ * not linked: the first http_new() loads libcurl.so.4, so that runs
+ * without timestamps do not pay for it (CSIGN_EIO "cannot load
+ * libcurl.so.4: ..." when it cannot be loaded).
  */
 
 #include <stddef.h>
