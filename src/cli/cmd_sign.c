@@ -313,8 +313,6 @@ const cli_command cmd_sign = {
     .examples =
         "csign sign --key 'pkcs11:token=dev;object=release' app.tar.gz\n"
         "csign sign --key 'pkcs11:token=dev;object=release' --manifest SHA256SUMS *.tar.gz\n"
-        "csign sign --key 'pkcs11:token=dev;object=release' --digest-list digests.txt "
-        "--out-dir sigs\n"
         "csign sign --key 'pkcs11:token=dev;object=release' --tsa http://timestamp.example.com/ "
         "app.tar.gz",
     .opts = opts,
