@@ -154,7 +154,9 @@ t_fail_fast_stops_all_sessions() {
     run CSIGN_PIN=$USER_PIN CSIGN_SHIM_FAIL='C_Sign=0xB3' \
         csign sign --key "$KEY" --module "$CSIGN_SHIM" --sessions 4 --fail-fast "$CASE"/in/f*
     expect_rc 3
-    [ "$(grep -c 'CKR_SESSION_HANDLE_INVALID' "$CASE/err")" -eq 1 ] || fail "not one file reported"
+    # (The shim's injected failure leaves the operation open, so the second
+    # session may answer CKR_OPERATION_ACTIVE instead: either way, one file.)
+    [ "$(grep -c ': the token could not sign: ' "$CASE/err")" -eq 1 ] || fail "not one file reported"
     expect_err "1 of 30 files failed"
     ! ls "$CASE"/in/ | grep -q p7s || fail "a signature was written"
     [ "$one" -eq 2 ] || fail "one session: $one signatures before the failure"
