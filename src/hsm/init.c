@@ -146,7 +146,9 @@ csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const s
     hsm_token made = {0};
     hsm_token *list = NULL;
     size_t n = 0, which = 0;
-    CK_UTF8CHAR padded[32];
+    /* 32 blank-padded bytes, then a NUL: p11-kit-client 0.24.1 measures
+     * the label with strlen(). */
+    CK_UTF8CHAR padded[33] = {0};
     csign_rc rc = check_label(label);
 
     if (rc == CSIGN_OK)
@@ -162,7 +164,7 @@ csign_rc hsm_init_token(hsm *h, const char *label, const secret *so_pin, const s
     if (rc != CSIGN_OK)
         goto out;
 
-    memset(padded, ' ', sizeof(padded));
+    memset(padded, ' ', 32);
     memcpy(padded, label, strlen(label));
     CK_RV rv = h->f->C_InitToken(list[which].slot_id, (CK_UTF8CHAR_PTR)so_pin->data,
                                  (CK_ULONG)so_pin->len, padded);

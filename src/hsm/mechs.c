@@ -72,7 +72,10 @@ csign_rc hsm_sig_check(hsm *h, hsm_sig sig, int digest_nid)
         rv = h->f->C_GetMechanismList(h->token.slot_id, NULL, &n);
         if (rv == CKR_OK && n > 0) {
             free(list);
-            list = calloc(n, sizeof(*list));
+            /* One more than asked: p11-kit-client 0.24.1, dropping the
+             * mechanisms its RPC cannot carry, reads one entry past the
+             * list's end. */
+            list = calloc(n + 1, sizeof(*list));
             if (list == NULL)
                 return err_oom();
             rv = h->f->C_GetMechanismList(h->token.slot_id, list, &n);

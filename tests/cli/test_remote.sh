@@ -50,6 +50,11 @@ start_server() {
     local provider=${1:-$SOFTHSM_MODULE} uri=${2:-pkcs11:token=dev}
     SOCK=$CASE/p11.sock
     rm -f "$SOCK"
+    # A provider built with the address sanitizer (the test shim in the
+    # sanitizer build) needs its runtime loaded first in the server.
+    local asan
+    asan=$(ldd "$provider" 2>/dev/null | awk '/libasan/ {print $3}')
+    [ -z "$asan" ] || envs+=("LD_PRELOAD=$asan" "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0")
     env "${envs[@]}" SOFTHSM2_CONF="$SOFTHSM2_CONF" p11-kit server -f -n "$SOCK" \
         --provider "$provider" "$uri" >"$CASE/server.out" 2>"$CASE/server.err" &
     SERVER_PID=$!
