@@ -88,7 +88,15 @@ init = 0
 EOF
 
 # openssl cms -sign with the libp11 engine, the module loaded directly (not
-# through p11-kit-proxy): ossl_sign KEY IN OUT
+# through p11-kit-proxy): ossl_cmd KEY IN OUT sets OSSL to the command line
+# (the maxrss tool puts OPENSSL_CONF in its environment, so no shell's start
+# is timed with it); ossl_sign KEY IN OUT runs it.
+ossl_cmd() {
+    OSSL=("OPENSSL_CONF=$work/openssl.cnf" openssl cms -sign -binary -md sha256 -in "$2"
+        -signer "$work/$1.pem" -engine pkcs11 -keyform engine
+        -inkey "pkcs11:token=bench;object=$1;type=private;pin-value=1234"
+        -outform DER -out "$3")
+}
 ossl_sign() {
     OPENSSL_CONF=$work/openssl.cnf openssl cms -sign -binary -md sha256 -in "$2" \
         -signer "$work/$1.pem" -engine pkcs11 -keyform engine \
@@ -158,7 +166,8 @@ speed=$(openssl speed -evp sha256 -bytes 16384 -seconds "$([ "$quick" -eq 1 ] &&
     2>/dev/null | awk '$1 == "sha256" {v = $2; sub(/k$/, "", v); print v * 1000}')
 measure dgst "$reps" openssl dgst -sha256 "$work/big"
 measure sign "$reps" "$CSIGN_BIN" -q sign --force --key "$key" "$work/big"
-measure ossl_sign "$reps" bash -c 'ossl_sign p256 "$work/big" "$work/big.ossl.p7s"'
+ossl_cmd p256 "$work/big" "$work/big.ossl.p7s"
+measure ossl_sign "$reps" "${OSSL[@]}"
 measure verify "$reps" "$CSIGN_BIN" -q verify --trust "$work/p256.pem" "$work/big"
 measure ossl_verify "$reps" openssl cms -verify -binary -inform DER -in "$work/big.p7s" \
     -content "$work/big" -CAfile "$work/p256.pem" -purpose any -out /dev/null
@@ -166,7 +175,8 @@ measure sign_mid "$reps" "$CSIGN_BIN" -q sign --force --key "$key" "$work/mid"
 
 echo "bench: one small file" >&2
 CMD1=("$CSIGN_BIN" -q sign --force --key "$key" "$work/small/f1")
-CMD2=(bash -c 'ossl_sign p256 "$work/small/f1" "$work/small/f1.ossl"')
+ossl_cmd p256 "$work/small/f1" "$work/small/f1.ossl"
+CMD2=("${OSSL[@]}")
 measure_pair one ossl_one 11
 
 echo "bench: $small_n files of 4 KiB" >&2

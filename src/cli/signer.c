@@ -55,22 +55,22 @@ static csign_rc cert_from_uri(cli_token *t, const char *text, X509 **out)
     return rc;
 }
 
-/* The key's certificate on the token (hsm_key_certs()). */
-static csign_rc cert_of_key(hsm *h, const hsm_key *key, X509 **out)
+/* The key's certificate among the token's certificates (the first that
+ * hsm_cert_is_keys() says is the key's). */
+static csign_rc cert_of_key(const hsm_cert *certs, size_t n, const hsm_key *key,
+                            const EVP_PKEY *pub, X509 **out)
 {
-    hsm_cert *mine = NULL;
-    size_t n = 0;
-    csign_rc rc = hsm_key_certs(h, key, &mine, &n);
-
-    if (rc == CSIGN_OK && n == 0)
-        rc = err_set(CSIGN_ETOKEN,
-                     "key '%s' has no certificate on the token; store one with import-cert or "
-                     "give --cert",
-                     key->label);
-    if (rc == CSIGN_OK && (*out = parse_der(&mine[0])) == NULL)
-        rc = err_set(CSIGN_EINPUT, "the key's certificate on the token does not parse");
-    hsm_certs_free(mine, n);
-    return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (!hsm_cert_is_keys(&certs[i], key, pub))
+            continue;
+        if ((*out = parse_der(&certs[i])) == NULL)
+            return err_set(CSIGN_EINPUT, "the key's certificate on the token does not parse");
+        return CSIGN_OK;
+    }
+    return err_set(CSIGN_ETOKEN,
+                   "key '%s' has no certificate on the token; store one with import-cert or "
+                   "give --cert",
+                   key->label);
 }
 
 /* The issuers of cert among the token's certificates (cert_chain_from()). */
@@ -96,8 +96,8 @@ static csign_rc chain_from_token(const hsm_cert *certs, size_t n, X509 *cert, ST
 
 /* The signer certificate (--cert, else the token's certificate of the
  * key) and the chain to include (--chain, else issuers on the token). */
-static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key, X509 **cert,
-                           STACK_OF(X509) * *chain)
+static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
+                           const EVP_PKEY *pub, X509 **cert, STACK_OF(X509) * *chain)
 {
     hsm_cert *certs = NULL;
     size_t n = 0;
@@ -106,7 +106,7 @@ static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
     *cert = NULL;
     *chain = NULL;
     if (rc == CSIGN_OK && o->cert == NULL)
-        rc = cert_of_key(t->h, key, cert);
+        rc = cert_of_key(certs, n, key, pub, cert);
     else if (rc == CSIGN_OK && strncmp(o->cert, "pkcs11:", 7) == 0)
         rc = cert_from_uri(t, o->cert, cert);
     else if (rc == CSIGN_OK)
@@ -115,6 +115,14 @@ static csign_rc find_certs(const sign_opts *o, cli_token *t, const hsm_key *key,
         rc = o->chain ? cert_read_file(o->chain, chain) : chain_from_token(certs, n, *cert, chain);
     hsm_certs_free(certs, n);
     return rc;
+}
+
+/* Whether a and b are one key: by id, or by label when neither has one. */
+static bool same_key(const hsm_key *a, const hsm_key *b)
+{
+    if (a->id_len == 0 && b->id_len == 0)
+        return strcmp(a->label, b->label) == 0;
+    return a->id_len == b->id_len && memcmp(a->id, b->id, a->id_len) == 0;
 }
 
 const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub)
@@ -140,7 +148,7 @@ csign_rc signer_open(const sign_opts *o, signer *st)
     if (rc == CSIGN_OK && o->pss && !EVP_PKEY_is_a(st->pub, "RSA"))
         rc = err_set(CSIGN_EUSAGE, "--pss needs an RSA key");
     if (rc == CSIGN_OK)
-        rc = find_certs(o, &st->t, &st->key, &st->cert, &st->chain);
+        rc = find_certs(o, &st->t, &st->key, st->pub, &st->cert, &st->chain);
     if (rc == CSIGN_OK)
         rc = cert_check_code_signing(st->cert, st->pub, time(NULL));
     /* The token must be able to make the signature before a PIN is read. */
@@ -152,12 +160,20 @@ csign_rc signer_open(const sign_opts *o, signer *st)
                            EVP_MD_get_type(signer_digest(o, st->pub)));
     if (rc == CSIGN_OK)
         rc = cli_login(&st->t, &o->c, &src);
+    /* The private key must be the one whose public key and certificate
+     * were checked above. */
     if (rc == CSIGN_OK) {
-        hsm_key_clear(&st->key);
+        hsm_key seen = st->key;
+        memset(&st->key, 0, sizeof(st->key));
         rc = hsm_key_find(st->t.h, st->uri, true, &st->key);
+        if (rc == CSIGN_OK && !same_key(&seen, &st->key))
+            rc = err_set(CSIGN_ETOKEN,
+                         "after login '%s' names another key than before; name the key with id=",
+                         st->key.uri);
+        hsm_key_clear(&seen);
     }
     if (rc == CSIGN_OK)
-        rc = hsm_key_private(st->t.h, &st->key, &st->priv);
+        rc = hsm_key_private(st->t.h, &st->key, st->pub, &st->priv);
     return rc;
 }
 

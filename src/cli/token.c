@@ -235,6 +235,6 @@ csign_rc cli_signing_key(const cli_common *c, const char *key_uri, bool rw, cli_
         rc = hsm_sig_check(t->h, EVP_PKEY_is_a(*pub, "RSA") ? HSM_SIG_PKCS1 : HSM_SIG_ECDSA,
                            EVP_MD_get_type(x509gen_digest(*pub)));
     if (rc == CSIGN_OK)
-        rc = hsm_key_private(t->h, key, priv);
+        rc = hsm_key_private(t->h, key, *pub, priv);
     return rc;
 }

@@ -115,12 +115,24 @@ void hsm_get_attrs(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, size_t n)
 /* All objects of one class in the session; *objs is malloc'd. */
 csign_rc hsm_find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, size_t *n)
 {
-    CK_ATTRIBUTE tmpl = {CKA_CLASS, &cls, sizeof(cls)};
+    return hsm_find_named(h, cls, NULL, NULL, objs, n);
+}
+
+csign_rc hsm_find_named(hsm *h, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *label,
+                        const CK_ATTRIBUTE *id, CK_OBJECT_HANDLE **objs, size_t *n)
+{
+    CK_ATTRIBUTE tmpl[3] = {{CKA_CLASS, &cls, sizeof(cls)}};
+    CK_ULONG ntmpl = 1;
     CK_OBJECT_HANDLE batch[64];
     CK_ULONG got = 0;
     size_t count = 0;
     CK_OBJECT_HANDLE *list = NULL;
-    CK_RV rv = h->f->C_FindObjectsInit(h->session, &tmpl, 1);
+
+    if (label != NULL)
+        tmpl[ntmpl++] = *label;
+    if (id != NULL)
+        tmpl[ntmpl++] = *id;
+    CK_RV rv = h->f->C_FindObjectsInit(h->session, tmpl, ntmpl);
 
     if (rv != CKR_OK)
         return hsm_fail(h, "C_FindObjectsInit", rv);

@@ -280,11 +280,6 @@ void hsm_certs_free(hsm_cert *c, size_t n);
  */
 bool hsm_cert_is_keys(const hsm_cert *c, const hsm_key *k, const struct evp_pkey_st *pub);
 
-/* The certificates that belong to k (hsm_cert_is_keys()) in the open
- * session, in token order; none is not an error. Free with
- * hsm_certs_free(). */
-csign_rc hsm_key_certs(hsm *h, const hsm_key *k, hsm_cert **out, size_t *n);
-
 /* ---- Keys ---------------------------------------------------------------- */
 
 /*
@@ -299,7 +294,7 @@ csign_rc hsm_key_find(hsm *h, const hsm_uri *uri, bool need_private, hsm_key *ou
 void hsm_key_clear(hsm_key *k);
 
 /* The key's public key as a software EVP_PKEY (from its public key object,
- * else from its certificate, hsm_key_certs()). Caller frees. */
+ * else from its certificate with k's CKA_ID). Caller frees. */
 csign_rc hsm_key_public(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
 
 /*
@@ -314,9 +309,12 @@ csign_rc hsm_key_public(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
  * CKA_ALWAYS_AUTHENTICATE gets a context-specific login with the kept PIN
  * (NULL on a PIN pad) between each C_SignInit and C_Sign; one that the
  * token refuses is not tried again for the rest of the run. Needs a
- * logged-in session. The caller frees it before hsm_close().
+ * logged-in session. pub is k's public key when the caller has it
+ * (hsm_key_public()), else NULL and it is read again. The caller frees it
+ * before hsm_close().
  */
-csign_rc hsm_key_private(hsm *h, const hsm_key *k, struct evp_pkey_st **out);
+csign_rc hsm_key_private(hsm *h, const hsm_key *k, const struct evp_pkey_st *pub,
+                         struct evp_pkey_st **out);
 
 /* The signature schemes csign makes with a token key. */
 typedef enum { HSM_SIG_PKCS1, HSM_SIG_PSS, HSM_SIG_ECDSA } hsm_sig;

@@ -104,6 +104,16 @@ CK_ULONG hsm_get_ulong(hsm *h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_UL
  * names the call that failed (attrs.c). */
 csign_rc hsm_find_all(hsm *h, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE **objs, size_t *n);
 
+/* As hsm_find_all, narrowed on the token to the given CKA_LABEL and CKA_ID
+ * (each NULL for any): each object read costs a call, through a network
+ * client a round trip. */
+csign_rc hsm_find_named(hsm *h, CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *label,
+                        const CK_ATTRIBUTE *id, CK_OBJECT_HANDLE **objs, size_t *n);
+
+/* The CKA_LABEL and CKA_ID a URI names (NULL when it names none, or when
+ * uri is NULL). */
+void hsm_uri_names(const hsm_uri *uri, const CK_ATTRIBUTE **label, const CK_ATTRIBUTE **id);
+
 /* ---- Token-backed keys (signkey.c, signrsa.c) -------------------------- */
 
 struct rsa_st;

@@ -333,34 +333,3 @@ out:
     X509_free(x);
     return rc;
 }
-
-csign_rc hsm_key_certs(hsm *h, const hsm_key *k, hsm_cert **out, size_t *n)
-{
-    hsm_cert *certs = NULL;
-    size_t count = 0, kept = 0;
-    EVP_PKEY *pub = NULL;
-    csign_rc rc = hsm_certs(h, NULL, &certs, &count);
-
-    /* Without an id the public key decides; a key with neither an id nor
-     * a public key object has no certificate that can be told apart. */
-    if (rc == CSIGN_OK && k->id_len == 0 && k->pub_handle != 0)
-        rc = hsm_key_public(h, k, &pub);
-    if (rc != CSIGN_OK) {
-        hsm_certs_free(certs, count);
-        return rc;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (hsm_cert_is_keys(&certs[i], k, pub)) {
-            certs[kept++] = certs[i];
-            continue;
-        }
-        free(certs[i].label);
-        free(certs[i].id);
-        free(certs[i].uri);
-        free(certs[i].der);
-    }
-    EVP_PKEY_free(pub);
-    *out = certs;
-    *n = kept;
-    return CSIGN_OK;
-}

@@ -165,15 +165,44 @@ static void private_attrs(hsm *h, CK_OBJECT_HANDLE o, hsm_key *k)
     k->always_auth = hsm_get_bool(h, o, CKA_ALWAYS_AUTHENTICATE) == HSM_YES;
 }
 
+/* Pairs the private keys that the URI's label left without their public
+ * key with one holding the same id (whatever its label). */
+static csign_rc pair_by_id(hsm *h, hsm_key *keys, size_t count)
+{
+    csign_rc rc = CSIGN_OK;
+
+    for (size_t i = 0; rc == CSIGN_OK && i < count; i++) {
+        hsm_key *k = &keys[i];
+        CK_ATTRIBUTE id = {CKA_ID, k->id, k->id_len};
+        CK_OBJECT_HANDLE *pub = NULL;
+        size_t npub = 0;
+        if (!k->has_private || k->has_public || k->id_len == 0)
+            continue;
+        rc = hsm_find_named(h, CKO_PUBLIC_KEY, NULL, &id, &pub, &npub);
+        if (rc == CSIGN_OK && npub > 0) {
+            k->has_public = true;
+            k->pub_handle = pub[0];
+            if (k->bits == 0)
+                key_shape(h, pub[0], key_type(h, pub[0]), k);
+        }
+        free(pub);
+    }
+    return rc;
+}
+
 static csign_rc keys_once(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *n)
 {
     CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
     size_t npriv = 0, npub = 0, count = 0;
     hsm_key *keys = NULL;
-    csign_rc rc = hsm_find_all(h, CKO_PRIVATE_KEY, &priv, &npriv);
+    const CK_ATTRIBUTE *named_label, *named_id;
 
+    /* The token picks out what the URI names; the match below still
+     * decides. */
+    hsm_uri_names(filter, &named_label, &named_id);
+    csign_rc rc = hsm_find_named(h, CKO_PRIVATE_KEY, named_label, named_id, &priv, &npriv);
     if (rc == CSIGN_OK)
-        rc = hsm_find_all(h, CKO_PUBLIC_KEY, &pub, &npub);
+        rc = hsm_find_named(h, CKO_PUBLIC_KEY, named_label, named_id, &pub, &npub);
     if (rc == CSIGN_OK && (keys = calloc(npriv + npub + 1, sizeof(*keys))) == NULL)
         rc = err_oom();
     for (size_t i = 0; rc == CSIGN_OK && i < npriv; i++) {
@@ -212,6 +241,8 @@ static csign_rc keys_once(hsm *h, const hsm_uri *filter, hsm_key **out, size_t *
         unknown_private_attrs(k);
         key_shape(h, pub[i], key_type(h, pub[i]), k);
     }
+    if (rc == CSIGN_OK && named_label != NULL)
+        rc = pair_by_id(h, keys, count);
     /* Filter, then name each key by its private key's URI. Runs after a
      * failure too, to release what was collected. */
     size_t kept = 0;
@@ -257,12 +288,36 @@ static X509 *parse_cert(const hsm_cert *c)
     return c->der_len > 0 ? d2i_X509(NULL, &p, (long)c->der_len) : NULL;
 }
 
+/* Label, id and value of a certificate object, read together. */
+static csign_rc label_id_value(hsm *h, CK_OBJECT_HANDLE o, hsm_cert *c)
+{
+    CK_ATTRIBUTE t[3] = {{CKA_LABEL, NULL, 0}, {CKA_ID, NULL, 0}, {CKA_VALUE, NULL, 0}};
+
+    hsm_get_attrs(h, o, t, 3);
+    c->label = t[0].pValue ? t[0].pValue : strdup("");
+    c->id = t[1].pValue ? t[1].pValue : calloc(1, 1);
+    c->id_len = t[1].pValue ? t[1].ulValueLen : 0;
+    c->der = t[2].pValue;
+    c->der_len = t[2].pValue ? t[2].ulValueLen : 0;
+    if (c->label == NULL || c->id == NULL) {
+        free(c->label);
+        free(c->id);
+        free(c->der);
+        memset(c, 0, sizeof(*c));
+        return err_oom();
+    }
+    return CSIGN_OK;
+}
+
 static csign_rc certs_once(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t *n)
 {
     CK_OBJECT_HANDLE *objs = NULL;
     size_t nobjs = 0, count = 0;
     hsm_cert *certs = NULL;
-    csign_rc rc = hsm_find_all(h, CKO_CERTIFICATE, &objs, &nobjs);
+    const CK_ATTRIBUTE *named_label, *named_id;
+
+    hsm_uri_names(filter, &named_label, &named_id);
+    csign_rc rc = hsm_find_named(h, CKO_CERTIFICATE, named_label, named_id, &objs, &nobjs);
 
     if (rc == CSIGN_OK && (certs = calloc(nobjs + 1, sizeof(*certs))) == NULL)
         rc = err_oom();
@@ -274,19 +329,17 @@ static csign_rc certs_once(hsm *h, const hsm_uri *filter, hsm_cert **out, size_t
         hsm_get_fixed(h, objs[i], t, 2);
         if (t[0].ulValueLen != CK_UNAVAILABLE_INFORMATION && type != CKC_X_509)
             continue;
-        rc = label_and_id(h, objs[i], &c->label, &c->id, &c->id_len);
+        rc = label_id_value(h, objs[i], c);
         if (rc != CSIGN_OK)
             break;
-        count++;
         if (!hsm_uri_match_object(filter, CKO_CERTIFICATE, c->label, c->id, c->id_len)) {
             free(c->label);
             free(c->id);
+            free(c->der);
             memset(c, 0, sizeof(*c));
-            count--;
             continue;
         }
-        if (hsm_get_attr(h, objs[i], CKA_VALUE, &c->der, &c->der_len) != CKR_OK)
-            c->der_len = 0;
+        count++;
         c->authority = t[1].ulValueLen != CK_UNAVAILABLE_INFORMATION && category == 2;
         /* Without a category (as pkcs11-tool writes them) the certificate says. */
         bool uncategorised = t[1].ulValueLen == CK_UNAVAILABLE_INFORMATION || category == 0;

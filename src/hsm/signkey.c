@@ -137,7 +137,7 @@ csign_rc hsm_keep_pin(hsm *h, const secret *pin)
     return rc;
 }
 
-csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
+csign_rc hsm_key_private(hsm *h, const hsm_key *k, const EVP_PKEY *known, EVP_PKEY **out)
 {
     EVP_PKEY *pub = NULL, *pk = NULL;
     sign_ref *r;
@@ -166,7 +166,10 @@ csign_rc hsm_key_private(hsm *h, const hsm_key *k, EVP_PKEY **out)
                        "key '%s' needs the PIN before each signature, and no PIN is at hand",
                        k->label);
     forget_pin(h);
-    rc = hsm_key_public(h, k, &pub);
+    /* A copy: the token method goes on it, not on the caller's key. */
+    if (known != NULL && (pub = EVP_PKEY_dup((EVP_PKEY *)known)) == NULL)
+        return err_set_ssl(CSIGN_EINTERNAL, "cannot copy the public key");
+    rc = pub != NULL ? CSIGN_OK : hsm_key_public(h, k, &pub);
     if (rc != CSIGN_OK)
         return rc;
     pk = EVP_PKEY_new();

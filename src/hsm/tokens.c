@@ -240,9 +240,7 @@ csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out)
 
 again:
     nmatch = 0;
-    rc = hsm_tokens(h, NULL, &all, &nall);
-    if (rc == CSIGN_OK)
-        rc = hsm_tokens(h, uri, &hit, &nhits);
+    rc = hsm_tokens(h, uri, &hit, &nhits);
     if (rc != CSIGN_OK)
         goto out;
     for (size_t i = 0; i < nhits; i++) {
@@ -255,6 +253,10 @@ again:
         rc = hsm_token_copy(&hit[which], out);
         goto out;
     }
+    /* The whole list, for the message. */
+    rc = hsm_tokens(h, NULL, &all, &nall);
+    if (rc != CSIGN_OK)
+        goto out;
     if (nmatch == 0) {
         rc = no_match(h, uri, shown, all, nall);
         candidates(all, nall, list, sizeof(list));

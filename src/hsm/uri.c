@@ -199,6 +199,12 @@ static bool attr_equals(const CK_ATTRIBUTE *a, const void *v, size_t n)
     return a->ulValueLen == n && (n == 0 || memcmp(a->pValue, v, n) == 0);
 }
 
+void hsm_uri_names(const hsm_uri *uri, const CK_ATTRIBUTE **label, const CK_ATTRIBUTE **id)
+{
+    *label = uri ? p11_kit_uri_get_attribute(uri->p, CKA_LABEL) : NULL;
+    *id = uri ? p11_kit_uri_get_attribute(uri->p, CKA_ID) : NULL;
+}
+
 bool hsm_uri_match_object(const hsm_uri *uri, CK_OBJECT_CLASS cls, const char *label,
                           const unsigned char *id, size_t id_len)
 {

@@ -214,4 +214,52 @@ t_list_shows_pkcs11_tool_objects() {
         "$CASE/out" >/dev/null || fail "leaf not linked to its key"
 }
 
+# A public key stored under another label than its private key (as some
+# tools and vendors write them) still pairs with it by CKA_ID when --key
+# names the private key's label: selfsign needs that public key. Signing
+# names the key by id= (before the login only the public key is seen), and
+# the signature verifies against the certificate.
+t_public_key_with_another_label_pairs_by_id() {
+    new_token dev
+    tool --keypairgen --key-type EC:prime256v1 --label signer --id 07
+    tool --read-object --type pubkey --label signer -o "$CASE/pub.der"
+    tool --delete-object --type pubkey --label signer
+    tool --write-object "$CASE/pub.der" --type pubkey --label 'signer public' --id 07
+    local k='pkcs11:token=dev;object=signer'
+    run CSIGN_PIN=$USER_PIN csign selfsign --key "$k" --subject 'CN=Paired' --import \
+        -o "$CASE/self.pem"
+    expect_rc 0
+    echo data >"$CASE/f"
+    run CSIGN_PIN=$USER_PIN csign sign --key 'pkcs11:token=dev;id=%07' "$CASE/f"
+    expect_rc 0
+    openssl cms -verify -binary -inform DER -in "$CASE/f.p7s" -content "$CASE/f" \
+        -CAfile "$CASE/self.pem" -purpose any -out /dev/null 2>"$CASE/ossl.err" ||
+        fail "openssl rejects: $(cat "$CASE/ossl.err")"
+}
+
+# A label that names one key before the login (a public key without its
+# private key, with a certificate) and another after it (a private key with
+# its public key under another label) is refused: the signature would not
+# match the certificate checked before the login.
+t_label_naming_another_key_after_login_refused() {
+    new_token dev
+    tool --keypairgen --key-type EC:prime256v1 --label tmp --id 01
+    run CSIGN_PIN=$USER_PIN csign selfsign --key 'pkcs11:token=dev;object=tmp' \
+        --subject 'CN=Before' --import -o "$CASE/a.pem"
+    expect_rc 0
+    tool --read-object --type pubkey --label tmp -o "$CASE/a.der"
+    tool --delete-object --type privkey --label tmp
+    tool --delete-object --type pubkey --label tmp
+    tool --write-object "$CASE/a.der" --type pubkey --label rel --id 01
+    tool --keypairgen --key-type EC:prime256v1 --label rel --id 02
+    tool --read-object --type pubkey --id 02 -o "$CASE/b.der"
+    tool --delete-object --type pubkey --id 02
+    tool --write-object "$CASE/b.der" --type pubkey --label other --id 02
+    echo data >"$CASE/f"
+    run CSIGN_PIN=$USER_PIN csign sign --key 'pkcs11:token=dev;object=rel' "$CASE/f"
+    expect_rc 3
+    expect_err "names another key than before; name the key with id="
+    [ ! -e "$CASE/f.p7s" ] || fail "a signature was written"
+}
+
 run_tests
