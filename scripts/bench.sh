@@ -203,10 +203,12 @@ echo "bench: parallel sessions" >&2
 # files N: the first N small files.
 files() { for i in $(seq "$1"); do echo "$work/small/f$i"; done; }
 if [ "$sessions" -eq 1 ]; then
-    measure rsa_s1 1 "$CSIGN_BIN" -q sign --force --sessions 1 \
-        --key "pkcs11:token=bench;object=rsa" "$work/small/"f*[0-9]
-    measure rsa_s2 1 "$CSIGN_BIN" -q sign --force --sessions 2 \
-        --key "pkcs11:token=bench;object=rsa" "$work/small/"f*[0-9]
+    # In turns and repeated: the disk's flushes vary from run to run.
+    CMD1=("$CSIGN_BIN" -q sign --force --sessions 1 --key "pkcs11:token=bench;object=rsa"
+        "$work/small/"f*[0-9])
+    CMD2=("$CSIGN_BIN" -q sign --force --sessions 2 --key "pkcs11:token=bench;object=rsa"
+        "$work/small/"f*[0-9])
+    measure_pair rsa_s1 rsa_s2 "$reps"
     mapfile -t slow < <(files "$slow_n")
     for n in 1 16; do
         measure "slow_s$n" 1 env CSIGN_MODULE="$CSIGN_SHIM" CSIGN_SHIM_MODULE="$softhsm" \
