@@ -386,8 +386,16 @@ What bounds the figures:
   used 0.76 s of CPU where one thread doing both used 0.74 s, as every
   block the reader copied had to come over from the other core's cache.
   Larger single reads (64 KiB to 512 KiB) were within the noise of each
-  other. So csign keeps the single loop; the mmap that would avoid the
-  copy is not used, as a file that shrinks while mapped kills the reader.
+  other. A helper thread that only reads ahead into a scratch buffer (so
+  that the caller's copy would find the page cache's lines in the shared
+  cache), 1 MiB or 4 MiB ahead, did not help either: a bare C loop of
+  `read` and `EVP_DigestUpdate` over the cached 1 GiB file took 0.757 s
+  and 0.768 s alone, 0.738 s to 0.806 s with the helper, at 1.63 GB/s
+  for `openssl speed` (86 to 89 % of it, with no token, no output and no
+  process start). That loop is the most a `read` can give here, and it
+  stays under 90 %. So csign keeps the single loop; the mmap that would
+  avoid the copy is not used, as a file that shrinks while mapped kills
+  the reader.
   When `openssl dgst` itself runs at more than 1/1.3 of the ceiling,
   beating it by 1.3 × is not possible on that machine.
 - `--jobs 2` on 4 files can at best halve the time on 2 cores; the
@@ -428,18 +436,26 @@ What bounds the figures:
   | `strace -f -c csign sign` (one file): system calls | 1,642 | 1,386 | — |
 
   What one small file still costs is mostly what `openssl cms -sign`
-  pays too: loading SoftHSM and its C++ runtime, its `C_Initialize`
-  (which reads every object file of the token) and `C_Login` (which
-  rewrites `token.object`), about 60 % of csign's instructions in
-  `valgrind --tool=callgrind`. On top of that csign asks the token more
-  (31 `C_GetAttributeValue` and 6 object searches to find the key, its
-  certificate and their shape; SoftHSM re-reads the object's file for
-  each: 141 token files opened against 78 by `openssl cms`), flushes the
-  output and its folder (`fdatasync` and `fsync`: about 2 ms on this
-  disk; compare the tmpfs row), and loads p11-kit (for PKCS#11 URIs),
-  jansson and inih, each under 0.2 ms. OpenSSL's configuration file is
-  read by SoftHSM's own start as well, so not reading it in csign would
-  not save it.
+  pays too. A bare C program that loads SoftHSM, calls `C_Initialize`,
+  logs in, finds the key and makes one ECDSA signature, and nothing else,
+  takes 10.3 ms (`perf stat -r 40`); a process that only links libcrypto
+  takes 5.4 ms. So about 15 ms of the 21 ms of one `openssl cms -sign`
+  call (measured directly, not through a shell) are common to every
+  PKCS#11 signer on this token; 0.8 × that call is 17 ms, which would
+  leave csign 2 ms for its own work: reading the key, its certificate and
+  the chain from the token, checking them, building the CMS structure and
+  writing the output durably (`fdatasync` and `fsync` of the folder,
+  about 1 ms on this disk; `openssl cms` does not flush at all). Earlier
+  figures of this row timed the peer through a `bash -c` (3 to 5 ms more
+  on its side); this one does not. csign now asks the token less: the
+  key's label and id narrow the object searches on the token, the token
+  list and the certificates are read once, and the public key read before
+  the login is reused after it: 20 `C_GetAttributeValue` and 5 searches
+  for one signature, from 31 and 6 (SoftHSM re-reads an object's file on
+  each; through `p11-kit server` each is a round trip: one file signed
+  through the server took 65.5 ms against 68.6 ms before, medians of 40
+  runs in turns). OpenSSL's configuration file is read by SoftHSM's own
+  start as well, so not reading it in csign would not save it.
 EOF
     } >"$top/docs/benchmarks.md"
     echo "bench: wrote docs/benchmarks.md" >&2
