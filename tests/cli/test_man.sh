@@ -108,11 +108,12 @@ t_build_makes_and_installs_pages() {
         [ -s "$BUILD/man/$page" ] || missing="$missing $page"
     done
     [ -z "$missing" ] || fail "not built into $BUILD/man:$missing (scdoc missing when cmake ran? run scripts/install-deps.sh, then cmake again)"
-    cmake --install "$BUILD" --prefix "$CASE/prefix" >"$CASE/install.log" 2>&1 ||
+    # DESTDIR too: files installed to absolute paths stay inside the case.
+    DESTDIR=$CASE/root cmake --install "$BUILD" --prefix /usr >"$CASE/install.log" 2>&1 ||
         fail "cmake --install failed: $(tail -3 "$CASE/install.log")"
     for f in "$MAN_SRC"/*.scd; do
         page=$(basename "$f" .scd)
-        [ -s "$CASE/prefix/share/man/man${page##*.}/$page" ] || missing="$missing $page"
+        [ -s "$CASE/root/usr/share/man/man${page##*.}/$page" ] || missing="$missing $page"
     done
     [ -z "$missing" ] || fail "not installed under share/man:$missing"
 }
