@@ -7,7 +7,8 @@
 # Checked with openssl cms -verify and sha256sum -c as independent tools.
 . "$(dirname "$0")/lib.sh"
 
-DOC=${CSIGN_TESTS:-$(dirname "$0")/..}/../docs/ci.md
+TESTS_DIR=${CSIGN_TESTS:-$(cd "$(dirname "$0")/.." && pwd)}
+DOC=$TESTS_DIR/../docs/ci.md
 RECIPE=$(cd "$(dirname "$0")" && pwd)/ci_recipe.py
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
@@ -114,10 +115,20 @@ t_blocks_parse() {
             yq . "$CASE/$name.yml" >/dev/null || fail "yq rejects the $name YAML"
         fi
     done
-    for name in signer-fingerprint shell-sign shell-verify; do
+    for name in signer-fingerprint shell-sign shell-verify from-source; do
         extract $name >"$CASE/$name.sh"
         sh -n "$CASE/$name.sh" || fail "the $name block is not valid sh"
     done
+    # Building from source needs the build dependencies scripts/install-deps.sh
+    # lists (too slow to build here; the packages cannot drift).
+    local p deps=$TESTS_DIR/../scripts/install-deps.sh n=0
+    for p in $(grep -oE '(lib[a-z0-9.+-]+-dev|build-essential|cmake|pkg-config|p11-kit-modules)\b' \
+        "$CASE/from-source.sh"); do
+        grep -qE "(^|[[:space:]])$p([[:space:]]|\$)" "$deps" || fail "install-deps.sh lacks $p"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 8 ] || fail "the from-source block names $n packages"
+    grep -q 'cmake --install' "$CASE/from-source.sh" || fail "the from-source block does not install"
     # No tracing near the PIN, no PIN value on a command line.
     ! grep -nE '(^|[[:space:];])set -[a-z]*x|(ba)?sh -[a-z]*x' "$CASE"/*.sh "$CASE"/*.yml ||
         fail "a recipe traces a shell"
