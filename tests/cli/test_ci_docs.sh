@@ -233,8 +233,8 @@ t_plain_shell() {
     extract shell-sign >"$WS/ci/sign.sh"
     extract shell-verify >"$WS/ci/verify.sh"
     # The token's own module here, without p11-kit.
-    (cd "$WS" && env -u CSIGN_PIN SIGNING_PIN=$PIN SIGNING_KEY=$KEY TSA_URL=$TSA_URL \
-        CSIGN_MODULE=$SOFTHSM_MODULE sh ci/sign.sh) >sh-sign.log 2>&1 ||
+    (cd "$WS" && env -u CSIGN_PIN SIGNING_PIN="$PIN" SIGNING_KEY="$KEY" TSA_URL="$TSA_URL" \
+        CSIGN_MODULE="$SOFTHSM_MODULE" sh ci/sign.sh) >sh-sign.log 2>&1 ||
         fail "ci/sign.sh fails: $(cat sh-sign.log)"
     no_pin_in sh-sign.log
     check_release "$WS/dist"
