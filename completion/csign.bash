@@ -29,7 +29,7 @@ _csign_bin() {
 _csign_commands() {
     local bin=$1 key="$1|"
     if [[ -z ${_csign_opt_cache[$key]+set} ]]; then
-        _csign_opt_cache[$key]=$("$bin" --help 2>/dev/null </dev/null |
+        _csign_opt_cache[$key]=$(env -u CSIGN_PIN -u CSIGN_SO_PIN "$bin" --help 2>/dev/null </dev/null |
             sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p' | tr '\n' ' ')
         _csign_opt_cache[$key]+="help"
     fi
@@ -43,7 +43,7 @@ _csign_options() {
     if [[ -z ${_csign_opt_cache[$key]+set} ]]; then
         local args=(--help)
         [[ -n $cmd ]] && args=("$cmd" --help)
-        _csign_opt_cache[$key]=$("$bin" "${args[@]}" 2>/dev/null </dev/null |
+        _csign_opt_cache[$key]=$(env -u CSIGN_PIN -u CSIGN_SO_PIN "$bin" "${args[@]}" 2>/dev/null </dev/null |
             sed -n '/^Options:/,/^Examples:/p' |
             sed -n -E 's/^  (-([A-Za-z0-9]), |    )--([A-Za-z0-9][A-Za-z0-9-]*)( ([^ ]+))?( .*)?$/--\3 \5\n-\2 \5/p' |
             sed -E 's/ +$//; /^-( |$)/d')

@@ -26,9 +26,9 @@ function __csign_help
     set -l var __csign_help_(string escape --style=var -- "$bin|$cmd")
     if not set -q $var
         if test -n "$cmd"
-            set -g $var ($bin $cmd --help 2>/dev/null </dev/null)
+            set -g $var (env -u CSIGN_PIN -u CSIGN_SO_PIN $bin $cmd --help 2>/dev/null </dev/null)
         else
-            set -g $var ($bin --help 2>/dev/null </dev/null)
+            set -g $var (env -u CSIGN_PIN -u CSIGN_SO_PIN $bin --help 2>/dev/null </dev/null)
         end
     end
     printf '%s\n' $$var
