@@ -14,6 +14,7 @@ _csign_digests="sha256 sha384 sha512"
 _csign_pin_kinds="env: fd: file: prompt"
 
 declare -gA _csign_opt_cache 2>/dev/null || declare -A _csign_opt_cache
+_csign_r=""
 
 # The csign binary the line runs (./build/csign as well as csign on PATH).
 _csign_bin() {
@@ -25,15 +26,18 @@ _csign_bin() {
     command -v csign
 }
 
+# These helpers run in the completing shell itself (not in $(...)), so that
+# what they read stays in the cache; each leaves its answer in _csign_r.
+
 # Command names from the "Commands:" part of `csign --help`.
 _csign_commands() {
-    local bin=$1 key="$1|"
+    local bin=$1 key="$1|:commands"
     if [[ -z ${_csign_opt_cache[$key]+set} ]]; then
         _csign_opt_cache[$key]=$(env -u CSIGN_PIN -u CSIGN_SO_PIN "$bin" --help 2>/dev/null </dev/null |
             sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p' | tr '\n' ' ')
         _csign_opt_cache[$key]+="help"
     fi
-    printf '%s\n' "${_csign_opt_cache[$key]}"
+    _csign_r=${_csign_opt_cache[$key]}
 }
 
 # The options of CMD (or of csign itself without CMD) from its --help, one
@@ -48,19 +52,22 @@ _csign_options() {
             sed -n -E 's/^  (-([A-Za-z0-9]), |    )--([A-Za-z0-9][A-Za-z0-9-]*)( ([^ ]+))?( .*)?$/--\3 \5\n-\2 \5/p' |
             sed -E 's/ +$//; /^-( |$)/d')
     fi
-    printf '%s\n' "${_csign_opt_cache[$key]}"
+    _csign_r=${_csign_opt_cache[$key]}
 }
 
 # The argument name of option OPT of CMD ("" for a flag, "?" when unknown).
 _csign_opt_arg() {
-    local line
-    while IFS= read -r line; do
+    local line lines
+    _csign_options "$1" "$2"
+    mapfile -t lines <<<"$_csign_r"
+    for line in "${lines[@]}"; do
         if [[ ${line%% *} == "$3" ]]; then
-            [[ $line == *" "* ]] && printf '%s\n' "${line#* }"
+            _csign_r=""
+            [[ $line == *" "* ]] && _csign_r=${line#* }
             return 0
         fi
-    done < <(_csign_options "$1" "$2")
-    printf '?\n'
+    done
+    _csign_r="?"
 }
 
 # Candidate pkcs11: URIs of token, key and certificate objects, from a listing
@@ -229,7 +236,8 @@ _csign() {
         opt=$prev
     fi
     if [[ -n $opt ]]; then
-        arg=$(_csign_opt_arg "$bin" "$cmd" "$opt")
+        _csign_opt_arg "$bin" "$cmd" "$opt"
+        arg=$_csign_r
         if [[ -n $arg && $arg != "?" ]]; then
             _csign_complete_value "$bin" "$cmd" "$opt" "$arg"
             return
@@ -239,23 +247,30 @@ _csign() {
 
     if [[ -z $cmd ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "$(_csign_options "$bin" "" | cut -d' ' -f1)" -- "$cur"))
+            _csign_options "$bin" ""
+            COMPREPLY=($(compgen -W "$(cut -d' ' -f1 <<<"$_csign_r")" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "$(_csign_commands "$bin")" -- "$cur"))
+            _csign_commands "$bin"
+            COMPREPLY=($(compgen -W "$_csign_r" -- "$cur"))
         fi
         return
     fi
 
     if [[ $cmd == help ]]; then
-        ((cword == cmdi + 1)) && COMPREPLY=($(compgen -W "$(_csign_commands "$bin")" -- "$cur"))
+        if ((cword == cmdi + 1)); then
+            _csign_commands "$bin"
+            COMPREPLY=($(compgen -W "$_csign_r" -- "$cur"))
+        fi
         return
     fi
 
     if [[ $cur == -* ]]; then
-        local o=() line
-        while IFS= read -r line; do
+        local o=() line lines
+        _csign_options "$bin" "$cmd"
+        mapfile -t lines <<<"$_csign_r"
+        for line in "${lines[@]}"; do
             [[ -n $line ]] && o+=("${line%% *}")
-        done < <(_csign_options "$bin" "$cmd")
+        done
         COMPREPLY=($(compgen -W "${o[*]}" -- "$cur"))
         return
     fi

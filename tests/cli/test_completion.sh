@@ -27,35 +27,38 @@ EOF
     chmod +x "$CASE/bin/csign"
 }
 
-# complete LINE: what bash's completion offers when Tab is pressed at the end
-# of LINE, one per line in $CASE/out. LINE is split into COMP_WORDS the way
-# bash splits it (blanks, then runs of the break characters = and :).
+# complete_line LINE...: what bash's completion offers when Tab is pressed at
+# the end of each LINE (in one shell, one after the other), one per line in
+# $CASE/out. LINE is split into COMP_WORDS the way bash splits it (blanks,
+# then runs of the break characters = and :).
 complete_line() {
     [ -r "$BASH_COMPLETION" ] || fail "bash-completion is not installed"
     csign_on_path
     cat >"$CASE/drive.sh" <<'EOF'
 . "$1"
 . "$2"
-line=$3
-COMP_LINE=$line
-COMP_POINT=${#line}
-COMP_WORDS=()
-for w in $line; do
-    while [ -n "$w" ]; do
-        if [[ $w =~ ^[=:]+ ]] || [[ $w =~ ^[^=:]+ ]]; then
-            COMP_WORDS+=("${BASH_REMATCH[0]}")
-            w=${w:${#BASH_REMATCH[0]}}
-        fi
+shift 2
+for line in "$@"; do
+    COMP_LINE=$line
+    COMP_POINT=${#line}
+    COMP_WORDS=()
+    for w in $line; do
+        while [ -n "$w" ]; do
+            if [[ $w =~ ^[=:]+ ]] || [[ $w =~ ^[^=:]+ ]]; then
+                COMP_WORDS+=("${BASH_REMATCH[0]}")
+                w=${w:${#BASH_REMATCH[0]}}
+            fi
+        done
     done
+    [[ $line == *" " ]] && COMP_WORDS+=("")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    COMPREPLY=()
+    _csign csign
+    [ ${#COMPREPLY[@]} -eq 0 ] || printf '%s\n' "${COMPREPLY[@]}"
 done
-[[ $line == *" " ]] && COMP_WORDS+=("")
-COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-COMPREPLY=()
-_csign csign
-[ ${#COMPREPLY[@]} -eq 0 ] || printf '%s\n' "${COMPREPLY[@]}"
 EOF
     PATH=$CASE/bin:$PATH bash --norc --noprofile "$CASE/drive.sh" "$BASH_COMPLETION" \
-        "$COMPLETION_DIR/csign.bash" "$1" >"$CASE/out" 2>"$CASE/err" </dev/null
+        "$COMPLETION_DIR/csign.bash" "$@" >"$CASE/out" 2>"$CASE/err" </dev/null
     RC=$?
     expect_rc 0
 }
@@ -91,6 +94,15 @@ t_commands() {
     [ "$(cat "$CASE/out")" = sign ] || fail "'si' does not complete to sign"
     complete_line "csign help ver"
     offers verify
+}
+
+t_help_is_read_once_per_shell() {
+    complete_line "csign sign --" "csign sign --di" "csign sign --digest " "csign " "csign v"
+    offers --key --digest --digest-hex sha256 verify
+    [ "$(grep -cx 'args: sign --help' "$CASE/runs.log")" -eq 1 ] ||
+        fail "csign sign --help ran more than once: $(cat "$CASE/runs.log")"
+    [ "$(grep -cx 'args: --help' "$CASE/runs.log")" -eq 1 ] ||
+        fail "csign --help ran more than once: $(cat "$CASE/runs.log")"
 }
 
 t_global_options() {
@@ -237,10 +249,13 @@ _message() { :; }
 autoload -Uz _csign
 words=("$@"); CURRENT=$#; PREFIX=${words[-1]}
 _csign
+_csign >/dev/null # a second Tab: --help is not run again
 EOF
     PATH=$CASE/bin:$PATH zsh -f "$CASE/drive.zsh" "$COMPLETION_DIR" csign keygen --type '' \
         >"$CASE/out" 2>"$CASE/err" </dev/null || fail "zsh completion failed"
     offers ec:p256 rsa:4096
+    [ "$(grep -cx 'args: keygen --help' "$CASE/runs.log")" -eq 1 ] ||
+        fail "zsh ran csign keygen --help more than once"
     PATH=$CASE/bin:$PATH zsh -f "$CASE/drive.zsh" "$COMPLETION_DIR" csign '' \
         >"$CASE/out" 2>"$CASE/err" </dev/null || fail "zsh completion failed"
     # shellcheck disable=SC2046
