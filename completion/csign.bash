@@ -9,6 +9,8 @@
 # never logs in and gives up after CSIGN_COMPLETE_TIMEOUT seconds (default 2).
 # See docs/completion.md.
 
+# shellcheck disable=SC2207 # compgen -W words have no blanks
+
 _csign_key_types="ec:p256 ec:p384 ec:p521 rsa:2048 rsa:3072 rsa:4096"
 _csign_digests="sha256 sha384 sha512"
 _csign_pin_kinds="env: fd: file: prompt"
@@ -19,6 +21,7 @@ _csign_r=""
 # The csign binary the line runs (./build/csign as well as csign on PATH).
 _csign_bin() {
     local b=${COMP_WORDS[0]:-csign}
+    # shellcheck disable=SC2088 # the word holds a literal "~/"
     [[ $b == "~/"* ]] && b=$HOME/${b#"~/"}
     if [[ $b == */* ]]; then
         [[ -x $b ]] && printf '%s\n' "$b" && return
@@ -162,7 +165,7 @@ _csign_complete_value() {
         case $cur in
         file:*)
             local p=${cur#file:}
-            COMPREPLY=($(compgen -f -- "$p"))
+            mapfile -t COMPREPLY < <(compgen -f -- "$p")
             compopt -o filenames 2>/dev/null
             [[ $COMP_WORDBREAKS == *:* ]] || COMPREPLY=("${COMPREPLY[@]/#/file:}")
             ;;
@@ -208,7 +211,7 @@ _csign_complete_value() {
 }
 
 _csign() {
-    local cur prev words cword split
+    local cur prev words cword
     # ":" and "=" belong to words here (pkcs11:token=dev, env:NAME).
     _init_completion -n =: || return
 
