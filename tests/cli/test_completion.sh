@@ -276,4 +276,27 @@ t_fish() {
     offers $(table_commands)
 }
 
+# cmake --install puts each file where its shell looks under the prefix:
+# bash-completion, zsh and fish find csign's completion there.
+t_installed_where_shells_look() {
+    local build=${CSIGN_BUILD_DIR:-$(dirname "$CSIGN_BIN")} p=$CASE/prefix
+    [ -f "$build/cmake_install.cmake" ] ||
+        fail "no CMake build folder at $build (set CSIGN_BUILD_DIR)"
+    cmake --install "$build" --prefix "$p" >"$CASE/out" 2>"$CASE/err" || fail "cmake --install failed"
+    cmp -s "$p/share/bash-completion/completions/csign" "$SRC/completion/csign.bash" ||
+        fail "bash completion not installed as share/bash-completion/completions/csign"
+    cmp -s "$p/share/zsh/vendor-completions/_csign" "$SRC/completion/_csign" ||
+        fail "zsh completion not installed as share/zsh/vendor-completions/_csign"
+    cmp -s "$p/share/fish/vendor_completions.d/csign.fish" "$SRC/completion/csign.fish" ||
+        fail "fish completion not installed as share/fish/vendor_completions.d/csign.fish"
+    csign_on_path
+    # bash-completion loads completions on demand from XDG_DATA_DIRS.
+    XDG_DATA_DIRS=$p/share bash --norc --noprofile -c ". '$BASH_COMPLETION'
+        __load_completion csign && complete -p csign" >"$CASE/out" 2>"$CASE/err" </dev/null
+    grep -q -- "-F _csign csign" "$CASE/out" || fail "bash-completion does not find the file"
+    XDG_DATA_DIRS=$p/share XDG_CONFIG_HOME=$CASE/config PATH=$CASE/bin:$PATH \
+        fish -c 'complete -C "csign keygen --type "' >"$CASE/out" 2>"$CASE/err" </dev/null
+    offers ec:p256
+}
+
 run_tests
