@@ -70,7 +70,9 @@ t_cmake_install_puts_binary_and_docs_under_the_prefix() {
     done
     [ -f "$doc/docs/json/csign.schema.json" ] || fail "no docs/json under share/doc/csign"
     # What only the Debian package needs stays out of an install from source.
-    [ ! -e "$doc/copyright" ] && [ ! -e "$doc/changelog.gz" ] || fail "Debian files installed"
+    if [ -e "$doc/copyright" ] || [ -e "$doc/changelog.gz" ]; then
+        fail "Debian-only files installed under share/doc/csign"
+    fi
     # Every file went under the prefix, none to an absolute path outside it.
     [ -s "$BUILD/install_manifest.txt" ] || fail "cmake --install wrote no install_manifest.txt"
     if grep -v -- "^$p/" "$BUILD/install_manifest.txt" >"$CASE/outside"; then
@@ -164,7 +166,7 @@ t_deb_extracted_binary_signs_and_verifies() {
     expect_out "csign $(dpkg-deb -f "$DEB" Version) "
     signing_key
     head -c 100000 /dev/urandom >"$CASE/release.tar"
-    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" "$CASE/release.tar"
+    run CSIGN_PIN="$USER_PIN" csign sign --key "$KEY" "$CASE/release.tar"
     expect_rc 0
     expect_out "signed $CASE/release.tar -> $CASE/release.tar.p7s"
     run csign verify --trust "$CASE/root.pem" "$CASE/release.tar"
