@@ -380,7 +380,7 @@ static void find_cert(doctor_run *d)
                    err_msg());
     else if (d->cert == NULL)
         doctor_say(&d->r, DOCTOR_FAIL, "cert",
-                   "store a certificate with 'csign import-cert --key URI --cert FILE' (for a "
+                   "store a certificate with 'csign import-cert --key URI CERT.pem' (for a "
                    "test key: 'csign selfsign --key URI --import'), or give --cert FILE",
                    "key '%s' has no certificate on the token", d->key ? d->key->label : "");
     err_clear();

@@ -11,8 +11,9 @@
 #include "core/cert.h"
 
 #define RENEW                                                                                      \
-    "renew the certificate: 'csign csr --key URI' for a request, then 'csign import-cert' with "   \
-    "the new certificate"
+    "renew the certificate: 'csign csr --key URI' for a request, then 'csign import-cert --key "   \
+    "URI "                                                                                         \
+    "CERT.pem' with the new certificate"
 
 static void when_text(const ASN1_TIME *t, char *buf, size_t size)
 {
@@ -107,7 +108,8 @@ static void check_chain(doctor_report *r, const doctor_cert *c)
     } else {
         doctor_say(r, DOCTOR_FAIL, "chain",
                    "store the intermediate CA certificates on the token ('csign import-cert "
-                   "--chain FILE') or give --chain FILE, and check that --trust names the root "
+                   "--key URI --chain CA.pem CERT.pem') or give --chain CA.pem, and check that "
+                   "--trust names the root "
                    "that issued them",
                    "%s", err_msg());
     }
@@ -124,7 +126,7 @@ void doctor_check_cert(doctor_report *r, const doctor_cert *c)
     else if (EVP_PKEY_eq(X509_get0_pubkey(c->cert), c->pub) != 1)
         doctor_say(r, DOCTOR_FAIL, "cert-key",
                    "store the certificate issued for this key ('csign import-cert --key URI "
-                   "--cert FILE'), or name that one with --cert",
+                   "CERT.pem'), or name that one with --cert",
                    "the certificate (%s) is for another key", c->source);
     else
         doctor_say(r, DOCTOR_OK, "cert-key", NULL, "the certificate's public key is the key's");
