@@ -180,6 +180,32 @@ t_wrong_pin_with_login_fails() {
     line warn pin
 }
 
+# PIN states SoftHSM never reaches, through the test shim's token flags.
+t_pin_states() {
+    [ -n "$CSIGN_SHIM" ] || fail "CSIGN_SHIM is not set"
+    signing_key
+    run CSIGN_SHIM_TOKEN_FLAGS=0x10000 csign doctor --module "$CSIGN_SHIM" --key "$KEY"
+    expect_rc 0
+    line warn pin
+    expect_out "few tries may be left"
+    run CSIGN_SHIM_TOKEN_FLAGS=0x20000 csign doctor --module "$CSIGN_SHIM" --key "$KEY"
+    expect_rc 1
+    line fail pin
+    expect_out "fix: log in once with the right PIN and --pin-final-try"
+    # Locked: --login does not try the PIN at all.
+    run CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_TOKEN_FLAGS=0x40000 CSIGN_PIN=$USER_PIN \
+        csign doctor --login --module "$CSIGN_SHIM" --key "$KEY"
+    expect_rc 1
+    line fail pin
+    line fail login
+    expect_out "the user PIN is locked; fix: unlock the user PIN with the SO PIN"
+    [ "$(count_calls 'C_Login user')" -eq 0 ] || fail "C_Login with a locked PIN"
+    expect_err "2 checks failed: pin, login"
+    # A PIN pad is named.
+    run CSIGN_SHIM_TOKEN_FLAGS=0x100 csign doctor --module "$CSIGN_SHIM" --key "$KEY"
+    expect_out "protected authentication path (PIN pad)"
+}
+
 t_missing_module_stops_the_run() {
     run csign doctor --module /nonexistent/libnothing.so --key "$KEY"
     expect_rc 3
@@ -227,6 +253,10 @@ key = $KEY
 pin-source = env:RELEASE_PIN
 trust = $CASE/root.pem
 tsa = $TSA_URL
+
+[profile soon]
+key = $KEY
+warn-days = 400
 EOF2
     chmod 600 home/.config/csign/config
     run RELEASE_PIN=$USER_PIN csign doctor --profile release --login
@@ -234,6 +264,11 @@ EOF2
     [ "$(grep -cvE '^ok ' "$CASE/out")" -eq 0 ] || fail "a line that is not ok"
     line ok tsa
     line ok chain
+    # warn-days from a profile: the self-signed certificate has 365 days.
+    run csign doctor --profile soon
+    expect_rc 0
+    line warn cert-expiry
+    expect_out "(warning under 400)"
     # Without the profile there is no key.
     run csign doctor
     expect_rc 1
