@@ -456,7 +456,7 @@ static void check_tsas(doctor_run *d)
                                          "slow TSAs more time"
                                        : "use another TSA, or check --tsa-digest and "
                                          "--tsa-policy",
-                       "%s: %s", urls[0], err_msg());
+                       "%s", err_msg()); /* it names the URL */
         OPENSSL_free(token);
         tsa_info_clear(&info);
         err_clear();

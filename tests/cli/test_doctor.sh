@@ -237,7 +237,7 @@ t_tsa_that_refuses_fails() {
     run csign doctor --key "$KEY" --trust root.pem --tsa http://127.0.0.1:1/ --tsa "$TSA_URL" \
         --tsa-retries 0
     expect_rc 1
-    expect_out "fail tsa: http://127.0.0.1:1/: "
+    expect_out "fail tsa: no timestamp: http://127.0.0.1:1/: "
     expect_out "fix: check the URL and the network"
     expect_out "ok   tsa: $TSA_URL gave a timestamp"
     expect_err "1 check failed: tsa"
