@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "cli/cli.h"
+#include "cli/commands.h"
 
 typedef enum { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL } doctor_status;
 
@@ -28,17 +29,50 @@ typedef struct {
 void doctor_say(doctor_report *r, doctor_status s, const char *name, const char *fix,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* What the certificate checks need. All borrowed. */
-typedef struct {
-    X509 *cert;             /* the signer certificate; NULL: none found */
-    const char *source;     /* where it came from, for the detail */
-    EVP_PKEY *pub;          /* the key's public key; NULL: unknown */
-    STACK_OF(X509) * chain; /* intermediates (--chain or the token's issuers) */
-    X509_STORE *trust;      /* --trust anchors; NULL: none given */
-    long warn_days;         /* --warn-days */
-} doctor_cert;
+#define DOCTOR_MAX_TRUST 16
 
-/* The checks cert-key, cert-eku, cert-ku, cert-expiry and chain. */
-void doctor_check_cert(doctor_report *r, const doctor_cert *c);
+/* doctor's options. */
+typedef struct {
+    cli_common c;
+    const char *key;
+    const char *cert;
+    const char *chain;
+    const char *trust[DOCTOR_MAX_TRUST];
+    int ntrust;
+    long warn_days;
+    bool login;
+    bool json;
+    tsa_opts tsa;
+} doctor_opts;
+
+/* Everything a run holds (cmd_doctor.c releases it). */
+typedef struct {
+    doctor_opts o;
+    doctor_report r;
+    hsm_uri *uri;
+    cli_token t;
+    pin_source src;
+    X509_STORE *trust;
+    STACK_OF(X509) * chain;
+    X509 *cert;
+    hsm_key *keys;
+    size_t nkeys;
+    const hsm_key *key; /* the one the URI names, in keys */
+    EVP_PKEY *pub;
+    bool logged_in;
+} doctor_run;
+
+/* The checks, in the order they run (doctor_token.c). module and token
+ * return the code that stops the run; the others only report. */
+csign_rc doctor_check_module(doctor_run *d);
+csign_rc doctor_check_token(doctor_run *d);
+void doctor_check_login(doctor_run *d);
+void doctor_check_key(doctor_run *d);
+
+/* The signer certificate and its checks (doctor_cert.c). */
+void doctor_check_certificate(doctor_run *d);
+
+/* Each configured TSA (doctor_tsa.c). */
+void doctor_check_tsas(doctor_run *d);
 
 #endif

@@ -9,11 +9,22 @@
 
 #include "cli/doctor.h"
 #include "core/cert.h"
+#include "hsm/hsm.h"
 
+/* What the certificate checks need. All borrowed. */
+typedef struct {
+    X509 *cert;             /* the signer certificate; NULL: none found */
+    const char *source;     /* where it came from, for the detail */
+    EVP_PKEY *pub;          /* the key's public key; NULL: unknown */
+    STACK_OF(X509) * chain; /* intermediates (--chain or the token's issuers) */
+    X509_STORE *trust;      /* --trust anchors; NULL: none given */
+    long warn_days;         /* --warn-days */
+} doctor_cert;
+
+/* The fix for a certificate that expires or expired. */
 #define RENEW                                                                                      \
     "renew the certificate: 'csign csr --key URI' for a request, then 'csign import-cert --key "   \
-    "URI "                                                                                         \
-    "CERT.pem' with the new certificate"
+    "URI CERT.pem' with the new certificate"
 
 static void when_text(const ASN1_TIME *t, char *buf, size_t size)
 {
@@ -118,7 +129,8 @@ static void check_chain(doctor_report *r, const doctor_cert *c)
     sk_X509_pop_free(chain, X509_free);
 }
 
-void doctor_check_cert(doctor_report *r, const doctor_cert *c)
+/* The checks cert-key, cert-eku, cert-ku, cert-expiry and chain. */
+static void check_fields(doctor_report *r, const doctor_cert *c)
 {
     if (c->pub == NULL)
         doctor_say(r, DOCTOR_WARN, "cert-key", "log in with --login, or store the public key",
@@ -134,4 +146,78 @@ void doctor_check_cert(doctor_report *r, const doctor_cert *c)
     check_usage(r, c->cert);
     check_dates(r, c->cert, c->warn_days);
     check_chain(r, c);
+}
+
+/* ---- Finding it ---------------------------------------------------------- */
+
+static X509 *parse_der(const hsm_cert *c)
+{
+    const unsigned char *p = c->der;
+    return d2i_X509(NULL, &p, (long)c->der_len);
+}
+
+/* The signer certificate from the token (the key's, or the one a --cert
+ * URI names), and, without --chain, its issuers on the token. */
+static void find_cert(doctor_run *d)
+{
+    hsm_cert *certs = NULL, *named = NULL;
+    size_t n = 0, nnamed = 0;
+    hsm_uri *curi = NULL;
+    STACK_OF(X509) *pool = sk_X509_new_null();
+    csign_rc rc = pool ? hsm_certs(d->t.h, NULL, &certs, &n) : err_oom();
+
+    if (rc == CSIGN_OK && d->cert == NULL && d->o.cert != NULL) {
+        rc = hsm_uri_parse(d->o.cert, &curi);
+        if (rc == CSIGN_OK)
+            rc = hsm_certs(d->t.h, curi, &named, &nnamed);
+        if (rc == CSIGN_OK && nnamed != 1)
+            rc = err_set(CSIGN_ETOKEN, "--cert '%s' matches %zu certificates on the token",
+                         d->o.cert, nnamed);
+        if (rc == CSIGN_OK && (d->cert = parse_der(&named[0])) == NULL)
+            rc = err_set(CSIGN_EINPUT, "the certificate --cert names does not parse");
+    }
+    for (size_t i = 0; rc == CSIGN_OK && d->cert == NULL && d->key != NULL && i < n; i++)
+        if (hsm_cert_is_keys(&certs[i], d->key, d->pub))
+            d->cert = parse_der(&certs[i]);
+    for (size_t i = 0; rc == CSIGN_OK && i < n; i++) {
+        X509 *c = parse_der(&certs[i]);
+        if (c != NULL && !sk_X509_push(pool, c))
+            X509_free(c);
+    }
+    ERR_clear_error();
+    if (rc == CSIGN_OK && d->cert != NULL && d->chain == NULL)
+        rc = cert_chain_from(d->cert, pool, time(NULL), &d->chain);
+    if (rc != CSIGN_OK)
+        doctor_say(&d->r, DOCTOR_FAIL, "cert",
+                   "'csign list' shows the certificates on the token and their URIs", "%s",
+                   err_msg());
+    else if (d->cert == NULL)
+        doctor_say(&d->r, DOCTOR_FAIL, "cert",
+                   "store a certificate with 'csign import-cert --key URI CERT.pem' (for a "
+                   "test key: 'csign selfsign --key URI --import'), or give --cert FILE",
+                   "key '%s' has no certificate on the token", d->key ? d->key->label : "");
+    err_clear();
+    sk_X509_pop_free(pool, X509_free);
+    hsm_certs_free(certs, n);
+    hsm_certs_free(named, nnamed);
+    hsm_uri_free(curi);
+}
+
+void doctor_check_certificate(doctor_run *d)
+{
+    char fp[65];
+    const char *source = d->o.cert == NULL ? "on the token with the key's id" : d->o.cert;
+
+    if (d->key == NULL && d->o.cert == NULL)
+        return;   /* no key, so no certificate of it to look at */
+    find_cert(d); /* and, without --chain, the issuers on the token */
+    if (d->cert == NULL)
+        return;
+    char *subject = cert_subject(d->cert);
+    cert_fingerprint(d->cert, fp);
+    doctor_say(&d->r, DOCTOR_OK, "cert", NULL, "%s (%s), SHA-256 %s", subject ? subject : "",
+               source, fp);
+    free(subject);
+    doctor_cert c = {d->cert, source, d->pub, d->chain, d->trust, d->o.warn_days};
+    check_fields(&d->r, &c);
 }
