@@ -69,7 +69,6 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     return CSIGN_OK;
 }
 
-/* Everything the run holds, released by finish(). */
 /* ---- Files named by options: read before any token call --------------- */
 
 static csign_rc read_inputs(doctor_run *d)

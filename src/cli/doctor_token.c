@@ -39,7 +39,8 @@ static void check_pin_state(doctor_run *d)
                    "the token reports recent wrong PINs (%s); few tries may be left", name);
         break;
     case HSM_PIN_FINAL_TRY:
-        doctor_say(&d->r, DOCTOR_FAIL, "pin",
+        /* With both, the login below spends that try (and says how it went). */
+        doctor_say(&d->r, d->o.login && d->o.c.pin_final_try ? DOCTOR_WARN : DOCTOR_FAIL, "pin",
                    "log in once with the right PIN and --pin-final-try (csign doctor --login "
                    "--pin-final-try), which resets the count; a wrong one locks the PIN",
                    "one PIN try is left (%s); csign refuses to log in without --pin-final-try",

@@ -192,6 +192,12 @@ t_pin_states() {
     expect_rc 1
     line fail pin
     expect_out "fix: log in once with the right PIN and --pin-final-try"
+    # Asked to spend that try: the login decides.
+    run CSIGN_SHIM_TOKEN_FLAGS=0x20000 CSIGN_PIN=$USER_PIN csign doctor --module "$CSIGN_SHIM" \
+        --key "$KEY" --login --pin-final-try
+    expect_rc 0
+    line warn pin
+    line ok login
     # Locked: --login does not try the PIN at all.
     run CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_TOKEN_FLAGS=0x40000 CSIGN_PIN=$USER_PIN \
         csign doctor --login --module "$CSIGN_SHIM" --key "$KEY"
