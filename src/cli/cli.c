@@ -254,8 +254,9 @@ csign_rc cli_parse_options(const cli_command *cmd, int argc, char **argv, opt_ha
 const cli_command *cli_command_named(const char *name)
 {
     static const cli_command *const all[] = {
-        &cmd_init_token, &cmd_list,   &cmd_keygen, &cmd_csr,       &cmd_selfsign, &cmd_import_cert,
-        &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, &cmd_config,   NULL,
+        &cmd_init_token,  &cmd_list,   &cmd_keygen, &cmd_csr,    &cmd_selfsign,
+        &cmd_import_cert, &cmd_sign,   &cmd_verify, &cmd_digest, &cmd_timestamp,
+        &cmd_config,      &cmd_doctor, NULL,
     };
 
     for (const cli_command *const *c = all; *c != NULL; c++)

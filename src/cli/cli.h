@@ -30,6 +30,7 @@ typedef struct {
 extern const cli_command cmd_config;
 extern const cli_command cmd_csr;
 extern const cli_command cmd_digest;
+extern const cli_command cmd_doctor;
 extern const cli_command cmd_import_cert;
 extern const cli_command cmd_init_token;
 extern const cli_command cmd_keygen;

@@ -53,6 +53,7 @@ static const struct {
     {"expect-signer", K_LIST},
     {"expect-subject", K_LIST},
     {"min-rsa-bits", K_VALUE},
+    {"warn-days", K_VALUE},
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 

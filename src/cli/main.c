@@ -19,8 +19,9 @@
 #endif
 
 static const cli_command *const commands[] = {
-    &cmd_init_token, &cmd_list,   &cmd_keygen, &cmd_csr,       &cmd_selfsign, &cmd_import_cert,
-    &cmd_sign,       &cmd_verify, &cmd_digest, &cmd_timestamp, &cmd_config,   NULL,
+    &cmd_init_token,  &cmd_list,   &cmd_keygen, &cmd_csr,    &cmd_selfsign,
+    &cmd_import_cert, &cmd_sign,   &cmd_verify, &cmd_digest, &cmd_timestamp,
+    &cmd_config,      &cmd_doctor, NULL,
 };
 
 enum { OPT_VERSION = OPT_HELP + 1 };
