@@ -25,8 +25,9 @@ typedef struct {
 
 /*
  * Opens (creating it with APPLOG_MODE if needed) path for appending,
- * O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC. It must be a regular file (a FIFO
- * or device is refused without blocking). CSIGN_EIO with the reason
+ * O_WRONLY|O_APPEND|O_CLOEXEC. It must be a regular file (a FIFO or
+ * device is refused without blocking). When this call creates the file,
+ * its folder is flushed too, so that the file outlives a crash. CSIGN_EIO with the reason
  * ("cannot open audit log '...': ...") when it cannot be opened; *l is
  * then closed (applog_close() is harmless).
  */

@@ -345,6 +345,23 @@ t_flush_failure_fails_the_run() {
         fail "reason: $(jq -r '.files[0].reason' "$CASE/out")"
 }
 
+# The folder of a log csign creates is flushed (the first fsync of the
+# run); when it cannot be, nothing is signed.
+t_new_log_folder_flushed() {
+    signing_key
+    echo a >a.txt
+    run_fsfault "fsync@1=EIO" CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --audit-log "$LOG" \
+        a.txt
+    expect_rc 4
+    expect_one_error_line sign
+    expect_err "cannot flush folder '.' of new audit log 'audit.log': Input/output error"
+    [ ! -e a.txt.p7s ] || fail "a signature was written"
+    # Without the fault the same run signs (the refusal was the flush's).
+    run CSIGN_PIN=$USER_PIN csign sign --key "$KEY" --audit-log "$LOG" a.txt
+    expect_rc 0
+    [ "$(wc -l <"$LOG")" -eq 1 ] || fail "$(wc -l <"$LOG") lines"
+}
+
 t_manifest_write_failure() {
     signing_key
     echo a >a.txt
