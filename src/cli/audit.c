@@ -98,9 +98,9 @@ static void keep_attributes(const char *p, const char *end, char sep, char *out,
     }
 }
 
-/* key without pin-value or pin-source attributes (RFC 7512: path
- * attributes separated by ';', then '?' and query attributes by '&'). */
-static char *key_without_pin(const char *key)
+/* RFC 7512: path attributes separated by ';', then '?' and query
+ * attributes separated by '&'. */
+char *audit_key_uri(const char *key)
 {
     size_t len = strlen(key), o = 0;
     char *out = malloc(len + 2);
@@ -147,7 +147,7 @@ csign_rc audit_open(const char *path, const char *key, audit_log **out)
                        "(nothing was signed)",
                        why);
     }
-    char *uri = key_without_pin(key);
+    char *uri = audit_key_uri(key);
     a->shared = json_object();
     if (uri == NULL || a->shared == NULL) {
         free(uri);

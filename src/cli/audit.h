@@ -48,6 +48,11 @@ csign_rc audit_append(audit_log *a, const audit_entry *e);
 /* Makes the lines appended so far durable (fdatasync). CSIGN_EIO. */
 csign_rc audit_sync(audit_log *a);
 
+/* key as the log shows it: without pin-value or pin-source attributes
+ * (in the path or the query; a '?' left with nothing after it goes too).
+ * Caller frees; NULL when out of memory. */
+char *audit_key_uri(const char *key);
+
 /* Closes the log and frees; NULL is a no-op. */
 void audit_close(audit_log *a);
 
