@@ -131,7 +131,8 @@ csign_rc audit_open(const char *path, const char *key, audit_log **out)
 {
     audit_log *a = calloc(1, sizeof(*a));
     char host[HOST_NAME_MAX + 1] = "", uid[32];
-    struct passwd *pw = getpwuid(geteuid());
+    struct passwd pwd, *pw = NULL;
+    char pwbuf[4096];
 
     *out = NULL;
     if (a == NULL)
@@ -154,6 +155,8 @@ csign_rc audit_open(const char *path, const char *key, audit_log **out)
         audit_close(a);
         return err_oom();
     }
+    if (getpwuid_r(geteuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) != 0)
+        pw = NULL;
     if (gethostname(host, sizeof(host)) != 0)
         host[0] = '\0';
     host[sizeof(host) - 1] = '\0';
