@@ -41,6 +41,7 @@ enum {
     OPT_INCLUDE_SIGNATURES,
     OPT_SESSIONS,
     OPT_DIGEST_LIST,
+    OPT_AUDIT_LOG,
 };
 
 static const opt_spec opts[] = {
@@ -74,6 +75,8 @@ static const opt_spec opts[] = {
     {OPT_INCLUDE_SIGNATURES, "include-signatures", 0, NULL,
      "sign inputs that are signatures (*.p7s holding a CMS SignedData) too; "
      "by default they are skipped"},
+    {OPT_AUDIT_LOG, "audit-log", 0, "FILE",
+     "append one JSON line per signature written to FILE (docs/audit-log.md)"},
     FILES_FROM_SPECS,
     TSA_OPT_SPECS,
     TSA_OPTIONAL_SPEC,
@@ -194,6 +197,11 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         break;
     case OPT_INCLUDE_SIGNATURES:
         o->include_signatures = true;
+        break;
+    case OPT_AUDIT_LOG:
+        if (arg[0] == '\0')
+            return err_set(CSIGN_EUSAGE, "--audit-log needs a file name");
+        o->audit_log = arg;
         break;
     case OPT_FILES_FROM:
     case OPT_FILES_FROM0:

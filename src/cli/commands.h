@@ -138,6 +138,7 @@ typedef struct {
     manifest listed;         /* its lines: the names and their digests */
     digest_result *preset;   /* per file, the digest from the list; NULL: hash the files */
     tsa_opts tsa;
+    const char *audit_log; /* --audit-log: one JSON line per signature written */
     char **files;
     int nfiles;
 } sign_opts;

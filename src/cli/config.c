@@ -38,6 +38,7 @@ static const struct {
     {"json", K_FLAG},
     {"jobs", K_VALUE},
     {"sessions", K_VALUE},
+    {"audit-log", K_VALUE},
     {"tsa", K_LIST},
     {"tsa-digest", K_VALUE},
     {"tsa-policy", K_VALUE},

@@ -19,6 +19,7 @@
 #include "cli/digest_list.h"
 #include "cli/json_doc.h"
 #include "cli/lanes.h"
+#include "cli/audit.h"
 #include "cli/progress.h"
 #include "cli/signer.h"
 #include "core/batch.h"
@@ -37,6 +38,8 @@ typedef struct {
     bool todo;             /* to be signed in this round */
     unsigned char *sig;    /* made, not yet placed */
     size_t len;
+    char sig_sha256[65]; /* with --audit-log: the signature's SHA-256 */
+    char ts_time[32];    /* and its timestamp's time ("" when none) */
 } job;
 
 /* What the signing threads share. */
@@ -102,6 +105,8 @@ static csign_rc sign_one(void *ctx, size_t i)
         batch_fail(&j->item, rc);
     }
     j->tsa = rc == CSIGN_OK && g->ts != NULL && j->warning[0] == '\0' ? g->ts->used : NULL;
+    if (rc == CSIGN_OK && o->audit_log != NULL)
+        audit_signature_facts(j->sig, j->len, j->tsa != NULL, j->sig_sha256, j->ts_time);
     return rc;
 }
 
@@ -156,6 +161,59 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, sta
     }
     batch_finish(&w);
     pthread_mutex_destroy(&g.ts_lock);
+    return rc;
+}
+
+/* Marks a written signature as failed: its audit record is missing or
+ * not known to be on the disk. The signature file stays (docs/audit-log.md). */
+static void unrecorded(job *j, csign_rc rc, const char *why)
+{
+    j->item.rc = rc;
+    snprintf(j->item.reason, sizeof(j->item.reason), "signature written but not recorded: %s", why);
+}
+
+/* One audit line per signature written, in the files' order, then one
+ * flush for all, before anything is reported. After a failure the file
+ * whose line failed and every later one are failed. */
+static csign_rc audit_all(const sign_opts *o, job *jobs, audit_log *a)
+{
+    csign_rc rc = CSIGN_OK;
+    char why[ERR_MAX] = "";
+    const char *kind = o->preset ? "digest-list" : o->have_given ? "digest" : "file";
+    bool any = false;
+
+    for (int i = 0; i < o->nfiles; i++) {
+        job *j = &jobs[i];
+        if (j->item.rc != CSIGN_OK || !j->item.written)
+            continue;
+        if (rc == CSIGN_OK) {
+            audit_entry e = {kind,
+                             o->have_given ? NULL : j->file,
+                             o->preset == NULL && !o->have_given,
+                             &j->digest,
+                             to_stdout(o) ? "-" : j->out,
+                             j->sig_sha256,
+                             j->tsa,
+                             j->ts_time};
+            rc = audit_append(a, &e);
+            if (rc == CSIGN_OK) {
+                any = true;
+                continue;
+            }
+            snprintf(why, sizeof(why), "%s", err_msg());
+        }
+        unrecorded(j, rc, why);
+    }
+    if (any) {
+        csign_rc synced = audit_sync(a);
+        if (synced != CSIGN_OK) {
+            snprintf(why, sizeof(why), "%s", err_msg());
+            for (int i = 0; i < o->nfiles; i++)
+                if (jobs[i].item.rc == CSIGN_OK && jobs[i].item.written)
+                    unrecorded(&jobs[i], synced, why);
+            rc = synced;
+        }
+    }
     return rc;
 }
 
@@ -343,6 +401,7 @@ csign_rc sign_files(const sign_opts *o)
 
     stamper ts;
     bool stamping = o->tsa.cfg.nurls > 0;
+    audit_log *audit = NULL;
 
     /* When no output can be written, the PIN is not asked for and the
      * token not opened: those failures are the result. */
@@ -350,10 +409,15 @@ csign_rc sign_files(const sign_opts *o)
 
     memset(&st, 0, sizeof(st));
     memset(&ts, 0, sizeof(ts));
-    if (work && stamping)
+    /* A log that cannot be written fails the run before the PIN is used. */
+    if (work && o->audit_log != NULL)
+        rc = audit_open(o->audit_log, o->key, &audit);
+    if (work && rc == CSIGN_OK && stamping)
         rc = stamper_open(&o->tsa.cfg, &ts);
     if (work && rc == CSIGN_OK)
         rc = signer_open(o, &st);
+    if (work && rc == CSIGN_OK && audit != NULL)
+        rc = audit_signer(audit, st.cert);
     if (work && rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
         const EVP_MD *md = signer_digest(o, st.pub);
@@ -362,6 +426,9 @@ csign_rc sign_files(const sign_opts *o)
         unsigned nlanes = open_lanes(o, st.t.h);
         if (rc == CSIGN_OK)
             rc = sign_all(o, jobs, &s, stamping ? &ts : NULL, st.t.h, nlanes);
+        /* What was written is recorded, even when a stop cut the run. */
+        if (audit != NULL)
+            (void)audit_all(o, jobs, audit);
         if (rc == CSIGN_OK && stop_requested() == 0)
             rc = report_all(o, jobs, st.cert);
     } else if (rc == CSIGN_OK) {
@@ -369,6 +436,7 @@ csign_rc sign_files(const sign_opts *o)
     }
     signer_close(&st);
     stamper_close(&ts);
+    audit_close(audit);
     free(jobs);
     return rc;
 }

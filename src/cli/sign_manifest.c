@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/audit.h"
 #include "cli/commands.h"
 #include "cli/json_doc.h"
 #include "cli/progress.h"
@@ -184,6 +185,25 @@ static void report(const sign_opts *o, const plan *p, const signer *st, const ch
     free(subject);
 }
 
+/* The manifest's audit line, flushed, before the run is reported. The
+ * list and its signature stay in place when this fails. */
+static csign_rc record(audit_log *a, const sign_opts *o, const plan *p, size_t len,
+                       const unsigned char *sig, size_t siglen, const char *tsa)
+{
+    char sha[65], ts_time[32];
+    digest_result d = p->digest;
+
+    d.bytes = len;
+    audit_signature_facts(sig, siglen, tsa != NULL, sha, ts_time);
+    audit_entry e = {"manifest", o->manifest, true, &d, p->sig, sha, tsa, ts_time};
+    csign_rc rc = audit_append(a, &e);
+    if (rc == CSIGN_OK)
+        rc = audit_sync(a);
+    if (rc != CSIGN_OK)
+        err_wrap(rc, "%s and %s written but not recorded", o->manifest, p->sig);
+    return rc;
+}
+
 csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
 {
     plan p;
@@ -192,16 +212,22 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
     char *text = NULL, warning[ERR_MAX] = "";
     size_t len = 0, siglen = 0;
     unsigned char *sig = NULL;
+    audit_log *audit = NULL;
 
     memset(&p, 0, sizeof(p));
     p.dirfd = -1;
     memset(&st, 0, sizeof(st));
     memset(&ts, 0, sizeof(ts));
     csign_rc rc = make_plan(o, &p);
+    /* A log that cannot be written fails the run before the PIN is used. */
+    if (rc == CSIGN_OK && o->audit_log != NULL)
+        rc = audit_open(o->audit_log, o->key, &audit);
     if (rc == CSIGN_OK && o->tsa.cfg.nurls > 0)
         rc = stamper_open(&o->tsa.cfg, &ts);
     if (rc == CSIGN_OK)
         rc = signer_open(o, &st);
+    if (rc == CSIGN_OK && audit != NULL)
+        rc = audit_signer(audit, st.cert);
     if (rc == CSIGN_OK) {
         /* A list named after a digest (SHA256SUMS) uses it, whatever the
          * key; the signature uses the key's digest (or --digest). */
@@ -216,12 +242,18 @@ csign_rc sign_manifest(const sign_opts *o, const volatile sig_atomic_t *stop)
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
         rc = signer_sign(o, &s, o->tsa.cfg.nurls ? &ts : NULL, &p.digest, &sig, &siglen, warning);
     }
+    const char *tsa = o->tsa.cfg.nurls && !warning[0] ? ts.used : NULL;
+    bool written = false;
     if (rc == CSIGN_OK && *stop == 0)
-        rc = write_both(o, &p, text, len, sig, siglen);
+        written = (rc = write_both(o, &p, text, len, sig, siglen)) == CSIGN_OK;
+    /* What was written is recorded, even when a stop came after. */
+    if (written && audit != NULL)
+        rc = record(audit, o, &p, len, sig, siglen, tsa);
     if (rc == CSIGN_OK && *stop == 0)
-        report(o, &p, &st, o->tsa.cfg.nurls && !warning[0] ? ts.used : NULL, warning);
+        report(o, &p, &st, tsa, warning);
     signer_close(&st);
     stamper_close(&ts);
+    audit_close(audit);
     OPENSSL_free(sig);
     free(text);
     free_plan(o, &p);

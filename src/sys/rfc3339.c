@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "sys/rfc3339.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Reads exactly n digits. */
@@ -61,4 +62,12 @@ bool rfc3339_parse(const char *s, time_t *out)
         return false;
     *out = t - sign * (oh * 3600L + om * 60L);
     return true;
+}
+
+void rfc3339_format(time_t t, char out[RFC3339_UTC_LEN])
+{
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, RFC3339_UTC_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, RFC3339_UTC_LEN, "1970-01-01T00:00:00Z");
 }

@@ -13,4 +13,10 @@
  */
 bool rfc3339_parse(const char *s, time_t *out);
 
+/* The length of what rfc3339_format() writes, with its NUL. */
+#define RFC3339_UTC_LEN 21
+
+/* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC, no fraction) in out. */
+void rfc3339_format(time_t t, char out[RFC3339_UTC_LEN]);
+
 #endif
