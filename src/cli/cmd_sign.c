@@ -41,6 +41,7 @@ enum {
     OPT_INCLUDE_SIGNATURES,
     OPT_SESSIONS,
     OPT_DIGEST_LIST,
+    OPT_POLICY,
 };
 
 static const opt_spec opts[] = {
@@ -74,6 +75,9 @@ static const opt_spec opts[] = {
     {OPT_INCLUDE_SIGNATURES, "include-signatures", 0, NULL,
      "sign inputs that are signatures (*.p7s holding a CMS SignedData) too; "
      "by default they are skipped"},
+    {OPT_POLICY, "policy", 0, "NAME",
+     "check the key, certificate, token and TSA against a policy before the PIN is used: cabf "
+     "(CA/Browser Forum code signing rules, docs/policy.md) or none (default)"},
     FILES_FROM_SPECS,
     TSA_OPT_SPECS,
     TSA_OPTIONAL_SPEC,
@@ -195,6 +199,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_INCLUDE_SIGNATURES:
         o->include_signatures = true;
         break;
+    case OPT_POLICY:
+        return policy_parse(arg, &o->policy);
     case OPT_FILES_FROM:
     case OPT_FILES_FROM0:
         return files_from_on_opt(&o->from, id, arg);

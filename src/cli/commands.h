@@ -11,6 +11,7 @@
 #include "cli/files_from.h"
 #include "core/digest.h"
 #include "core/manifest.h"
+#include "core/policy.h"
 #include "core/stamp.h"
 #include "core/verify.h"
 
@@ -138,6 +139,7 @@ typedef struct {
     manifest listed;         /* its lines: the names and their digests */
     digest_result *preset;   /* per file, the digest from the list; NULL: hash the files */
     tsa_opts tsa;
+    policy_id policy; /* --policy: rules checked before the PIN is used */
     char **files;
     int nfiles;
 } sign_opts;
