@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 KEY='pkcs11:token=dev;object=rel'
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
 # The shim over SoftHSM, its slot reporting CKF_HW_SLOT (0x4).
 HW=(CSIGN_SHIM_SLOT_FLAGS=0x4)
 
@@ -299,6 +300,25 @@ t_verify_manifest_under_policy() {
     run csign verify --trust "$CASE/ca.pem" --tsa-trust "$CASE/tsaca.pem" --policy cabf \
         --manifest "$CASE/SHA256SUMS"
     expect_rc 0
+}
+
+# bash's completion offers the policies after --policy (the list is fixed
+# in completion/csign.bash; zsh and fish are checked by test_completion.sh).
+t_completion_offers_the_policies() {
+    local bc=/usr/share/bash-completion/bash_completion
+    [ -r "$bc" ] || fail "bash-completion is not installed"
+    mkdir -p "$CASE/bin"
+    ln -s "$CSIGN_BIN" "$CASE/bin/csign"
+    local w
+    for w in sign verify; do
+        PATH=$CASE/bin:$PATH bash --norc --noprofile -c '. "$1"; . "$2"
+            COMP_WORDS=(csign "$3" --policy ""); COMP_CWORD=3
+            COMP_LINE="csign $3 --policy "; COMP_POINT=${#COMP_LINE}
+            COMPREPLY=(); _csign csign; printf "%s\n" "${COMPREPLY[@]}"' _ "$bc" \
+            "$SRC/completion/csign.bash" "$w" >"$CASE/out" 2>"$CASE/err"
+        [ "$(sort "$CASE/out" | tr '\n' ' ')" = "cabf none " ] ||
+            fail "$w --policy offers: $(cat "$CASE/out")"
+    done
 }
 
 # ---- A real module that reports hardware: tpm2-pkcs11 on swtpm ----------
