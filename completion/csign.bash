@@ -4,7 +4,7 @@
 # Commands and options are read from `csign --help` and `csign CMD --help`
 # (once per shell session, then cached), so options added to csign complete
 # without changing this file. Values that are fixed lists (key types,
-# digests, PIN source kinds) are listed here. pkcs11: URIs come from
+# digests, PIN source kinds, policies) are listed here. pkcs11: URIs come from
 # `csign list --json` only once the word starts with "pkcs11:"; that listing
 # never logs in and gives up after CSIGN_COMPLETE_TIMEOUT seconds (default 2).
 # See docs/completion.md.
@@ -14,6 +14,7 @@
 _csign_key_types="ec:p256 ec:p384 ec:p521 rsa:2048 rsa:3072 rsa:4096"
 _csign_digests="sha256 sha384 sha512"
 _csign_pin_kinds="env: fd: file: prompt"
+_csign_policies="cabf none"
 
 declare -gA _csign_opt_cache 2>/dev/null || declare -A _csign_opt_cache
 _csign_r=""
@@ -152,6 +153,10 @@ _csign_complete_value() {
         ;;
     --digest | --md | --tsa-digest)
         COMPREPLY=($(compgen -W "$_csign_digests" -- "$cur"))
+        return
+        ;;
+    --policy)
+        COMPREPLY=($(compgen -W "$_csign_policies" -- "$cur"))
         return
         ;;
     --digest-hex)

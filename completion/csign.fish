@@ -133,6 +133,9 @@ function __csign_value
         case --digest --md --tsa-digest
             printf '%s\n' sha256 sha384 sha512
             return
+        case --policy
+            printf '%s\n' cabf none
+            return
         case --digest-hex
             printf '%s\n' sha256: sha384: sha512:
             return

@@ -42,6 +42,7 @@ enum {
     OPT_SESSIONS,
     OPT_DIGEST_LIST,
     OPT_AUDIT_LOG,
+    OPT_POLICY,
 };
 
 static const opt_spec opts[] = {
@@ -77,6 +78,9 @@ static const opt_spec opts[] = {
      "by default they are skipped"},
     {OPT_AUDIT_LOG, "audit-log", 0, "FILE",
      "append one JSON line per signature written to FILE (docs/audit-log.md)"},
+    {OPT_POLICY, "policy", 0, "NAME",
+     "check the key, certificate, token and TSA against a policy before the PIN is used: cabf "
+     "(CA/Browser Forum code signing rules, docs/policy.md) or none (default)"},
     FILES_FROM_SPECS,
     TSA_OPT_SPECS,
     TSA_OPTIONAL_SPEC,
@@ -203,6 +207,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
             return err_set(CSIGN_EUSAGE, "--audit-log needs a file name");
         o->audit_log = arg;
         break;
+    case OPT_POLICY:
+        return policy_parse(arg, &o->policy);
     case OPT_FILES_FROM:
     case OPT_FILES_FROM0:
         return files_from_on_opt(&o->from, id, arg);

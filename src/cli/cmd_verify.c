@@ -37,6 +37,7 @@ enum {
     OPT_CRL,
     OPT_REQUIRE_CRL,
     OPT_REQUIRE_TIMESTAMP,
+    OPT_POLICY,
 };
 
 static const opt_spec opts[] = {
@@ -62,6 +63,9 @@ static const opt_spec opts[] = {
     {OPT_REQUIRE_CRL, "require-crl", 0, NULL, "every CA of the chain must have a CRL given"},
     {OPT_REQUIRE_TIMESTAMP, "require-timestamp", 0, NULL,
      "a signature without a trusted timestamp is not valid"},
+    {OPT_POLICY, "policy", 0, "NAME",
+     "also hold the signature to a policy: cabf (CA/Browser Forum code signing rules, "
+     "docs/policy.md; needs a timestamp trusted by --tsa-trust) or none (default)"},
     {OPT_STRICT, "strict", 0, NULL,
      "with --manifest: files in the list's folder that it does not list fail too"},
     FILES_FROM_SPECS,
@@ -81,6 +85,7 @@ typedef struct {
     const char *crls[MAX_FILES];
     int ncrls;
     bool require_crl, require_timestamp;
+    policy_id policy;
     const char *sig;
     time_t at;
     bool at_set;
@@ -193,6 +198,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
     case OPT_REQUIRE_TIMESTAMP:
         o->require_timestamp = true;
         break;
+    case OPT_POLICY:
+        return policy_parse(arg, &o->policy);
     case OPT_JOBS:
         errno = 0;
         o->jobs = (int)strtol(arg, &end, 10);
@@ -305,6 +312,7 @@ static csign_rc run(int argc, char **argv)
         rc = cert_read_crls(o.crls[i], p.crls);
     p.require_crl = o.require_crl;
     p.require_timestamp = o.require_timestamp;
+    p.policy = o.policy;
     for (int i = 0; rc == CSIGN_OK && i < o.nexpect_subject; i++)
         rc = dn_parse(o.expect_subject[i], &subjects[i]);
     p.expect_subject = (const X509_NAME *const *)subjects;

@@ -11,6 +11,7 @@
 #include "cli/files_from.h"
 #include "core/digest.h"
 #include "core/manifest.h"
+#include "core/policy.h"
 #include "core/stamp.h"
 #include "core/verify.h"
 
@@ -139,6 +140,7 @@ typedef struct {
     digest_result *preset;   /* per file, the digest from the list; NULL: hash the files */
     tsa_opts tsa;
     const char *audit_log; /* --audit-log: one JSON line per signature written */
+    policy_id policy; /* --policy: rules checked before the PIN is used */
     char **files;
     int nfiles;
 } sign_opts;

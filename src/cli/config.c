@@ -33,6 +33,7 @@ static const struct {
     {"chain", K_VALUE},
     {"digest", K_VALUE},
     {"pss", K_FLAG},
+    {"policy", K_VALUE},
     {"pem", K_FLAG},
     {"der", K_FLAG},
     {"json", K_FLAG},

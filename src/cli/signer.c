@@ -12,6 +12,7 @@
 
 #include "core/cert.h"
 #include "core/cms.h"
+#include "core/policy.h"
 #include "core/x509gen.h"
 
 /* ---- Signer certificate and chain ---------------------------------------- */
@@ -130,6 +131,27 @@ const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub)
     return o->have_given ? o->given.md : o->md ? o->md : x509gen_digest(pub);
 }
 
+/* --policy over what is known before the login: the key, its
+ * certificate, the token's kind and whether a timestamp is asked for.
+ * A run set up against the policy is a usage error. */
+static csign_rc check_policy(const sign_opts *o, const signer *st)
+{
+    policy_facts f = {
+        .key = st->pub,
+        .digest_nid = EVP_MD_get_type(signer_digest(o, st->pub)),
+        .cert = st->cert,
+        .at = time(NULL),
+        .hardware = st->t.token.hardware ? POLICY_HW_YES : POLICY_HW_NO,
+        .token = st->t.token.label,
+        .stamp = o->tsa.cfg.nurls == 0 ? POLICY_STAMP_NOT_ASKED
+                 : o->tsa.optional     ? POLICY_STAMP_OPTIONAL
+                                       : POLICY_STAMP_ASKED,
+    };
+    csign_rc rc = policy_check(o->policy, &f);
+
+    return rc == CSIGN_ENO ? err_set(CSIGN_EUSAGE, "%s", err_msg()) : rc;
+}
+
 csign_rc signer_open(const sign_opts *o, signer *st)
 {
     pin_source src;
@@ -149,6 +171,8 @@ csign_rc signer_open(const sign_opts *o, signer *st)
         rc = err_set(CSIGN_EUSAGE, "--pss needs an RSA key");
     if (rc == CSIGN_OK)
         rc = find_certs(o, &st->t, &st->key, st->pub, &st->cert, &st->chain);
+    if (rc == CSIGN_OK)
+        rc = check_policy(o, st);
     if (rc == CSIGN_OK)
         rc = cert_check_code_signing(st->cert, st->pub, time(NULL));
     /* The token must be able to make the signature before a PIN is read. */

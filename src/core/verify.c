@@ -19,6 +19,27 @@
 #include "core/tsa.h"
 #include "core/digest.h"
 
+/* p->policy's rules over what the signature shows, judged at at. */
+static csign_rc check_policy(const verify_policy *p, CMS_SignerInfo *si, X509 *signer, time_t at,
+                             const verify_result *r)
+{
+    X509_ALGOR *dig = NULL;
+    const char *ts = r->timestamp ? r->timestamp : "absent";
+
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
+    policy_facts f = {
+        .key = X509_get0_pubkey(signer),
+        .digest_nid = dig ? OBJ_obj2nid(dig->algorithm) : NID_undef,
+        .cert = signer,
+        .at = at,
+        .hardware = POLICY_HW_UNKNOWN,
+        .stamp = strcmp(ts, "valid") == 0       ? POLICY_STAMP_VALID
+                 : strcmp(ts, "untrusted") == 0 ? POLICY_STAMP_UNTRUSTED
+                                                : POLICY_STAMP_ABSENT,
+    };
+    return policy_check(p->policy, &f);
+}
+
 /* Verification failures are answers, not errors: exit 1. */
 #define NO(...) err_set(CSIGN_ENO, __VA_ARGS__)
 
@@ -473,6 +494,8 @@ static csign_rc verify_content(const verify_policy *p, const unsigned char *sig,
     STACK_OF(X509) *chain = NULL;
     if (rc == CSIGN_OK)
         rc = check_timestamp(p, si, certs, r, &at);
+    if (rc == CSIGN_OK)
+        rc = check_policy(p, si, signer, at, r);
     if (rc == CSIGN_OK) {
         struct tm tm;
         if (gmtime_r(&at, &tm) != NULL)

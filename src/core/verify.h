@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "core/policy.h"
 #include "sys/err.h"
 
 /* What a signature must satisfy besides being well formed. Borrowed. */
@@ -28,6 +29,10 @@ typedef struct {
     STACK_OF(X509_CRL) * crls; /* may be NULL */
     bool require_crl;
     bool require_timestamp;
+    /* Rules on top (policy_check()): the key, digest and certificate of
+     * the signer at the time the chain is judged at, and the timestamp;
+     * the token's kind is not known from a signature. */
+    policy_id policy;
 } verify_policy;
 
 /* What verification found out. Strings are owned by the result. */
@@ -63,7 +68,9 @@ typedef struct {
  * RFC 3161 timestamp (id-aa-timeStampToken), checked with
  * tsa_check_token() against p->tsa_trust; when it is trusted, the chain is
  * judged at its time instead of p->at. With p->crls the chain's
- * revocation is checked (revoke_check()).
+ * revocation is checked (revoke_check()). With p->policy its rules are
+ * checked once the signature is known to be the signer's and its
+ * timestamp is checked, before the chain.
  *
  * When the chain does not reach an anchor, the reason (one line) says
  * where it stops (that certificate's subject, and its issuer or that it
