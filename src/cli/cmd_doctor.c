@@ -11,7 +11,16 @@
 #include "cli/json_doc.h"
 #include "core/cert.h"
 
-enum { OPT_KEY = 1, OPT_CERT, OPT_CHAIN, OPT_TRUST, OPT_WARN_DAYS, OPT_LOGIN, OPT_JSON };
+enum {
+    OPT_KEY = 1,
+    OPT_CERT,
+    OPT_CHAIN,
+    OPT_TRUST,
+    OPT_WARN_DAYS,
+    OPT_LOGIN,
+    OPT_JSON,
+    OPT_POLICY
+};
 
 static const opt_spec opts[] = {
     {OPT_KEY, "key", 0, "URI", "the signing key on the token (pkcs11: URI)"},
@@ -25,6 +34,9 @@ static const opt_spec opts[] = {
     {OPT_LOGIN, "login", 0, NULL,
      "log in to check the PIN and the private key (without it no PIN is read)"},
     {OPT_JSON, "json", 0, NULL, "print one JSON document on stdout (docs/json.md, docs/doctor.md)"},
+    {OPT_POLICY, "policy", 0, "NAME",
+     "check the key, certificate, token and TSAs against a policy as sign would: cabf or none "
+     "(default; docs/policy.md)"},
     TSA_OPT_SPECS,
     {0, NULL, 0, NULL, NULL},
 };
@@ -63,6 +75,8 @@ static csign_rc on_opt(void *ctx, int id, const char *arg)
         json_object_set_new(json_doc(), "checks", json_array());
         json_object_set_new(json_doc(), "ok", json_false());
         break;
+    case OPT_POLICY:
+        return policy_parse(arg, &o->policy);
     default:
         return tsa_on_opt(&o->tsa, id, arg);
     }
@@ -151,6 +165,7 @@ static csign_rc run(int argc, char **argv)
         doctor_check_login(&d);
         doctor_check_key(&d);
         doctor_check_certificate(&d);
+        doctor_check_policy(&d);
         doctor_check_tsas(&d);
     }
     finish(&d);

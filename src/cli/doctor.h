@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "core/policy.h"
 
 typedef enum { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL } doctor_status;
 
@@ -42,6 +43,7 @@ typedef struct {
     long warn_days;
     bool login;
     bool json;
+    policy_id policy;
     tsa_opts tsa;
 } doctor_opts;
 
@@ -71,6 +73,11 @@ void doctor_check_key(doctor_run *d);
 
 /* The signer certificate and its checks (doctor_cert.c). */
 void doctor_check_certificate(doctor_run *d);
+
+/* The configured policy (--policy, or the profile's) over the key, its
+ * certificate, the token and the TSA settings, as sign judges them before
+ * the PIN; no line without a policy (doctor_cert.c). */
+void doctor_check_policy(doctor_run *d);
 
 /* Each configured TSA (doctor_tsa.c). */
 void doctor_check_tsas(doctor_run *d);

@@ -9,6 +9,7 @@
 
 #include "cli/doctor.h"
 #include "core/cert.h"
+#include "core/x509gen.h"
 #include "hsm/hsm.h"
 
 /* What the certificate checks need. All borrowed. */
@@ -220,4 +221,38 @@ void doctor_check_certificate(doctor_run *d)
     free(subject);
     doctor_cert c = {d->cert, source, d->pub, d->chain, d->trust, d->o.warn_days};
     check_fields(&d->r, &c);
+}
+
+void doctor_check_policy(doctor_run *d)
+{
+    const stamp_config *tsa = &d->o.tsa.cfg;
+
+    if (d->o.policy == POLICY_NONE)
+        return;
+    if (d->pub == NULL || d->cert == NULL) {
+        doctor_say(&d->r, DOCTOR_FAIL, "policy", "find the key and its certificate first",
+                   "policy %s: not checked without the key and its certificate",
+                   policy_name(d->o.policy));
+        return;
+    }
+    policy_facts f = {
+        .key = d->pub,
+        .digest_nid = EVP_MD_get_type(x509gen_digest(d->pub)),
+        .cert = d->cert,
+        .at = time(NULL),
+        .hardware = d->t.token.hardware ? POLICY_HW_YES : POLICY_HW_NO,
+        .token = d->t.token.label,
+        .stamp = tsa->nurls == 0     ? POLICY_STAMP_NOT_ASKED
+                 : d->o.tsa.optional ? POLICY_STAMP_OPTIONAL
+                                     : POLICY_STAMP_ASKED,
+    };
+    csign_rc rc = policy_check(d->o.policy, &f);
+    if (rc == CSIGN_OK)
+        doctor_say(&d->r, DOCTOR_OK, "policy", NULL, "%s: every rule met",
+                   policy_name(d->o.policy));
+    else
+        doctor_say(&d->r, DOCTOR_FAIL, "policy",
+                   "meet each rule named, or sign without the policy (docs/policy.md)", "%s",
+                   err_msg());
+    err_clear();
 }

@@ -249,6 +249,32 @@ t_tsa_that_refuses_fails() {
     expect_err "1 check failed: tsa"
 }
 
+# --policy cabf: the rules sign would refuse before the PIN are a failed
+# check that names them; without a policy there is no policy line.
+t_policy_names_the_rules_not_met() {
+    ca_cert "$CODE_SIGNING" 90
+    start_tsa
+    run csign doctor --key "$KEY" --tsa "$TSA_URL" --policy cabf
+    expect_rc 1
+    line fail policy
+    expect_out "[hardware] token 'dev' is a software token"
+    expect_err "1 check failed: policy"
+    run csign doctor --key "$KEY" --tsa "$TSA_URL"
+    expect_rc 0
+    no_line '[a-z]+' policy
+}
+
+# The same set-up on a slot that reports hardware (the test shim over
+# SoftHSM) meets every rule.
+t_policy_met_on_a_hardware_slot() {
+    ca_cert "$CODE_SIGNING" 90
+    start_tsa
+    run CSIGN_SHIM_SLOT_FLAGS=0x4 csign doctor --module "$CSIGN_SHIM" --key "$KEY" \
+        --tsa "$TSA_URL" --policy cabf
+    expect_rc 0
+    expect_out "ok   policy: cabf: every rule met"
+}
+
 t_profile_needs_no_options() {
     signing_key
     start_tsa
