@@ -140,7 +140,7 @@ typedef struct {
     digest_result *preset;   /* per file, the digest from the list; NULL: hash the files */
     tsa_opts tsa;
     const char *audit_log; /* --audit-log: one JSON line per signature written */
-    policy_id policy; /* --policy: rules checked before the PIN is used */
+    policy_id policy;      /* --policy: rules checked before the PIN is used */
     char **files;
     int nfiles;
 } sign_opts;
