@@ -94,9 +94,11 @@ static csign_rc sign_one(void *ctx, size_t i)
     cms_signer s = *g->s;
     csign_rc rc = cms_sign_digest(&s, &j->digest, o->pem, &j->sig, &j->len);
     j->warning[0] = '\0';
+    const char *tsa = NULL;
     if (rc == CSIGN_OK && g->ts != NULL) {
         pthread_mutex_lock(&g->ts_lock);
         rc = signer_stamp(o, g->ts, &j->sig, &j->len, j->warning);
+        tsa = g->ts->used; /* read under the lock: another lane may move on */
         pthread_mutex_unlock(&g->ts_lock);
     }
     if (rc != CSIGN_OK) {
@@ -104,7 +106,7 @@ static csign_rc sign_one(void *ctx, size_t i)
         j->sig = NULL;
         batch_fail(&j->item, rc);
     }
-    j->tsa = rc == CSIGN_OK && g->ts != NULL && j->warning[0] == '\0' ? g->ts->used : NULL;
+    j->tsa = rc == CSIGN_OK && j->warning[0] == '\0' ? tsa : NULL;
     if (rc == CSIGN_OK && o->audit_log != NULL)
         audit_signature_facts(j->sig, j->len, j->tsa != NULL, j->sig_sha256, j->ts_time);
     return rc;
@@ -127,13 +129,73 @@ static void place(job *j, const sign_opts *o, batch_writer *w)
     j->sig = NULL;
 }
 
+/* Marks a written signature as failed: its audit record is missing or
+ * not known to be on the disk. The signature file stays (docs/audit-log.md). */
+static void unrecorded(job *j, csign_rc rc, const char *why)
+{
+    j->item.rc = rc;
+    snprintf(j->item.reason, sizeof(j->item.reason), "signature written but not recorded: %.3900s",
+             why);
+}
+
+/* The audit log's progress through the jobs: the lines of the signatures
+ * written so far are in the log and flushed before the next batch is
+ * staged, so that a run cut short (a token that stops answering, a
+ * signal) leaves no signature in place without its line. */
+typedef struct {
+    audit_log *a;
+    size_t next; /* the first job not yet recorded or passed over */
+    csign_rc rc; /* a failure to write: every later signature fails */
+    char why[ERR_MAX];
+} recorder;
+
+/* Appends a line for each signature written among jobs[r->next .. upto),
+ * in the files' order, up to the first still waiting in the batch; then
+ * one flush for them. After a failure the file whose line failed and
+ * every later one are failed. */
+static void record(const sign_opts *o, job *jobs, recorder *r, size_t upto)
+{
+    const char *kind = o->preset ? "digest-list" : o->have_given ? "digest" : "file";
+    size_t first = r->next;
+
+    if (r->a == NULL)
+        return;
+    for (; r->next < upto && !batch_pending(&jobs[r->next].item); r->next++) {
+        job *j = &jobs[r->next];
+        if (j->item.rc != CSIGN_OK || !j->item.written)
+            continue;
+        if (r->rc == CSIGN_OK) {
+            audit_entry e = {kind,
+                             o->have_given ? NULL : j->file,
+                             o->preset == NULL && !o->have_given,
+                             &j->digest,
+                             to_stdout(o) ? "-" : j->out,
+                             j->sig_sha256,
+                             j->tsa,
+                             j->ts_time};
+            if ((r->rc = audit_append(r->a, &e)) == CSIGN_OK)
+                continue;
+            snprintf(r->why, sizeof(r->why), "%s", err_msg());
+        }
+        unrecorded(j, r->rc, r->why);
+    }
+    if (r->rc != CSIGN_OK || first == r->next)
+        return;
+    if ((r->rc = audit_sync(r->a)) != CSIGN_OK) {
+        snprintf(r->why, sizeof(r->why), "%s", err_msg());
+        for (size_t i = first; i < r->next; i++)
+            if (jobs[i].item.rc == CSIGN_OK && jobs[i].item.written)
+                unrecorded(&jobs[i], r->rc, r->why);
+    }
+}
+
 /* Signs every job still in the running on the token's lanes and puts the
  * signatures in place in the files' order as they come, a batch at a time
  * (one at a time with --fail-fast, so that a failure to write one stops
  * the run at once). What the lanes signed past a stop is dropped,
  * unwritten and unreported, as if not reached. */
 static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, stamper *ts, hsm *h,
-                         unsigned nlanes)
+                         unsigned nlanes, recorder *rec)
 {
     batch_writer w;
     csign_rc rc = batch_open(&w, o->fail_fast, stop_flag());
@@ -147,7 +209,9 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, sta
         rc = err_oom();
     for (; l != NULL && placed < n && !batch_stopped(&w) && lanes_wait(l, placed); placed++) {
         place(&jobs[placed], o, &w);
-        if (!batch_next(&w, &jobs[placed].item)) {
+        bool go_on = batch_next(&w, &jobs[placed].item);
+        record(o, jobs, rec, placed + 1);
+        if (!go_on) {
             placed++;
             break;
         }
@@ -160,60 +224,8 @@ static csign_rc sign_all(const sign_opts *o, job *jobs, const cms_signer *s, sta
             jobs[i].item.rc = CSIGN_OK;
     }
     batch_finish(&w);
+    record(o, jobs, rec, placed);
     pthread_mutex_destroy(&g.ts_lock);
-    return rc;
-}
-
-/* Marks a written signature as failed: its audit record is missing or
- * not known to be on the disk. The signature file stays (docs/audit-log.md). */
-static void unrecorded(job *j, csign_rc rc, const char *why)
-{
-    j->item.rc = rc;
-    snprintf(j->item.reason, sizeof(j->item.reason), "signature written but not recorded: %s", why);
-}
-
-/* One audit line per signature written, in the files' order, then one
- * flush for all, before anything is reported. After a failure the file
- * whose line failed and every later one are failed. */
-static csign_rc audit_all(const sign_opts *o, job *jobs, audit_log *a)
-{
-    csign_rc rc = CSIGN_OK;
-    char why[ERR_MAX] = "";
-    const char *kind = o->preset ? "digest-list" : o->have_given ? "digest" : "file";
-    bool any = false;
-
-    for (int i = 0; i < o->nfiles; i++) {
-        job *j = &jobs[i];
-        if (j->item.rc != CSIGN_OK || !j->item.written)
-            continue;
-        if (rc == CSIGN_OK) {
-            audit_entry e = {kind,
-                             o->have_given ? NULL : j->file,
-                             o->preset == NULL && !o->have_given,
-                             &j->digest,
-                             to_stdout(o) ? "-" : j->out,
-                             j->sig_sha256,
-                             j->tsa,
-                             j->ts_time};
-            rc = audit_append(a, &e);
-            if (rc == CSIGN_OK) {
-                any = true;
-                continue;
-            }
-            snprintf(why, sizeof(why), "%s", err_msg());
-        }
-        unrecorded(j, rc, why);
-    }
-    if (any) {
-        csign_rc synced = audit_sync(a);
-        if (synced != CSIGN_OK) {
-            snprintf(why, sizeof(why), "%s", err_msg());
-            for (int i = 0; i < o->nfiles; i++)
-                if (jobs[i].item.rc == CSIGN_OK && jobs[i].item.written)
-                    unrecorded(&jobs[i], synced, why);
-            rc = synced;
-        }
-    }
     return rc;
 }
 
@@ -401,7 +413,7 @@ csign_rc sign_files(const sign_opts *o)
 
     stamper ts;
     bool stamping = o->tsa.cfg.nurls > 0;
-    audit_log *audit = NULL;
+    recorder rec = {NULL, 0, CSIGN_OK, ""};
 
     /* When no output can be written, the PIN is not asked for and the
      * token not opened: those failures are the result. */
@@ -411,13 +423,13 @@ csign_rc sign_files(const sign_opts *o)
     memset(&ts, 0, sizeof(ts));
     /* A log that cannot be written fails the run before the PIN is used. */
     if (work && o->audit_log != NULL)
-        rc = audit_open(o->audit_log, o->key, &audit);
+        rc = audit_open(o->audit_log, o->key, &rec.a);
     if (work && rc == CSIGN_OK && stamping)
         rc = stamper_open(&o->tsa.cfg, &ts);
     if (work && rc == CSIGN_OK)
         rc = signer_open(o, &st);
-    if (work && rc == CSIGN_OK && audit != NULL)
-        rc = audit_signer(audit, st.cert);
+    if (work && rc == CSIGN_OK && rec.a != NULL)
+        rc = audit_signer(rec.a, st.cert);
     if (work && rc == CSIGN_OK) {
         cms_signer s = {st.priv, st.cert, st.chain, o->pss};
         const EVP_MD *md = signer_digest(o, st.pub);
@@ -425,10 +437,7 @@ csign_rc sign_files(const sign_opts *o)
             rc = hash_all(o, jobs, md);
         unsigned nlanes = open_lanes(o, st.t.h);
         if (rc == CSIGN_OK)
-            rc = sign_all(o, jobs, &s, stamping ? &ts : NULL, st.t.h, nlanes);
-        /* What was written is recorded, even when a stop cut the run. */
-        if (audit != NULL)
-            (void)audit_all(o, jobs, audit);
+            rc = sign_all(o, jobs, &s, stamping ? &ts : NULL, st.t.h, nlanes, &rec);
         if (rc == CSIGN_OK && stop_requested() == 0)
             rc = report_all(o, jobs, st.cert);
     } else if (rc == CSIGN_OK) {
@@ -436,7 +445,7 @@ csign_rc sign_files(const sign_opts *o)
     }
     signer_close(&st);
     stamper_close(&ts);
-    audit_close(audit);
+    audit_close(rec.a);
     free(jobs);
     return rc;
 }

@@ -61,6 +61,11 @@ bool batch_stopped(const batch_writer *w)
     return w->stop != NULL && *w->stop != 0;
 }
 
+bool batch_pending(const batch_item *it)
+{
+    return it->staged;
+}
+
 /* Puts the staged outputs in place; each item learns its outcome. */
 static void commit(batch_writer *w)
 {

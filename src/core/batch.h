@@ -59,6 +59,10 @@ void batch_fail(batch_item *it, csign_rc rc);
 void batch_add(batch_writer *w, batch_item *it, const char *path, const void *data, size_t len,
                bool force);
 
+/* True while it waits in the batch: staged, neither committed nor failed
+ * yet. */
+bool batch_pending(const batch_item *it);
+
 /* True once a stop was asked for: stage nothing more. */
 bool batch_stopped(const batch_writer *w);
 

@@ -54,6 +54,25 @@ check_record() {
     [ "$(q .certificate.subject "$n")" = "CN=Release Signing" ] || fail "subject"
 }
 
+# A run cut short after some signatures are in place (the token stops
+# answering on the third file; --fail-fast puts each file in place on its
+# own) leaves no signature without its line: the lines of a batch are in
+# the log before the next batch is signed.
+t_run_cut_short_keeps_the_lines_of_what_was_written() {
+    signing_key
+    echo one >f1
+    echo two >f2
+    echo three >f3
+    run CSIGN_PIN=$USER_PIN CSIGN_SHIM_GATE="C_Sign@3:$CASE/never" csign sign \
+        --module "$CSIGN_SHIM" --key "$KEY" --fail-fast --token-timeout 5 --audit-log "$LOG" \
+        f1 f2 f3
+    expect_rc 3
+    [ -f f1.p7s ] && [ -f f2.p7s ] && [ ! -e f3.p7s ] || fail "not f1 and f2 only: $(ls)"
+    [ "$(wc -l <"$CASE/$LOG")" -eq 2 ] || fail "lines: $(cat "$CASE/$LOG")"
+    check_record 1 f1 f1.p7s
+    check_record 2 f2 f2.p7s
+}
+
 t_one_file_one_line() {
     signing_key
     echo hello >a.txt
