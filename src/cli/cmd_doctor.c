@@ -38,6 +38,7 @@ static const opt_spec opts[] = {
      "check the key, certificate, token and TSAs against a policy as sign would: cabf or none "
      "(default; docs/policy.md)"},
     TSA_OPT_SPECS,
+    TSA_OPTIONAL_SPEC,
     {0, NULL, 0, NULL, NULL},
 };
 

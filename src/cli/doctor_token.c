@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/doctor.h"
+#include "core/x509gen.h"
 
 csign_rc doctor_check_module(doctor_run *d)
 {
@@ -203,5 +204,20 @@ void doctor_check_key(doctor_run *d)
     if (hsm_key_public(d->t.h, k, &d->pub) != CSIGN_OK) {
         d->pub = NULL;
         err_clear();
+        return;
     }
+    /* As sign asks before the PIN: a mechanism for the signature it makes
+     * (the digest sign picks for this key; --pss is sign's own choice). */
+    bool rsa = EVP_PKEY_is_a(d->pub, "RSA");
+    const EVP_MD *md = x509gen_digest(d->pub);
+    if (!rsa && !EVP_PKEY_is_a(d->pub, "EC"))
+        return;
+    if (hsm_sig_check(d->t.h, rsa ? HSM_SIG_PKCS1 : HSM_SIG_ECDSA, EVP_MD_get_type(md)) == CSIGN_OK)
+        doctor_say(&d->r, DOCTOR_OK, "key-mechanism", NULL, "the token offers %s signing with %s",
+                   rsa ? "RSA PKCS#1" : "ECDSA", EVP_MD_get0_name(md));
+    else
+        doctor_say(&d->r, DOCTOR_FAIL, "key-mechanism",
+                   "use a key type the token can sign with, or the token's vendor module", "%s",
+                   err_msg());
+    err_clear();
 }

@@ -47,7 +47,18 @@ time_t policy_latest_not_after(policy_id id, time_t not_before)
         return not_before + (time_t)CABF_SHORT_DAYS * 86400 - 1;
     if (gmtime_r(&not_before, &tm) == NULL)
         return (time_t)-1;
-    tm.tm_mon += CABF_LONG_MONTHS;
+    /* The same day CABF_LONG_MONTHS months on, or the month's last day
+     * when it has no such day (39 months from 30 November end on 28 or
+     * 29 February, not in March). */
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int months = tm.tm_mon + CABF_LONG_MONTHS;
+    tm.tm_year += months / 12;
+    tm.tm_mon = months % 12;
+    int year = tm.tm_year + 1900;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    int last = days[tm.tm_mon] + (tm.tm_mon == 1 && leap);
+    if (tm.tm_mday > last)
+        tm.tm_mday = last;
     return timegm(&tm) - 1;
 }
 

@@ -50,8 +50,8 @@ t_all_ok() {
     start_tsa
     run CSIGN_PIN=$USER_PIN csign doctor --login --key "$KEY" --trust root.pem --tsa "$TSA_URL"
     expect_rc 0
-    for c in module token pin login key key-extractable key-sensitive key-sign cert cert-key \
-        cert-eku cert-ku cert-expiry chain tsa; do
+    for c in module token pin login key key-extractable key-sensitive key-sign key-mechanism \
+        cert cert-key cert-eku cert-ku cert-expiry chain tsa; do
         line ok "$c"
     done
     [ "$(grep -cvE '^ok ' "$CASE/out")" -eq 0 ] || fail "a line that is not ok"
@@ -273,6 +273,31 @@ t_policy_met_on_a_hardware_slot() {
         --tsa "$TSA_URL" --policy cabf
     expect_rc 0
     expect_out "ok   policy: cabf: every rule met"
+    # tsa-optional in a profile would let sign keep a signature without a
+    # timestamp: the policy check says so, as sign would refuse.
+    mkdir -p home/.config/csign
+    printf '[profile hw]\npolicy = cabf\ntsa = %s\ntsa-optional = true\n' "$TSA_URL" \
+        >home/.config/csign/config
+    chmod 600 home/.config/csign/config
+    run CSIGN_SHIM_SLOT_FLAGS=0x4 csign doctor --profile hw --module "$CSIGN_SHIM" --key "$KEY"
+    expect_rc 1
+    line fail policy
+    expect_out "[timestamp] --tsa-optional"
+}
+
+# A token without a mechanism for the key's signature (the shim lists only
+# CKM_RSA_PKCS for an EC key) fails as sign would, before any PIN.
+t_token_without_the_signing_mechanism_fails() {
+    signing_key
+    run CSIGN_SHIM_MECHS=CKM_RSA_PKCS csign doctor --module "$CSIGN_SHIM" --key "$KEY" \
+        --trust root.pem
+    expect_rc 1
+    line fail key-mechanism
+    expect_out "ECDSA"
+    expect_err "1 check failed: key-mechanism"
+    run csign doctor --key "$KEY" --trust root.pem
+    expect_rc 0
+    expect_out "ok   key-mechanism: the token offers ECDSA signing with SHA256"
 }
 
 t_profile_needs_no_options() {

@@ -271,6 +271,10 @@ static void test_lifetime_limits(void **state)
     /* 2025-06-15T12:00:00Z + 39 months = 2028-09-15T12:00:00Z. */
     assert_int_equal(policy_latest_not_after(POLICY_CABF, OLD), (time_t)1852632000 - 1);
     assert_int_equal(policy_latest_not_after(POLICY_NONE, OLD), (time_t)-1);
+    /* A month without the day: 2023-11-30 + 39 months ends on 2027-02-28,
+     * 2022-08-31T06:00:00Z on 2025-11-30T06:00:00Z. */
+    assert_int_equal(policy_latest_not_after(POLICY_CABF, 1701302400), (time_t)1803772800 - 1);
+    assert_int_equal(policy_latest_not_after(POLICY_CABF, 1661925600), (time_t)1764482400 - 1);
 
     static const struct {
         time_t nb, na;
