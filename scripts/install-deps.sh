@@ -18,7 +18,7 @@ packages=(
   clang libclang-rt-14-dev llvm-14
   clang-format cppcheck valgrind
   python3-jsonschema
-  scdoc bash-completion zsh fish lintian dpkg-dev python3-yaml
+  scdoc bash-completion zsh fish lintian dpkg-dev file man-db python3-yaml
 )
 
 missing=()

@@ -222,17 +222,20 @@ t_log_that_is_not_a_file_is_refused() {
 }
 
 # 8 processes, each signing 6 files at once, into one log: every line
-# whole, none lost.
+# whole, none lost. Each loads its own copy of the module: csign takes
+# turns on one module file until the login is done, and copies do not
+# share that turn, so the processes sign and append at the same time.
 t_eight_processes_one_log() {
     signing_key
     local p i pids=()
     for p in $(seq 8); do
         mkdir "p$p"
         for i in $(seq 6); do echo "process $p file $i" >"p$p/f$i"; done
+        cp "$SOFTHSM_MODULE" "p$p/module.so"
     done
     for p in $(seq 8); do
-        env CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --key "$KEY" --audit-log "$CASE/$LOG" \
-            "p$p"/f* >"$CASE/p$p.out" 2>"$CASE/p$p.err" </dev/null &
+        env CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --module "$CASE/p$p/module.so" --key "$KEY" \
+            --audit-log "$CASE/$LOG" "p$p"/f* >"$CASE/p$p.out" 2>"$CASE/p$p.err" </dev/null &
         pids+=($!)
     done
     for p in $(seq 8); do

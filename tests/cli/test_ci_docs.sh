@@ -21,7 +21,7 @@ if [ -z "$CLIENT_MODULE" ] || ! command -v p11-kit >/dev/null || ! command -v jq
     echo "SKIP: p11-kit, p11-kit-client.so or jq is missing (scripts/install-deps.sh installs them)"
     exit 77
 fi
-# python3-yaml comes with scripts/install-deps.sh (through tpm2-pkcs11's tools).
+# python3-yaml comes with scripts/install-deps.sh.
 python3 -c 'import yaml' 2>/dev/null || { echo "FAIL: python3 cannot import yaml" >&2; exit 1; }
 
 KEY='pkcs11:token=release;object=signing'

@@ -136,10 +136,13 @@ t_deb_files_modes_and_debian_docs() {
          /^-/ && $6 != "./usr/bin/csign" && $1 != "-rw-r--r--" {print; bad = 1}
          END {exit bad}' "$CASE/list" >"$CASE/bad" || fail "unusual modes: $(cat "$CASE/bad")"
     for f in usr/bin/csign usr/share/doc/csign/copyright usr/share/doc/csign/changelog.gz \
-        usr/share/doc/csign/README.md usr/share/doc/csign/docs/sign.md; do
+        usr/share/doc/csign/README.md usr/share/doc/csign/docs/sign.md \
+        usr/share/man/man1/csign.1.gz usr/share/man/man1/csign-sign.1.gz \
+        usr/share/man/man5/csign-config.5.gz usr/share/bash-completion/completions/csign \
+        usr/share/zsh/vendor-completions/_csign usr/share/fish/vendor_completions.d/csign.fish; do
         grep -qE " \./$f( |$)" "$CASE/list" || fail "the package lacks /$f"
     done
-    # Man pages, when the build made them, are compressed.
+    # Man pages are compressed.
     if grep -E ' \./usr/share/man/.*[^z]$' "$CASE/list" | grep -v '^d' >"$CASE/bad"; then
         fail "uncompressed man pages: $(cat "$CASE/bad")"
     fi
