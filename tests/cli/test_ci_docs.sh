@@ -102,7 +102,11 @@ no_pin_in() {
 
 # tamper FILE: change one byte of FILE.
 tamper() {
-    printf 'X' | dd of="$1" bs=1 seek=10 conv=notrunc 2>/dev/null || fail "tamper $1"
+    # Byte 10 of random content may already be 'X': then write 'Y'.
+    local b=X
+    [ "$(dd if="$1" bs=1 skip=10 count=1 2>/dev/null)" != X ] || b=Y
+    printf '%s' "$b" | dd of="$1" bs=1 seek=10 conv=notrunc 2>/dev/null || fail "tamper $1"
+    [ "$(dd if="$1" bs=1 skip=10 count=1 2>/dev/null)" = "$b" ] || fail "tamper $1: unchanged"
 }
 
 t_blocks_parse() {
