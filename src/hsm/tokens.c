@@ -62,14 +62,17 @@ static csign_rc reload(hsm *h)
 
 /* One look at the slots. A slot whose token cannot be read for a reason
  * that may pass fails the look (so that it is tried again), unless
- * skip_unreadable: then it is left out and counted in h->unreadable. */
+ * skip_unreadable: then it is left out and counted in h->unreadable.
+ * Tokens filter does not match are left out, or, when nmatched is not
+ * NULL, kept after the *nmatched ones it matches: one look gives both, so
+ * that a token rewritten between two looks cannot be missing from one. */
 static csign_rc tokens_once(hsm *h, const hsm_uri *filter, bool skip_unreadable, hsm_token **out,
-                            size_t *n)
+                            size_t *n, size_t *nmatched)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG nslots = 0;
     hsm_token *list = NULL;
-    size_t count = 0;
+    size_t count = 0, matches = 0;
     csign_rc rc = slot_list(h, &slots, &nslots);
 
     if (rc != CSIGN_OK)
@@ -103,11 +106,18 @@ static csign_rc tokens_once(hsm *h, const hsm_uri *filter, bool skip_unreadable,
                          (unsigned long)slots[i], call, hsm_ckr_name(rv));
             break;
         }
-        if (!hsm_uri_match_token(filter, &ti, slots[i], &si))
+        bool match = hsm_uri_match_token(filter, &ti, slots[i], &si);
+        if (!match && nmatched == NULL)
             continue;
         rc = hsm_token_fill(slots[i], &si, &ti, &list[count]);
         if (rc != CSIGN_OK)
             break;
+        /* Matches first, in slot order. */
+        if (match) {
+            hsm_token t = list[count];
+            memmove(&list[matches + 1], &list[matches], (count - matches) * sizeof(*list));
+            list[matches++] = t;
+        }
         count++;
     }
     free(slots);
@@ -117,6 +127,8 @@ static csign_rc tokens_once(hsm *h, const hsm_uri *filter, bool skip_unreadable,
     }
     *out = list;
     *n = count;
+    if (nmatched != NULL)
+        *nmatched = matches;
     return CSIGN_OK;
 }
 
@@ -128,7 +140,9 @@ static bool any_initialised(const hsm_token *list, size_t n)
     return false;
 }
 
-csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
+/* hsm_tokens(), with nmatched as for tokens_once(). */
+static csign_rc tokens_look(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n,
+                            size_t *nmatched)
 {
     unsigned attempt = 0;
     csign_rc rc;
@@ -139,7 +153,7 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
      * when the look without such slots shows an initialised token, that is
      * the answer. Otherwise the unreadable slot may be the token wanted,
      * caught at a bad moment, and it is tried again as any failure. */
-    rc = tokens_once(h, filter, true, out, n);
+    rc = tokens_once(h, filter, true, out, n, nmatched);
     if (rc == CSIGN_OK && (h->unreadable == 0 || any_initialised(*out, *n)))
         return rc;
     if (rc == CSIGN_OK)
@@ -148,7 +162,7 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
     *n = 0;
     h->unreadable = 0;
     h->fail_rv = CKR_OK;
-    while ((rc = tokens_once(h, filter, false, out, n)) != CSIGN_OK) {
+    while ((rc = tokens_once(h, filter, false, out, n, nmatched)) != CSIGN_OK) {
         CK_RV rv = h->fail_rv;
         /* SoftHSM keeps a token it misread until it is loaded again. */
         if (hsm_retry(h, &attempt)) {
@@ -159,10 +173,15 @@ csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
         /* A slot with a token the module never recognises (an unknown
          * card in a reader) is left out once retrying is over. */
         if (rv == CKR_TOKEN_NOT_RECOGNIZED)
-            rc = tokens_once(h, filter, true, out, n);
+            rc = tokens_once(h, filter, true, out, n, nmatched);
         break;
     }
     return rc;
+}
+
+csign_rc hsm_tokens(hsm *h, const hsm_uri *filter, hsm_token **out, size_t *n)
+{
+    return tokens_look(h, filter, out, n, NULL);
 }
 
 const char *hsm_unreadable_slots(const hsm *h, char *buf, size_t size)
@@ -231,7 +250,7 @@ static csign_rc no_match(hsm *h, const hsm_uri *uri, const char *shown, const hs
 
 csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out)
 {
-    hsm_token *all = NULL, *hit = NULL;
+    hsm_token *all = NULL;
     size_t nall = 0, nhits = 0, nmatch = 0, which = 0;
     unsigned attempt = 0;
     char list[2048];
@@ -240,23 +259,20 @@ csign_rc hsm_token_find(hsm *h, const hsm_uri *uri, hsm_token *out)
 
 again:
     nmatch = 0;
-    rc = hsm_tokens(h, uri, &hit, &nhits);
+    /* The matches first, then the others (for the message). */
+    rc = tokens_look(h, uri, &all, &nall, &nhits);
     if (rc != CSIGN_OK)
         goto out;
     for (size_t i = 0; i < nhits; i++) {
-        if (hit[i].initialized) {
+        if (all[i].initialized) {
             nmatch++;
             which = i;
         }
     }
     if (nmatch == 1) {
-        rc = hsm_token_copy(&hit[which], out);
+        rc = hsm_token_copy(&all[which], out);
         goto out;
     }
-    /* The whole list, for the message. */
-    rc = hsm_tokens(h, NULL, &all, &nall);
-    if (rc != CSIGN_OK)
-        goto out;
     if (nmatch == 0) {
         rc = no_match(h, uri, shown, all, nall);
         candidates(all, nall, list, sizeof(list));
@@ -265,16 +281,15 @@ again:
          * not at all, until it is loaded again. */
         if (list[0] == '\0' && h->finalize && !h->have_session && hsm_backoff(&attempt)) {
             hsm_tokens_free(all, nall);
-            hsm_tokens_free(hit, nhits);
-            all = hit = NULL;
-            nall = nhits = 0;
+            all = NULL;
+            nall = 0;
             rc = reload(h);
             if (rc == CSIGN_OK)
                 goto again;
         }
         goto out;
     }
-    candidates(hit, nhits, list, sizeof(list));
+    candidates(all, nhits, list, sizeof(list));
     if (uri != NULL)
         rc = err_set(CSIGN_EUSAGE, "'%s' matches %zu tokens; name one with serial= or slot-id=: %s",
                      shown, nmatch, list);
@@ -284,6 +299,5 @@ again:
 out:
     free(shown);
     hsm_tokens_free(all, nall);
-    hsm_tokens_free(hit, nhits);
     return rc;
 }

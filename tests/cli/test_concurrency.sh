@@ -148,6 +148,25 @@ t_unknown_card_beside_the_token_costs_no_retries() {
     expect_out "token 'dev'"
 }
 
+# A token another process is rewriting looks uninitialised for a moment
+# (SoftHSM): the look that finds the token named is taken again, and the
+# token is not reported missing while the list in the message shows it.
+t_token_being_rewritten_is_looked_at_again() {
+    signing_key
+    echo one >"$CASE/a"
+    run CSIGN_SHIM_REWRITING=1 CSIGN_PIN=$USER_PIN \
+        csign -v sign --module "$CSIGN_SHIM" --key "$KEY" "$CASE/a"
+    expect_rc 0
+    expect_err "trying again"
+    openssl cms -verify -binary -inform DER -in "$CASE/a.p7s" -content "$CASE/a" -noverify \
+        -out /dev/null 2>/dev/null || fail "openssl cannot verify the signature"
+    # Longer than the retries last: the token is reported as not there.
+    run CSIGN_SHIM_REWRITING=1000 CSIGN_PIN=$USER_PIN \
+        csign sign --module "$CSIGN_SHIM" --key "$KEY" -o "$CASE/b.p7s" "$CASE/a"
+    expect_rc 3
+    expect_err "create one with 'csign init-token"
+}
+
 # The retry line shows a token label's control characters as '?'.
 t_retry_line_escapes_the_label() {
     softhsm2-util --init-token --free --label $'ev\e[2Jil' --so-pin "$SO_PIN" --pin "$USER_PIN" \

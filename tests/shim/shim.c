@@ -17,6 +17,10 @@
  *   CSIGN_SHIM_UNKNOWN_CARD       "1": C_GetTokenInfo of a token that is not
  *                                 initialised answers CKR_TOKEN_NOT_RECOGNIZED
  *                                 (an unknown card in a reader)
+ *   CSIGN_SHIM_REWRITING          N: the first N C_GetTokenInfo answers for
+ *                                 an initialised token show it not
+ *                                 initialised with a blank label, as SoftHSM
+ *                                 shows a token another process is rewriting
  *   CSIGN_SHIM_TOKEN_FLAGS_FILE   a file holding hex bits OR-ed into
  *                                 CK_TOKEN_INFO.flags, read at every call
  *                                 (a missing file adds none), so that a
@@ -486,6 +490,17 @@ static CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
         return rv;
     if (env_is_one("CSIGN_SHIM_UNKNOWN_CARD") && !(pInfo->flags & CKF_TOKEN_INITIALIZED))
         return CKR_TOKEN_NOT_RECOGNIZED;
+    if (getenv("CSIGN_SHIM_REWRITING") != NULL && (pInfo->flags & CKF_TOKEN_INITIALIZED)) {
+        static unsigned long seen;
+        static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&seen_lock);
+        int rewriting = ++seen <= strtoul(getenv("CSIGN_SHIM_REWRITING"), NULL, 10);
+        pthread_mutex_unlock(&seen_lock);
+        if (rewriting) {
+            pInfo->flags &= ~(CK_FLAGS)CKF_TOKEN_INITIALIZED;
+            memset(pInfo->label, ' ', sizeof(pInfo->label));
+        }
+    }
     if (getenv("CSIGN_SHIM_MAX_SESSIONS") != NULL) {
         pInfo->ulMaxSessionCount = strtoul(getenv("CSIGN_SHIM_MAX_SESSIONS"), NULL, 10);
         pInfo->ulMaxRwSessionCount = pInfo->ulMaxSessionCount;
