@@ -225,6 +225,8 @@ t_log_that_is_not_a_file_is_refused() {
 # whole, none lost. Each loads its own copy of the module: csign takes
 # turns on one module file until the login is done, and copies do not
 # share that turn, so the processes sign and append at the same time.
+# Each has its own copy of the token too: SoftHSM rewrites a token's files
+# at every login, and the log, not the token, is what they share here.
 t_eight_processes_one_log() {
     signing_key
     local p i pids=()
@@ -232,9 +234,13 @@ t_eight_processes_one_log() {
         mkdir "p$p"
         for i in $(seq 6); do echo "process $p file $i" >"p$p/f$i"; done
         cp "$SOFTHSM_MODULE" "p$p/module.so"
+        cp -a "$CASE/tokens" "p$p/tokens"
+        printf 'directories.tokendir = %s/p%s/tokens\nobjectstore.backend = file\n' \
+            "$CASE" "$p" >"p$p/softhsm2.conf"
     done
     for p in $(seq 8); do
-        env CSIGN_PIN=$USER_PIN "$CSIGN_BIN" sign --module "$CASE/p$p/module.so" --key "$KEY" \
+        env CSIGN_PIN=$USER_PIN SOFTHSM2_CONF="$CASE/p$p/softhsm2.conf" "$CSIGN_BIN" sign \
+            --module "$CASE/p$p/module.so" --key "$KEY" \
             --audit-log "$CASE/$LOG" "p$p"/f* >"$CASE/p$p.out" 2>"$CASE/p$p.err" </dev/null &
         pids+=($!)
     done
