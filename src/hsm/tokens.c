@@ -150,11 +150,13 @@ static csign_rc tokens_look(hsm *h, const hsm_uri *filter, hsm_token **out, size
     h->unreadable = 0;
     h->fail_rv = CKR_OK;
     /* An unknown card in one reader must not cost every run the retries:
-     * when the look without such slots shows an initialised token, that is
-     * the answer. Otherwise the unreadable slot may be the token wanted,
-     * caught at a bad moment, and it is tried again as any failure. */
+     * when the look without such slots shows an initialised token the
+     * filter matches, that is the answer. Otherwise the unreadable slot may
+     * be the token wanted, caught at a bad moment, and it is tried again as
+     * any failure. */
     rc = tokens_once(h, filter, true, out, n, nmatched);
-    if (rc == CSIGN_OK && (h->unreadable == 0 || any_initialised(*out, *n)))
+    if (rc == CSIGN_OK &&
+        (h->unreadable == 0 || any_initialised(*out, nmatched != NULL ? *nmatched : *n)))
         return rc;
     if (rc == CSIGN_OK)
         hsm_tokens_free(*out, *n);
