@@ -167,6 +167,22 @@ t_token_being_rewritten_is_looked_at_again() {
     expect_err "create one with 'csign init-token"
 }
 
+# The token named is unreadable at the first look while another token is
+# initialised: the other one is no answer, and the look is taken again.
+t_token_named_unreadable_beside_another_is_looked_at_again() {
+    new_token other
+    signing_key
+    echo one >"$CASE/a"
+    # C_GetTokenInfo goes through the slots in order: the Nth call asks for 'dev'.
+    local n
+    n=$(p11 -L 2>/dev/null | awk '/^Slot /{s++} /token label *: *dev *$/{print s; exit}')
+    [ -n "$n" ] || fail "no slot of token 'dev' in pkcs11-tool -L"
+    run CSIGN_SHIM_FAIL="C_GetTokenInfo@$n=$CKR_TOKEN_NOT_RECOGNIZED" CSIGN_PIN=$USER_PIN \
+        csign sign --module "$CSIGN_SHIM" --key "$KEY" "$CASE/a"
+    expect_rc 0
+    [ -s "$CASE/a.p7s" ] || fail "no signature"
+}
+
 # The retry line shows a token label's control characters as '?'.
 t_retry_line_escapes_the_label() {
     softhsm2-util --init-token --free --label $'ev\e[2Jil' --so-pin "$SO_PIN" --pin "$USER_PIN" \
