@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/suggest.h"
 #include "sys/pin.h"
 
 enum { K_VALUE, K_FLAG, K_LIST };
@@ -58,6 +59,16 @@ static const struct {
     {"warn-days", K_VALUE},
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* The setting a mistyped key is closest to, or NULL. */
+static const char *closest_setting(const char *name)
+{
+    const char *keys[N_SETTINGS];
+
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        keys[i] = settings[i].key;
+    return suggest_best(name, keys, N_SETTINGS);
+}
 
 /* Options that name one run's inputs, outputs or actions, not settings. */
 static const char *const not_settings[] = {
@@ -275,6 +286,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
                     "'%s' is not a setting a configuration file can hold; give --%s on the "
                     "command line",
                     name, name);
+    if (idx < 0 && closest_setting(name) != NULL)
+        return fail(p, CSIGN_EUSAGE,
+                    "unknown key '%s'; did you mean '%s'? (keys are the long option names, see "
+                    "docs/config.md)",
+                    name, closest_setting(name));
     if (idx < 0)
         return fail(p, CSIGN_EUSAGE,
                     "unknown key '%s' (keys are the long option names, see docs/config.md)", name);

@@ -213,7 +213,18 @@ EOF
     run csign digest "$CASE/e"
     expect_rc 2
     expect_one_error_line digest
-    expect_err "$USER_CONF:4: unknown key 'kye'"
+    expect_err "$USER_CONF:4: unknown key 'kye'; did you mean 'key'?"
+    # A key close to no setting is not given a guess.
+    printf '[default]\nsigning-key = x\n' | user_conf
+    run csign digest "$CASE/e"
+    expect_rc 2
+    expect_err "$USER_CONF:2: unknown key 'signing-key' (keys are"
+    expect_no_err "did you mean"
+    # A flag's near miss is named too.
+    printf '[default]\ntsa-optinal = true\n' | user_conf
+    run csign digest "$CASE/e"
+    expect_rc 2
+    expect_err "unknown key 'tsa-optinal'; did you mean 'tsa-optional'?"
     # A key that names one run, not a setting.
     printf '[default]\nforce = true\n' | user_conf
     run csign digest "$CASE/e"
