@@ -204,15 +204,15 @@ t_digest_json_errors() {
 
 t_init_token_mismatch_asks_again() {
     tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" 11112222 "$SO_PIN" "$SO_PIN" \
-        7777 7778 7777 7777
+        zqzq zqzr zqzq zqzq
     expect_rc 0
     [ "$(grep -c "the two PINs entered differ; try again." "$CASE/out")" -eq 2 ] ||
         fail "the mismatches were not both reported"
     [ "$(grep -o "New SO PIN for token 'dev':" "$CASE/out" | wc -l)" -eq 2 ] ||
         fail "SO PIN not asked twice"
-    ! grep -q 7777 "$CASE/out" || fail "PIN echoed"
+    ! grep -q zqzq "$CASE/out" || fail "PIN echoed"
     # The token works with the PINs entered last.
-    run CSIGN_PIN=7777 csign keygen --key "$KEY"
+    run CSIGN_PIN=zqzq csign keygen --key "$KEY"
     expect_rc 0
     # Re-initialising needs the SO PIN entered last.
     run CSIGN_SO_PIN=$SO_PIN CSIGN_PIN=7777 csign init-token --label dev --force

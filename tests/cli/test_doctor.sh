@@ -165,12 +165,12 @@ extendedKeyUsage=clientAuth' 60
 
 t_wrong_pin_with_login_fails() {
     signing_key
-    run CSIGN_PIN=9999 csign doctor --login --key "$KEY" --trust root.pem
+    run CSIGN_PIN=wrong-Pin-q csign doctor --login --key "$KEY" --trust root.pem
     expect_rc 1
     line fail login
     expect_out "PIN rejected by token 'dev'"
     expect_out "fix: check the PIN that environment variable CSIGN_PIN gives"
-    expect_secret_absent 9999
+    expect_secret_absent wrong-Pin-q
     # The checks that need the private key say why they did not run.
     line warn key-extractable
     line ok cert-eku

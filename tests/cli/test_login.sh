@@ -25,27 +25,29 @@ t_env_pin_logs_in_once() {
 
 t_wrong_pin_exit_3_one_attempt() {
     new_token dev
-    shim_list CSIGN_PIN=9999 csign list --login --module "$CSIGN_SHIM"
+    shim_list CSIGN_PIN=wrong-Pin-q csign list --login --module "$CSIGN_SHIM"
     expect_rc 3
     expect_one_error_line list
     expect_err "PIN rejected by token 'dev'"
     [ "$(count_calls 'C_Login user')" -eq 1 ] || fail "C_Login calls: $(count_calls 'C_Login user')"
-    expect_secret_absent 9999
+    expect_secret_absent wrong-Pin-q
 }
 
+# The PINs have letters no serial, slot number or hex field can hold.
 t_pin_absent_from_output_at_vv() {
-    new_token dev
-    run CSIGN_PIN=$USER_PIN csign -vv list --login
+    local pin=vv-Pin-q
+    new_token dev "$pin"
+    run CSIGN_PIN=$pin csign -vv list --login
     expect_rc 0
     expect_err "logging in to token 'dev'"
-    expect_secret_absent "$USER_PIN"
-    run CSIGN_PIN=98765 csign list -vv --login --json
+    expect_secret_absent "$pin"
+    run CSIGN_PIN=Zq98765 csign list -vv --login --json
     expect_rc 3
-    expect_secret_absent 98765
-    pin_file 600 "$USER_PIN\n"
+    expect_secret_absent Zq98765
+    pin_file 600 "$pin\n"
     run csign list -vv --login --pin-source "file:$CASE/pin"
     expect_rc 0
-    expect_secret_absent "$USER_PIN"
+    expect_secret_absent "$pin"
 }
 
 t_pin_file_loose_permissions_refused() {

@@ -4,6 +4,8 @@
 # The module reaches swtpm directly, without a resource manager, so every
 # process here runs after the previous one has ended.
 . "$(dirname "$0")/lib.sh"
+# Letters no serial or hex field can hold: the PIN is looked for in the output.
+USER_PIN=tpm-Pin-q
 
 TPM_MODULE=""
 for p in /usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so /usr/lib/pkcs11/libtpm2_pkcs11.so \
