@@ -761,10 +761,17 @@ t_sigterm_during_tsa_request() {
     grep -q '^request' "$TSA_LOG" || fail "the TSA was never asked"
     kill -TERM "$pid"
     # Without the fix csign would wait for the TSA's 600 s: a watchdog.
-    (sleep 120 && kill -KILL "$pid" 2>/dev/null) &
+    # Its output goes nowhere, so that a sleep it leaves keeps no pipe of
+    # the test's open.
+    (
+        exec >/dev/null 2>&1
+        sleep 120
+        kill -KILL "$pid"
+    ) &
     local dog=$!
     wait "$pid"
     RC=$?
+    pkill -P "$dog" 2>/dev/null
     kill "$dog" 2>/dev/null
     expect_rc 143
     expect_err "interrupted"
