@@ -146,7 +146,7 @@ t_prompted_pins_confirmed() {
 # While init-token waits for a person to type, other csign processes on the
 # module are not held up: each prompt, another process lists the module.
 t_prompts_let_go_of_the_turn() {
-    TTY_HOOK="'$CSIGN_BIN' list --token-timeout 2 >/dev/null 2>>'$CASE/list.err'; \
+    TTY_HOOK="'$CSIGN_BIN' list --token-timeout 5 >/dev/null 2>>'$CASE/list.err'; \
         echo \$? >>'$CASE/list.rc'" \
         tty_dialog "'$CSIGN_BIN' init-token --label dev" "$SO_PIN" "$SO_PIN" 7777 7777
     expect_rc 0

@@ -281,7 +281,7 @@ t_server_dies_mid_batch() {
         echo "$RC" >"$CASE/rc"
     ) &
     local signer=$!
-    for _ in $(seq 400); do
+    for _ in $(seq 2400); do
         [ "$(grep -cx C_Sign "$CASE/shim.log")" -ge 5 ] && break
         sleep 0.025
     done

@@ -389,10 +389,11 @@ t_sigterm_leaves_nothing() {
     CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" "$CSIGN_BIN" sign --key "$KEY" \
         --module "$CSIGN_SHIM" "$CASE/big" >"$CASE/out" 2>"$CASE/err" </dev/null &
     local pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do
         [ "$(count_calls 'C_Login user')" -gt 0 ] && break
         sleep 0.05
     done
+    [ "$(count_calls 'C_Login user')" -gt 0 ] || fail "no login within 30 s"
     sleep 0.2
     kill -TERM "$pid"
     wait "$pid"

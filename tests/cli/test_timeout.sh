@@ -77,18 +77,20 @@ t_timeout_removes_batch_temporaries() {
     local files=()
     for f in $SHIM_TIMEOUT_FILES; do files+=("$CASE/$f"); done
     CSIGN_PIN=$USER_PIN CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_SHIM_GATE="C_Sign@3:$CASE/never" \
-        timeout -k 5 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" --token-timeout 2 \
+        timeout -k 5 30 "$CSIGN_BIN" sign --key "$KEY" --module "$CSIGN_SHIM" --token-timeout 5 \
         "${files[@]}" >"$CASE/out" 2>"$CASE/err" </dev/null &
     local pid=$!
+    # Until the third signature has started and the main thread has put
+    # the first two aside.
     for _ in $(seq 400); do
-        [ "$(count_calls C_Sign)" -ge 3 ] && break
+        [ "$(count_calls C_Sign)" -ge 3 ] && [ "$(ls "$CASE" | grep -c csign-tmp)" -ge 2 ] && break
         sleep 0.05
     done
     [ "$(ls "$CASE" | grep -c csign-tmp)" -eq 2 ] || fail "expected 2 temporary files: $(ls "$CASE")"
     wait "$pid"
     RC=$?
     expect_rc 3
-    expect_err "C_Sign on token 'dev' did not return within 2 s"
+    expect_err "C_Sign on token 'dev' did not return within 5 s"
     expect_no_leftovers
 }
 
