@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 const EVP_MD *x509gen_digest(const EVP_PKEY *pub)
 {
@@ -167,10 +168,12 @@ csign_rc x509gen_selfsigned(EVP_PKEY *signer, EVP_PKEY *pub, const X509_NAME *su
         return rc != CSIGN_OK ? rc : err_oom();
     }
     exts = code_signing_exts(NULL, true, kid);
+    /* One clock reading: the lifetime is exactly the days asked for. */
+    time_t now = time(NULL);
     ok = exts != NULL && X509_set_version(x, 2) && set_serial(x) &&
          X509_set_subject_name(x, subject) && X509_set_issuer_name(x, subject) &&
-         X509_set_pubkey(x, pub) && X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
-         X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL);
+         X509_set_pubkey(x, pub) && X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) &&
+         X509_time_adj_ex(X509_getm_notAfter(x), days, 0, &now);
     for (int i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++)
         ok = X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1) == 1;
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
