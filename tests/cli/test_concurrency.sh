@@ -177,10 +177,20 @@ t_token_named_unreadable_beside_another_is_looked_at_again() {
     local n
     n=$(p11 -L 2>/dev/null | awk '/^Slot /{s++} /token label *: *dev *$/{print s; exit}')
     [ -n "$n" ] || fail "no slot of token 'dev' in pkcs11-tool -L"
-    run CSIGN_SHIM_FAIL="C_GetTokenInfo@$n=$CKR_TOKEN_NOT_RECOGNIZED" CSIGN_PIN=$USER_PIN \
+    run CSIGN_SHIM_LOG="$CASE/shim.log" CSIGN_PIN=$USER_PIN \
+        csign sign --module "$CSIGN_SHIM" --key "$KEY" -o "$CASE/plain.p7s" "$CASE/a"
+    expect_rc 0
+    local looks
+    looks=$(count_calls C_GetTokenInfo)
+    rm "$CASE/shim.log"
+    run CSIGN_SHIM_LOG="$CASE/shim.log" \
+        CSIGN_SHIM_FAIL="C_GetTokenInfo@$n=$CKR_TOKEN_NOT_RECOGNIZED" CSIGN_PIN=$USER_PIN \
         csign sign --module "$CSIGN_SHIM" --key "$KEY" "$CASE/a"
     expect_rc 0
     [ -s "$CASE/a.p7s" ] || fail "no signature"
+    # The failure fell on 'dev': the slots were looked at again.
+    [ "$(count_calls C_GetTokenInfo)" -gt "$looks" ] ||
+        fail "no second look ($(count_calls C_GetTokenInfo) C_GetTokenInfo calls, $looks without the failure)"
 }
 
 # The retry line shows a token label's control characters as '?'.

@@ -765,8 +765,7 @@ t_sigterm_during_tsa_request() {
     # the test's open.
     (
         exec >/dev/null 2>&1
-        sleep 120
-        kill -KILL "$pid"
+        sleep 120 && kill -KILL "$pid"
     ) &
     local dog=$!
     wait "$pid"

@@ -18,9 +18,10 @@
  *                                 initialised answers CKR_TOKEN_NOT_RECOGNIZED
  *                                 (an unknown card in a reader)
  *   CSIGN_SHIM_REWRITING          N: the first N C_GetTokenInfo answers for
- *                                 an initialised token show it not
- *                                 initialised with a blank label, as SoftHSM
- *                                 shows a token another process is rewriting
+ *                                 an initialised token (counted across all
+ *                                 tokens) show it not initialised with a
+ *                                 blank label, as SoftHSM shows a token
+ *                                 another process is rewriting
  *   CSIGN_SHIM_TOKEN_FLAGS_FILE   a file holding hex bits OR-ed into
  *                                 CK_TOKEN_INFO.flags, read at every call
  *                                 (a missing file adds none), so that a
