@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/doctor.h"
+#include "cli/signer.h"
 #include "core/cert.h"
 #include "core/x509gen.h"
 #include "hsm/hsm.h"
@@ -225,8 +226,6 @@ void doctor_check_certificate(doctor_run *d)
 
 void doctor_check_policy(doctor_run *d)
 {
-    const stamp_config *tsa = &d->o.tsa.cfg;
-
     if (d->o.policy == POLICY_NONE)
         return;
     if (d->pub == NULL || d->cert == NULL) {
@@ -235,17 +234,8 @@ void doctor_check_policy(doctor_run *d)
                    policy_name(d->o.policy));
         return;
     }
-    policy_facts f = {
-        .key = d->pub,
-        .digest_nid = EVP_MD_get_type(x509gen_digest(d->pub)),
-        .cert = d->cert,
-        .at = time(NULL),
-        .hardware = d->t.token.hardware ? POLICY_HW_YES : POLICY_HW_NO,
-        .token = d->t.token.label,
-        .stamp = tsa->nurls == 0     ? POLICY_STAMP_NOT_ASKED
-                 : d->o.tsa.optional ? POLICY_STAMP_OPTIONAL
-                                     : POLICY_STAMP_ASKED,
-    };
+    policy_facts f =
+        signer_policy_facts(d->pub, x509gen_digest(d->pub), d->cert, &d->t.token, &d->o.tsa);
     csign_rc rc = policy_check(d->o.policy, &f);
     if (rc == CSIGN_OK)
         doctor_say(&d->r, DOCTOR_OK, "policy", NULL, "%s: every rule met",

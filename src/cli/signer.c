@@ -134,19 +134,26 @@ const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub)
 /* --policy over what is known before the login: the key, its
  * certificate, the token's kind and whether a timestamp is asked for.
  * A run set up against the policy is a usage error. */
+policy_facts signer_policy_facts(const EVP_PKEY *pub, const EVP_MD *md, X509 *cert,
+                                 const hsm_token *tok, const tsa_opts *tsa)
+{
+    return (policy_facts){
+        .key = pub,
+        .digest_nid = EVP_MD_get_type(md),
+        .cert = cert,
+        .at = time(NULL),
+        .hardware = tok->hardware ? POLICY_HW_YES : POLICY_HW_NO,
+        .token = tok->label,
+        .stamp = tsa->cfg.nurls == 0 ? POLICY_STAMP_NOT_ASKED
+                 : tsa->optional     ? POLICY_STAMP_OPTIONAL
+                                     : POLICY_STAMP_ASKED,
+    };
+}
+
 static csign_rc check_policy(const sign_opts *o, const signer *st)
 {
-    policy_facts f = {
-        .key = st->pub,
-        .digest_nid = EVP_MD_get_type(signer_digest(o, st->pub)),
-        .cert = st->cert,
-        .at = time(NULL),
-        .hardware = st->t.token.hardware ? POLICY_HW_YES : POLICY_HW_NO,
-        .token = st->t.token.label,
-        .stamp = o->tsa.cfg.nurls == 0 ? POLICY_STAMP_NOT_ASKED
-                 : o->tsa.optional     ? POLICY_STAMP_OPTIONAL
-                                       : POLICY_STAMP_ASKED,
-    };
+    policy_facts f =
+        signer_policy_facts(st->pub, signer_digest(o, st->pub), st->cert, &st->t.token, &o->tsa);
     csign_rc rc = policy_check(o->policy, &f);
 
     return rc == CSIGN_ENO ? err_set(CSIGN_EUSAGE, "%s", err_msg()) : rc;

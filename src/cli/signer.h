@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/cms.h"
+#include "core/policy.h"
 
 typedef struct {
     cli_token t;
@@ -31,6 +32,12 @@ csign_rc signer_open(const sign_opts *o, signer *st);
 /* The digest of the signatures: the --digest-hex digest's, else --digest,
  * else the one that suits the key (x509gen_digest()). */
 const EVP_MD *signer_digest(const sign_opts *o, const EVP_PKEY *pub);
+
+/* What a policy judges, before the PIN, of signing with pub and its
+ * certificate on token tok, with digest md and the TSA options tsa, now:
+ * sign's check and doctor's policy line judge the same facts. */
+policy_facts signer_policy_facts(const EVP_PKEY *pub, const EVP_MD *md, X509 *cert,
+                                 const hsm_token *tok, const tsa_opts *tsa);
 
 /* CSIGN_EINPUT when path is a folder, with a hint on how to name the
  * files in it ("is a folder; name the files, ..."); CSIGN_OK for anything
