@@ -27,7 +27,7 @@ _csign_bin() {
     if [[ $b == */* ]]; then
         [[ -x $b ]] && printf '%s\n' "$b" && return
     fi
-    command -v csign
+    type -P csign
 }
 
 # These helpers run in the completing shell itself (not in $(...)), so that

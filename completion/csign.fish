@@ -46,14 +46,17 @@ function __csign_cmd
 end
 
 function __csign_commands
-    __csign_help (__csign_bin) '' | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z0-9-]*\)  *\(.*\)/\1\t\2/p'
+    # No csign program (an alias or function is not one): nothing to offer.
+    set -l bin (__csign_bin); or return
+    __csign_help $bin '' | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z0-9-]*\)  *\(.*\)/\1\t\2/p'
     printf 'help\tshow the help of a command\n'
 end
 
 # "--name ARG<TAB>description", short forms as "-x ARG<TAB>description".
 function __csign_option_lines
     set -l cmd (__csign_cmd)
-    __csign_help (__csign_bin) "$cmd" | sed -n '/^Options:/,/^Examples:/p' |
+    set -l bin (__csign_bin); or return
+    __csign_help $bin "$cmd" | sed -n '/^Options:/,/^Examples:/p' |
         sed -n -E 's/^  (-([A-Za-z0-9]), |    )--([A-Za-z0-9][A-Za-z0-9-]*)( ([^ ]+))? +(.*)$/--\3 \5\t\6\n-\2 \5\t\6/p' |
         sed -E 's/ +\t/\t/; /^-( |\t)/d'
 end
@@ -108,7 +111,8 @@ function __csign_uris
     end
     set -l t 2
     set -q CSIGN_COMPLETE_TIMEOUT; and set t $CSIGN_COMPLETE_TIMEOUT
-    set -l uris (env -u CSIGN_PIN -u CSIGN_SO_PIN timeout -k 1 $t (__csign_bin) list --json $extra \
+    set -l bin (__csign_bin); or return
+    set -l uris (env -u CSIGN_PIN -u CSIGN_SO_PIN timeout -k 1 $t $bin list --json $extra \
         </dev/null 2>/dev/null | grep -o '"\(uri\|key_uri\)": *"pkcs11:[^"]*"' |
         sed 's/^[^:]*: *"//; s/"$//' | sort -u)
     switch $what
@@ -144,7 +148,8 @@ function __csign_value
                 case 'file:*'
                     __fish_complete_path (string replace -r '^file:' '' -- $cur) | sed 's/^/file:/'
                 case 'env:*'
-                    set -n | string replace -r '^' 'env:'
+                    # Only what csign inherits: exported variables.
+                    set -xn | string replace -r '^' 'env:'
                 case 'fd:*'
                 case '*'
                     printf '%s\n' env: fd: file: prompt

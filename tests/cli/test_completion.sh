@@ -281,6 +281,20 @@ t_fish() {
     offers sha256 sha384 sha512
     # shellcheck disable=SC2046
     offers $(table_commands)
+    # env: offers what csign would inherit: exported variables, not the shell's own.
+    PATH=$CASE/bin:$PATH fish --no-config -c "source '$COMPLETION_DIR/csign.fish'
+        set -gx CSIGN_EXPORTED 1; set -g csign_not_exported 1
+        complete -C 'csign sign --pin-source env:'" >"$CASE/out" 2>"$CASE/err" </dev/null ||
+        fail "fish completion failed"
+    offers env:CSIGN_EXPORTED
+    ! grep -q 'env:csign_not_exported' "$CASE/out" || fail "an unexported variable is offered"
+    # Without a csign program, nothing is run in its place.
+    mkdir "$CASE/nocsign"
+    printf '#!/bin/sh\ntouch "%s/ran"\n' "$CASE" >"$CASE/nocsign/sign"
+    chmod +x "$CASE/nocsign/sign"
+    PATH=$CASE/nocsign:/usr/bin:/bin fish --no-config -c "source '$COMPLETION_DIR/csign.fish'
+        complete -C 'csign sign --'" >"$CASE/out" 2>"$CASE/err" </dev/null
+    [ ! -e "$CASE/ran" ] || fail "another program ran in csign's place"
 }
 
 # cmake --install puts each file where its shell looks under the prefix:
