@@ -25,7 +25,10 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ] && epoch=$(git -C "$top" log -1 --format=%ct 
 fi
 
 {
+    # Source paths (OpenSSL's macros pass __FILE__) are written relative to
+    # the tree, so that where it is checked out does not change the binary.
     cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+        -DCMAKE_C_FLAGS="-ffile-prefix-map=$top/=" \
         -DCSIGN_WERROR=ON -DCSIGN_TESTS=OFF -DCSIGN_SANITIZE=OFF -DCSIGN_FUZZ=OFF
     cmake --build "$dir" -j "$jobs"
     rm -rf "$dir/deb"

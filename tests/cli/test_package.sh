@@ -151,6 +151,9 @@ t_deb_files_modes_and_debian_docs() {
         ! readelf -S "$root/usr/bin/csign" | grep -qE '\.symtab|\.debug_' ||
             fail "usr/bin/csign is not stripped"
     fi
+    # Nothing in it names the folder it was built in (the same tree builds
+    # the same binary wherever it is checked out).
+    ! grep -qaF -- "$SRC/" "$root/usr/bin/csign" || fail "usr/bin/csign holds the source folder's path"
     zcat "$root/usr/share/doc/csign/changelog.gz" | head -n 1 >"$CASE/first"
     grep -q "^csign ($PROJECT_VERSION) " "$CASE/first" ||
         fail "changelog starts with '$(cat "$CASE/first")', not version $PROJECT_VERSION"
